@@ -1,0 +1,31 @@
+# The single entry point: CI runs exactly what a developer runs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON := $(BIN)/python
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: install run test lint bench demo up down clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PYTHON) || $(PY) -m venv $(VENV)
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: install  ## all four services on the embedded default (SQLite under ./data), http://127.0.0.1:8000
+	$(PYTHON) -m app
+
+test: install  ## the whole suite: unit, integration (PostgreSQL + both brokers), e2e
+	$(PYTHON) -m pytest -q
+
+lint: install
+	$(BIN)/ruff check libs services app tests bench
+	$(BIN)/mypy
+
+bench: install  ## benchmarks: figures and ratios against baselines measured in the same run
+	$(PYTHON) -m bench
+
+clean:
+	rm -rf data artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,335 @@
+"""The v1 event catalog: one pydantic model per (type, schema version), who may emit it,
+and the upcasters that lift old stored versions to the current one.
+
+Adding a version: add the model, register it, and register an upcaster from the
+previous version. Consumers always see the latest version; the store keeps what was
+written (the hash chain covers the original bytes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from libs.events.envelope import NewEvent, StoredEvent
+from libs.events.errors import EmitterNotAllowed, InvalidEventData, UnknownEventType
+
+Tier = Literal["dealer", "regional", "hq"]
+TIERS: tuple[Tier, ...] = ("dealer", "regional", "hq")
+Grade = Literal["A", "B", "C", "D", "E"]
+Channel = Literal["partner", "platform", "hotline"]
+ComplaintChannel = Literal[
+    "platform", "hotline", "web_form", "call_back", "feedback_form", "suggestion_form", "internal_monitor"
+]
+Payer = Literal["maker", "customer", "lump_sum"]
+
+
+class Payload(BaseModel):
+    """Base of all event data models: strict about unknown fields, frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Customer(Payload):
+    name: str
+    phone: str
+    address: str
+    contact: str | None = None
+
+
+class Product(Payload):
+    category: str
+    brand: str
+    model: str
+    serial: str
+    factory_date: date | None = None
+    purchase_date: date | None = None
+    quantity: int = 1
+
+
+class Location(Payload):
+    province: str
+    city: str
+    county: str
+    provincial_capital: bool
+
+
+class Warranty(Payload):
+    in_warranty: bool
+    coverage: Literal["replacement", "whole_unit", "none"]
+    rule: str
+    policy: str
+
+
+class OrderReported(Payload):
+    channel: Channel
+    external_ref: str
+    partner_id: str | None = None
+    platform_id: str | None = None
+    maker: str
+    customer: Customer
+    product: Product
+    location: Location
+    working_conditions: str = ""
+    fault: str
+    warranty: Warranty
+    tier: Tier = "dealer"
+
+
+class OrderEscalatedV1(Payload):
+    from_tier: Tier
+    to_tier: Tier
+    reason: str
+
+
+class OrderEscalated(Payload):
+    """v2 adds `trigger`, so SLA breaches and complaints can be counted apart from manual moves."""
+
+    from_tier: Tier
+    to_tier: Tier
+    reason: str
+    trigger: Literal["manual", "sla_breach", "complaint"]
+    breach: str | None = None
+
+
+class OrderDispatched(Payload):
+    outlet_id: str
+    provider_id: str
+    technician_id: str
+    sla_due_at: datetime
+    sla_kind: Literal["on_site", "complaint_response"] = "on_site"
+    sla_hours: int
+    calendar: str = "24x7"
+
+
+class OrderReassigned(Payload):
+    from_outlet_id: str
+    outlet_id: str
+    provider_id: str
+    technician_id: str
+    reason: str
+    sla_due_at: datetime
+
+
+class OrderSlaPaused(Payload):
+    reason: Literal["parts_on_order", "customer_unreachable", "customer_rescheduled"]
+    note: str = ""
+
+
+class OrderSlaResumed(Payload):
+    note: str = ""
+
+
+class OrderArrived(Payload):
+    arrived_at: datetime
+    staff_count: int = Field(ge=1)
+
+
+class PartUsed(Payload):
+    part_no: str
+    name: str = ""
+    quantity: int = Field(ge=1)
+    unit_cost_fen: int = Field(ge=0)
+    original: bool
+
+
+class OrderRepaired(Payload):
+    diagnosis: str
+    solution: str
+    other_services: str = ""
+    parts: list[PartUsed] = []
+    labour_hours: Decimal = Field(ge=0)
+    departed_at: datetime
+    test_result: str = ""
+    cause_analysis: str = ""
+    sales_opportunity: str | None = None
+
+
+class SettlementLine(Payload):
+    kind: Literal["travel", "labour", "part", "lump_sum"]
+    description: str
+    quantity: Decimal
+    unit_fen: int
+    amount_fen: int
+
+
+class OrderSettled(Payload):
+    settlement_id: UUID
+    provider_id: str
+    maker: str
+    payer: Payer
+    standard_id: str
+    lines: list[SettlementLine]
+    total_fen: int
+    replaces: UUID | None = None
+
+
+class OrderSettlementReversed(Payload):
+    settlement_id: UUID
+    reason: str
+
+
+class OrderReviewed(Payload):
+    channel: Literal["feedback_form", "call_back"]
+    timeliness: Grade
+    quality: Grade
+    attitude: Grade
+    overall: Literal[1, 2, 3, 4, 5]
+    comment: str = ""
+    provider_id: str
+    outlet_id: str
+
+
+class ComplaintReceived(Payload):
+    complaint_id: UUID = Field(default_factory=uuid4)
+    channel: ComplaintChannel
+    severity: Literal["low", "normal", "high"] = "normal"
+    text: str
+    provider_id: str | None = None
+    outlet_id: str | None = None
+    received_at: datetime
+
+
+class ComplaintResponded(Payload):
+    complaint_id: UUID
+    response: str
+
+
+class MonthClosed(Payload):
+    month: str
+    maker: str
+    scores: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    name: str
+    version: int
+    model: type[Payload]
+    emitters: frozenset[str]
+
+
+_SPECS: dict[tuple[str, int], EventSpec] = {}
+_LATEST: dict[str, int] = {}
+_UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def register(type_: str, version: int, model: type[Payload], *emitters: str) -> None:
+    _SPECS[(type_, version)] = EventSpec(type_, version, model, frozenset(emitters))
+    _LATEST[type_] = max(version, _LATEST.get(type_, 0))
+
+
+def upcaster(type_: str, from_version: int) -> Callable[[Callable[..., dict[str, Any]]], Any]:
+    def deco(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        _UPCASTERS[(type_, from_version)] = fn
+        return fn
+
+    return deco
+
+
+register("order.reported", 1, OrderReported, "intake")
+register("order.escalated", 1, OrderEscalatedV1, "intake", "dispatch")
+register("order.escalated", 2, OrderEscalated, "intake", "dispatch")
+register("order.dispatched", 1, OrderDispatched, "dispatch")
+register("order.reassigned", 1, OrderReassigned, "dispatch")
+register("order.sla_paused", 1, OrderSlaPaused, "dispatch")
+register("order.sla_resumed", 1, OrderSlaResumed, "dispatch")
+register("order.arrived", 1, OrderArrived, "dispatch")
+register("order.repaired", 1, OrderRepaired, "dispatch")
+register("order.settled", 1, OrderSettled, "settlement")
+register("order.settlement_reversed", 1, OrderSettlementReversed, "settlement")
+register("order.reviewed", 1, OrderReviewed, "quality")
+register("complaint.received", 1, ComplaintReceived, "intake", "quality")
+register("complaint.responded", 1, ComplaintResponded, "dispatch", "quality")
+register("quality.month_closed", 1, MonthClosed, "quality")
+
+
+@upcaster("order.escalated", 1)
+def _escalated_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 had no trigger; v1 writers put SLA breaches in the reason text."""
+    reason = str(data.get("reason", ""))
+    trigger = "sla_breach" if reason.lower().startswith("sla") else "manual"
+    return {**data, "trigger": trigger, "breach": None}
+
+
+def spec(type_: str, version: int) -> EventSpec:
+    try:
+        return _SPECS[(type_, version)]
+    except KeyError:
+        raise UnknownEventType(f"{type_} v{version} is not in the catalog") from None
+
+
+def latest_version(type_: str) -> int:
+    try:
+        return _LATEST[type_]
+    except KeyError:
+        raise UnknownEventType(f"{type_} is not in the catalog") from None
+
+
+def known_types() -> list[str]:
+    return sorted(_LATEST)
+
+
+def validate(event: NewEvent) -> None:
+    """Refuse an event whose emitter, type, version or data is not what the catalog says."""
+    found = spec(event.type, event.schema_version)
+    if event.source not in found.emitters:
+        raise EmitterNotAllowed(f"service {event.source!r} may not emit {event.type}")
+    try:
+        found.model.model_validate(event.data)
+    except ValidationError as exc:
+        raise InvalidEventData(f"{event.type} v{event.schema_version}: {exc}") from None
+
+
+def upcast(event: StoredEvent) -> StoredEvent:
+    """Lift a stored event to the latest schema version of its type."""
+    target = latest_version(event.type)
+    if event.schema_version > target:
+        raise UnknownEventType(f"{event.type} v{event.schema_version} is newer than this reader (v{target})")
+    data, version = event.data, event.schema_version
+    while version < target:
+        data = _UPCASTERS[(event.type, version)](data)
+        version += 1
+    if version == event.schema_version:
+        return event
+    return event.model_copy(update={"data": data, "schema_version": version})
+
+
+def parse(event: StoredEvent) -> Payload:
+    """The typed data of a stored event, upcast to the current version."""
+    current = upcast(event)
+    return spec(current.type, current.schema_version).model.model_validate(current.data)
+
+
+def new_event(
+    payload: Payload,
+    *,
+    type_: str,
+    source: str,
+    actor: str,
+    occurred_at: datetime,
+    correlation_id: UUID | None = None,
+    causation_id: UUID | None = None,
+    event_id: UUID | None = None,
+) -> NewEvent:
+    """Wrap a payload in a NewEvent at the type's latest schema version."""
+    fields: dict[str, Any] = {
+        "type": type_,
+        "schema_version": latest_version(type_),
+        "source": source,
+        "actor": actor,
+        "occurred_at": occurred_at,
+        "causation_id": causation_id,
+        "data": payload.model_dump(mode="json"),
+    }
+    if correlation_id is not None:
+        fields["correlation_id"] = correlation_id
+    if event_id is not None:
+        fields["id"] = event_id
+    return NewEvent(**fields)

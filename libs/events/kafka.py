@@ -1,0 +1,66 @@
+"""The Kafka edge: topic set-up, the CloudEvent wire format, producer/consumer factories.
+
+Nothing here depends on idempotent producers or transactions (Tansu refuses them and
+correctness must not rest on them): ordering per key comes from aiokafka sending one
+batch per partition at a time; duplicates are absorbed by the consumers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from libs.events.envelope import StoredEvent, canonical_json
+
+log = logging.getLogger(__name__)
+CONTENT_TYPE = b"application/cloudevents+json; charset=utf-8"
+
+
+def encode(event: StoredEvent) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """(key, value, headers) for one event: structured-mode CloudEvent keyed by order id."""
+    headers = [("content-type", CONTENT_TYPE), ("ce_type", event.type.encode())]
+    return event.stream_id.encode(), canonical_json(event.to_cloudevent()).encode(), headers
+
+
+def decode(value: bytes) -> StoredEvent:
+    return StoredEvent.from_cloudevent(json.loads(value))
+
+
+async def ensure_topic(bootstrap: str, topic: str, partitions: int = 6, replication: int = 1) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=replication)])
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        await admin.close()
+
+
+async def topic_exists(bootstrap: str, topic: str) -> bool:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return topic in await admin.list_topics()
+    finally:
+        await admin.close()
+
+
+def producer(bootstrap: str, **kwargs: Any) -> AIOKafkaProducer:
+    kwargs.setdefault("acks", "all")
+    kwargs.setdefault("linger_ms", 5)
+    kwargs.setdefault("request_timeout_ms", 10_000)
+    kwargs.setdefault("max_batch_size", 256 * 1024)
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, **kwargs)
+
+
+def consumer(bootstrap: str, topic: str, group_id: str, **kwargs: Any) -> AIOKafkaConsumer:
+    kwargs.setdefault("auto_offset_reset", "earliest")
+    kwargs.setdefault("enable_auto_commit", False)
+    kwargs.setdefault("max_poll_records", 2000)
+    return AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group_id, **kwargs)

@@ -1,0 +1,43 @@
+"""Settings, built once at start-up; nothing else reads the environment."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """One settings object for every process; each field says which mode uses it.
+
+    Embedded default: no DATABASE_URL / KAFKA_BOOTSTRAP → SQLite under ./data, projections
+    tail the store, everything in one process. Distributed: DATABASE_URL=postgresql://...,
+    KAFKA_BOOTSTRAP=host:9092, SERVICES=intake (one service per process), ROLE=api|relay|projector.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    database_url: str = "sqlite:///./data/aftersales.db"
+    kafka_bootstrap: str | None = None
+    topic: str = "service-orders.v1"
+    topic_partitions: int = 6
+    host: str = "127.0.0.1"
+    port: int = 8000
+    services: str = "intake,dispatch,settlement,quality"
+    role: str = "api"  # api | relay | projector | all
+    run_projections: bool = True  # in distributed mode projectors may run as their own processes
+    run_relay: bool = True
+    demo: bool = True  # create the demo partner/platform/staff keys shown in the README
+    platform_secret: SecretStr = SecretStr("demo-platform-secret")
+    max_body_bytes: int = 64 * 1024
+    log_level: str = "INFO"
+    log_json: bool = True
+    sla_watch_interval: float = 15.0
+    reconcile_grace: float = 30.0
+
+    @property
+    def service_names(self) -> list[str]:
+        return [s.strip() for s in self.services.split(",") if s.strip()]
+
+    @property
+    def distributed(self) -> bool:
+        return self.kafka_bootstrap is not None

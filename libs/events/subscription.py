@@ -1,0 +1,121 @@
+"""Feeds that drive a Projector: tailing the store (embedded) or a Kafka consumer group
+(distributed). The projection code is the same; only where events come from differs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiokafka.structs import TopicPartition
+
+from libs.events.kafka import consumer, decode
+from libs.events.projection import Projector
+from libs.events.store.port import EventStore
+
+log = logging.getLogger(__name__)
+
+
+class StoreTail:
+    """Read the store after the projector's checkpoint, in commit order."""
+
+    def __init__(self, store: EventStore, projector: Projector, batch: int = 1000, poll: float = 0.1) -> None:
+        self.store, self.projector, self.batch, self.poll = store, projector, batch, poll
+        self.wakeup = asyncio.Event()
+
+    async def catch_up(self) -> int:
+        """Process everything committed so far; returns the number of events read."""
+        total = 0
+        position = await self.projector.position()
+        while events := await self.store.read_all(position, self.batch):
+            await self.projector.handle(events)
+            position = events[-1].position
+            total += len(events)
+        return total
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.catch_up()
+            except Exception as exc:
+                log.warning("projection %s: %s; retrying", self.projector.name, exc)
+            self.wakeup.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wakeup.wait())]
+            await asyncio.wait(waiters, timeout=self.poll, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+
+class KafkaFeed:
+    """One consumer group per projection; offsets are committed after the read model commits.
+
+    Offsets are a hint only: the projector's own per-stream checkpoints decide what is
+    applied, so a replay from offset 0 (or a broker that lost its offsets) is harmless.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        projector: Projector,
+        group_id: str | None = None,
+        reconcile_every: float = 10.0,
+        grace: float = 30.0,
+    ) -> None:
+        self.bootstrap, self.topic, self.projector = bootstrap, topic, projector
+        self.group_id = group_id or f"projection.{projector.name}"
+        self.reconcile_every, self.grace = reconcile_every, grace
+        self.consumed = 0
+        self.reconciled = 0
+
+    async def _sweep(self, stop: asyncio.Event) -> None:
+        """Periodically apply from the store what the broker failed to deliver."""
+        while not stop.is_set():
+            try:
+                self.reconciled += await self.projector.reconcile(self.grace)
+            except Exception as exc:
+                log.warning("feed %s: reconcile failed: %s", self.group_id, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.reconcile_every)
+
+    async def run(self, stop: asyncio.Event, max_backoff: float = 5.0) -> None:
+        sweeper = asyncio.create_task(self._sweep(stop))
+        try:
+            await self._consume(stop, max_backoff)
+        finally:
+            sweeper.cancel()
+
+    async def _consume(self, stop: asyncio.Event, max_backoff: float) -> None:
+        backoff = 0.2
+        while not stop.is_set():
+            kafka = consumer(self.bootstrap, self.topic, self.group_id)
+            try:
+                await kafka.start()
+                backoff = 0.2
+                while not stop.is_set():
+                    batches = await kafka.getmany(timeout_ms=200, max_records=2000)
+                    if not batches:
+                        continue
+                    await self._handle(batches)
+                    await kafka.commit({tp: msgs[-1].offset + 1 for tp, msgs in batches.items()})
+            except Exception as exc:
+                log.warning("feed %s: %s; reconnecting in %.1fs", self.group_id, exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(max_backoff, backoff * 2)
+            finally:
+                try:
+                    await kafka.stop()
+                except Exception as exc:
+                    log.debug("consumer stop: %s", exc)
+
+    async def _handle(self, batches: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
+        events = []
+        for messages in batches.values():
+            for message in messages:
+                try:
+                    events.append(decode(message.value))
+                except Exception as exc:
+                    log.error("feed %s: undecodable message at %s: %s", self.group_id, message.offset, exc)
+        self.consumed += len(events)
+        if events:
+            await self.projector.handle(events)

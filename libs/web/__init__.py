@@ -1,0 +1,1 @@
+"""The HTTP edge shared by every service: problems, auth, runtime wiring, metrics."""

@@ -1,0 +1,85 @@
+"""Build a FastAPI app from services: the same builder for one service or all four."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from libs.events.clock import Clock, system_clock
+from libs.events.kafka import topic_exists
+from libs.events.settings import Settings
+from libs.web import metrics, problems
+from libs.web.deps import RuntimeDep
+from libs.web.middleware import EdgeMiddleware
+from libs.web.problems import problem_response
+from libs.web.runtime import Runtime, ServiceSpec
+
+ops = APIRouter(tags=["operations"])
+
+
+@ops.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@ops.get("/readyz", response_model=None)
+async def readyz(runtime: RuntimeDep) -> dict[str, object] | Response:
+    """Readiness: the database (and, in distributed mode, the broker) is reachable."""
+    checks: dict[str, str] = {}
+    try:
+        async with runtime.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    if runtime.settings.kafka_bootstrap:
+        try:
+            await topic_exists(runtime.settings.kafka_bootstrap, runtime.settings.topic)
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+    if all(v == "ok" for v in checks.values()):
+        return {"status": "ready", "checks": checks}
+    return problem_response(503, "Service unavailable", "not ready", None, checks=checks)
+
+
+@ops.get("/metrics", include_in_schema=False)
+async def prometheus() -> Response:
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def build_app(
+    settings: Settings,
+    services: list[ServiceSpec],
+    clock: Clock = system_clock,
+    extra: list[APIRouter] | None = None,
+    title: str = "After-sales service backend",
+) -> FastAPI:
+    runtime = Runtime(settings, services, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        yield
+        await runtime.stop()
+
+    app = FastAPI(
+        title=title,
+        version="1.0.0",
+        lifespan=lifespan,
+        description="Event-sourced after-sales service orders. Errors are RFC 9457 problem documents.",
+    )
+    app.state.runtime = runtime
+    problems.install(app)
+    app.add_middleware(EdgeMiddleware, max_body=settings.max_body_bytes)
+    app.include_router(ops)
+    for service in services:
+        app.include_router(service.router)
+    for router in extra or []:
+        app.include_router(router)
+    return app

@@ -1,0 +1,26 @@
+"""Prometheus metrics: one registry per process, named after what operators ask."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+registry = CollectorRegistry()
+
+http_requests = Counter(
+    "http_requests_total", "HTTP requests", ["method", "route", "status"], registry=registry
+)
+http_latency = Histogram(
+    "http_request_duration_seconds", "HTTP request latency", ["method", "route"], registry=registry,
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+appends = Counter("event_appends_total", "Events appended", ["type"], registry=registry)
+conflicts = Counter("event_append_conflicts_total", "Appends refused for a version conflict", registry=registry)
+projection_lag_events = Gauge(
+    "projection_lag_events", "Events in the store not yet in the projection", ["projection"], registry=registry
+)
+projection_lag_seconds = Gauge(
+    "projection_lag_seconds", "Age of the oldest event not yet in the projection", ["projection"], registry=registry
+)
+relay_lag_events = Gauge("relay_lag_events", "Events not yet published to Kafka", registry=registry)
+dead_letters = Gauge("dead_letters", "Unresolved dead letters", ["projection"], registry=registry)
+sla_breaches = Counter("sla_breaches_total", "Orders escalated for an SLA breach", registry=registry)

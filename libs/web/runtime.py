@@ -1,0 +1,168 @@
+"""The runtime of one process: engine, store, projectors and their feeds, relay, background jobs.
+
+Embedded (no KAFKA_BOOTSTRAP): projections tail the store and wake on every append.
+Distributed: the relay publishes the outbox to Kafka and each projection is a consumer
+group; `role` decides which parts a process runs (api, relay, projector or all).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.events.clock import Clock, system_clock
+from libs.events.db import create_engine, migrate, reader
+from libs.events.projection import Projection, Projector
+from libs.events.relay import KafkaPublisher, Relay
+from libs.events.schema import dead_letters
+from libs.events.settings import Settings
+from libs.events.store import AppendResult, SqlEventStore, store_for
+from libs.events.subscription import KafkaFeed, StoreTail
+from libs.web import auth, metrics
+
+log = logging.getLogger(__name__)
+
+Job = Callable[["Runtime", asyncio.Event], Awaitable[None]]
+
+
+@dataclass
+class ServiceSpec:
+    """What a service contributes to a process: routes, read models, background jobs."""
+
+    name: str
+    router: APIRouter
+    projections: list[Projection] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    setup: Callable[[Runtime], Awaitable[None]] | None = None
+
+
+@dataclass
+class Lag:
+    events: int
+    seconds: float
+    position: int
+    head: int
+
+
+class Runtime:
+    def __init__(
+        self, settings: Settings, services: list[ServiceSpec], clock: Clock = system_clock,
+        engine: AsyncEngine | None = None,
+    ) -> None:
+        self.settings, self.services, self.clock = settings, services, clock
+        self.engine = engine or create_engine(settings.database_url)
+        self.store: SqlEventStore = store_for(self.engine, clock)
+        self.store.listeners.append(self._on_append)
+        self.projectors = {
+            p.name: Projector(self.engine, p, self.store, clock) for s in services for p in s.projections
+        }
+        self.tails: dict[str, StoreTail] = {}
+        self.feeds: dict[str, KafkaFeed] = {}
+        self.relay: Relay | None = None
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.state: dict[str, Any] = {}  # per-service singletons (e.g. a webhook client)
+
+    def _on_append(self, result: AppendResult) -> None:
+        for event in result.events:
+            metrics.appends.labels(event.type).inc()
+        for tail in self.tails.values():
+            tail.wakeup.set()
+
+    async def start(self) -> None:
+        await migrate(self.engine)
+        async with self.engine.begin() as conn:
+            await conn.run_sync(auth.metadata.create_all)
+        if self.settings.demo:
+            await auth.create_demo_principals(self.engine, self.clock)
+        for projector in self.projectors.values():
+            await projector.setup()
+        for service in self.services:
+            if service.setup:
+                await service.setup(self)
+        role = self.settings.role
+        distributed = self.settings.kafka_bootstrap is not None
+        if self.settings.run_projections and role in ("api", "projector", "all"):
+            for name, projector in self.projectors.items():
+                if distributed:
+                    feed = KafkaFeed(self.settings.kafka_bootstrap or "", self.settings.topic, projector,
+                                     grace=self.settings.reconcile_grace)
+                    self.feeds[name] = feed
+                    self._spawn(feed.run(self._stop))
+                else:
+                    tail = StoreTail(self.store, projector)
+                    self.tails[name] = tail
+                    self._spawn(tail.run(self._stop))
+        if distributed and self.settings.run_relay and role in ("relay", "all"):
+            publisher = KafkaPublisher(self.settings.kafka_bootstrap or "", self.settings.topic,
+                                       self.settings.topic_partitions)
+            self.relay = Relay(self.store, self.engine, publisher, name=f"relay:{self.settings.topic}", clock=self.clock)
+            self._spawn(self.relay.run(self._stop))
+        if role in ("api", "all"):
+            for service in self.services:
+                for job in service.jobs:
+                    self._spawn(job(self, self._stop))
+        self._spawn(self._monitor())
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        self._tasks.append(asyncio.ensure_future(coro))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.engine.dispose()
+
+    async def sync(self) -> None:
+        """Bring every local projection up to the store's head now (read-your-writes, tests)."""
+        for name, projector in self.projectors.items():
+            if name in self.tails:
+                await self.tails[name].catch_up()
+            else:
+                await projector.reconcile(grace=0)
+
+    async def lag(self, name: str) -> Lag:
+        projector = self.projectors[name]
+        head = await self.store.head_position()
+        position = await projector.position()
+        if position >= head:
+            return Lag(0, 0.0, position, head)
+        nxt = await self.store.read_all(position, 1)
+        age = (self.clock() - nxt[0].recorded_at).total_seconds() if nxt else 0.0
+        return Lag(head - position, max(age, 0.0), position, head)
+
+    async def dead_letter_counts(self) -> dict[str, int]:
+        async with reader(self.engine).connect() as conn:
+            rows = await conn.execute(
+                select(dead_letters.c.projection, func.count())
+                .where(dead_letters.c.resolved_at.is_(None))
+                .group_by(dead_letters.c.projection)
+            )
+            return {r[0]: int(r[1]) for r in rows}
+
+    async def _monitor(self, every: timedelta = timedelta(seconds=5)) -> None:
+        while not self._stop.is_set():
+            try:
+                for name in self.projectors:
+                    lag = await self.lag(name)
+                    metrics.projection_lag_events.labels(name).set(lag.events)
+                    metrics.projection_lag_seconds.labels(name).set(lag.seconds)
+                for name, count in (await self.dead_letter_counts()).items():
+                    metrics.dead_letters.labels(name).set(count)
+                if self.relay is not None:
+                    metrics.relay_lag_events.set(await self.store.head_position() - await self.relay.position())
+            except Exception as exc:
+                log.debug("monitor: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), every.total_seconds())

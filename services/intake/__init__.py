@@ -1,0 +1,1 @@
+"""The intake service: domain (pure), api (FastAPI router), projection (read models), app (wiring)."""

@@ -1,0 +1,1 @@
+"""The settlement service: domain (pure), api (FastAPI router), projection (read models), app (wiring)."""

@@ -1,0 +1,107 @@
+"""The EventStore contract, run against SQLite and PostgreSQL (the `engine` fixture)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.events.errors import ConcurrencyConflict, DuplicateEventId, EmitterNotAllowed, InvalidEventData
+from libs.events.store import store_for
+from tests.factories import escalated
+
+pytestmark = pytest.mark.integration
+
+
+async def test_append_numbers_versions_and_positions(engine: AsyncEngine) -> None:
+    store = store_for(engine)
+    first = await store.append("order-1", [escalated(1), escalated(2)], 0)
+    second = await store.append("order-2", [escalated(3)], 0)
+    assert (first.version, second.version) == (2, 1)
+    assert [e.position for e in first.events] == [1, 2] and second.position == 3
+    assert [e.version for e in await store.read_stream("order-1")] == [1, 2]
+    assert [e.position for e in await store.read_all()] == [1, 2, 3]
+    assert [e.position for e in await store.read_all(after_position=2)] == [3]
+    assert await store.head_position() == 3 and await store.stream_version("order-1") == 2
+
+
+async def test_wrong_expected_version_writes_nothing(engine: AsyncEngine) -> None:
+    store = store_for(engine)
+    await store.append("order-1", [escalated(1)], 0)
+    with pytest.raises(ConcurrencyConflict) as caught:
+        await store.append("order-1", [escalated(2), escalated(3)], 0)
+    assert (caught.value.expected, caught.value.actual) == (0, 1)
+    assert len(await store.read_all()) == 1
+
+
+async def test_any_version_appends_without_check(engine: AsyncEngine) -> None:
+    store = store_for(engine)
+    await store.append("order-1", [escalated(1)], None)
+    assert (await store.append("order-1", [escalated(2)], None)).version == 2
+
+
+async def test_retry_of_a_stored_batch_returns_the_stored_result(engine: AsyncEngine) -> None:
+    store = store_for(engine)
+    batch = [escalated(1), escalated(2)]
+    first = await store.append("order-1", batch, 0)
+    again = await store.append("order-1", batch, 0)
+    assert again.replayed and again.events == first.events
+    assert len(await store.read_all()) == 2
+
+
+async def test_event_id_stored_in_another_stream_is_refused(engine: AsyncEngine) -> None:
+    store = store_for(engine)
+    event = escalated(1)
+    await store.append("order-1", [event], 0)
+    with pytest.raises(DuplicateEventId):
+        await store.append("order-2", [event], 0)
+    assert await store.stream_version("order-2") == 0
+
+
+async def test_batch_is_atomic_when_one_event_is_invalid(engine: AsyncEngine) -> None:
+    store = store_for(engine)
+    bad = escalated(2).model_copy(update={"data": {"from_tier": "dealer"}})
+    with pytest.raises(InvalidEventData):
+        await store.append("order-1", [escalated(1), bad], 0)
+    assert await store.read_all() == []
+
+
+async def test_type_from_a_service_not_allowed_to_emit_it_is_refused(engine: AsyncEngine) -> None:
+    store = store_for(engine)
+    with pytest.raises(EmitterNotAllowed):
+        await store.append("order-1", [escalated(1, source="settlement")], 0)
+    assert await store.read_all() == []
+
+
+async def test_concurrent_appends_to_one_stream_one_wins(engine: AsyncEngine) -> None:
+    store = store_for(engine)
+    await store.append("order-1", [escalated(0)], 0)
+    results = await asyncio.gather(
+        *(store.append("order-1", [escalated(i)], 1) for i in range(10)), return_exceptions=True
+    )
+    assert sum(not isinstance(r, Exception) for r in results) == 1
+    assert all(isinstance(r, ConcurrencyConflict) for r in results if isinstance(r, Exception))
+    assert await store.verify("order-1") == []
+
+
+async def test_hash_chain_verifies_and_detects_tampering(engine: AsyncEngine) -> None:
+    store = store_for(engine)
+    await store.append("order-1", [escalated(1), escalated(2), escalated(3)], 0)
+    assert await store.verify("order-1") == []
+    stored = await store.read_stream("order-1")
+    assert stored[1].prev_hash == stored[0].hash
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE events SET actor = 'forger' WHERE stream_id = 'order-1' AND version = 2")
+        )
+    problems = await store.verify("order-1")
+    assert problems and "version 2" in problems[0]
+
+
+async def test_timestamps_come_back_timezone_aware(engine: AsyncEngine) -> None:
+    store = store_for(engine)
+    await store.append("order-1", [escalated(1)], 0)
+    (event,) = await store.read_stream("order-1")
+    assert event.occurred_at.utcoffset() is not None and event.recorded_at.utcoffset() is not None
