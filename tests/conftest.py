@@ -118,3 +118,26 @@ def broker(request: pytest.FixtureRequest) -> Broker:
     """Each Kafka test runs against both brokers (a cheap check we rely on Kafka, not a quirk)."""
     found: Broker = request.getfixturevalue(request.param)
     return found
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    """All four services in-process on a fresh database of each backend, clock at START."""
+    from tests.support.app import running_api
+
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+        await (await _fresh_pg(url)).dispose()
+    else:
+        url = f"sqlite:///{tmp_path / 'api.db'}"
+    async with running_api(url) as running:
+        yield running
+
+
+@pytest.fixture
+async def sqlite_api(tmp_path: Path) -> AsyncIterator[Any]:
+    """The same on SQLite only (for tests whose subject is not the backend)."""
+    from tests.support.app import running_api
+
+    async with running_api(f"sqlite:///{tmp_path / 'api.db'}") as running:
+        yield running
