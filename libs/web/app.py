@@ -48,6 +48,24 @@ async def readyz(runtime: RuntimeDep) -> dict[str, object] | Response:
     return problem_response(503, "Service unavailable", "not ready", None, checks=checks)
 
 
+@ops.get("/ops/projections")
+async def projections(runtime: RuntimeDep) -> dict[str, object]:
+    """Freshness of every read model in this process: how far it lags behind the store."""
+    dead = await runtime.dead_letter_counts()
+    out: dict[str, object] = {}
+    for name in runtime.projectors:
+        lag = await runtime.lag(name)
+        out[name] = {
+            "position": lag.position, "head": lag.head, "lag_events": lag.events,
+            "lag_seconds": round(lag.seconds, 3), "dead_letters": dead.get(name, 0),
+        }
+    relay = None
+    if runtime.relay is not None:
+        head = await runtime.store.head_position()
+        relay = {"position": await runtime.relay.position(), "head": head}
+    return {"projections": out, "relay": relay, "mode": "distributed" if runtime.settings.kafka_bootstrap else "embedded"}
+
+
 @ops.get("/metrics", include_in_schema=False)
 async def prometheus() -> Response:
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

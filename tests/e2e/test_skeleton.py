@@ -36,3 +36,10 @@ async def test_correlation_id_is_echoed(sqlite_api: Any) -> None:
     cid = "0d6f5c1e-2f55-4d7c-9b5c-0c7c7bb8f3a1"
     response = await sqlite_api.client.get("/healthz", headers={"X-Correlation-ID": cid})
     assert response.headers["x-correlation-id"] == cid
+
+
+async def test_projection_freshness_is_reported(sqlite_api: Any) -> None:
+    body = (await sqlite_api.client.get("/ops/projections")).json()
+    assert body["mode"] == "embedded"
+    for lag in body["projections"].values():
+        assert lag["lag_events"] == lag["head"] - lag["position"]
