@@ -16,6 +16,7 @@ the dead letters too.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import MetaData, delete, select, update
+from sqlalchemy import MetaData, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateTable
 
@@ -75,6 +76,7 @@ class Projector:
     ) -> None:
         self.engine, self.projection, self.store, self.clock = engine, projection, store, clock
         self.name = projection.name
+        self._lock = asyncio.Lock()
 
     async def setup(self) -> bool:
         """Create the read model; rebuild it when its definition changed. True if rebuilt."""
@@ -153,7 +155,17 @@ class Projector:
         return int(row[0]) if row else 0
 
     async def handle(self, events: Sequence[StoredEvent]) -> BatchResult:
-        """Apply a batch in one transaction; on a handler error, retry one event at a time."""
+        """Apply a batch in one transaction; on a handler error, retry one event at a time.
+
+        The feed and the reconcile sweep may call this concurrently (and two projector
+        processes may overlap during a rebalance): an in-process lock plus, on PostgreSQL,
+        transaction-scoped advisory locks on the batch's streams make each stream's
+        check-then-apply atomic, so no event is ever applied twice.
+        """
+        async with self._lock:
+            return await self._handle(events)
+
+    async def _handle(self, events: Sequence[StoredEvent]) -> BatchResult:
         try:
             async with self.engine.begin() as conn:
                 return await self._apply(conn, events, tolerate=False)
@@ -171,7 +183,16 @@ class Projector:
 
     async def _apply(self, conn: AsyncConnection, events: Sequence[StoredEvent], tolerate: bool) -> BatchResult:
         result = BatchResult()
-        seen = await self._stream_versions(conn, {e.stream_id for e in events})
+        streams = {e.stream_id for e in events}
+        if conn.dialect.name == "postgresql":
+            await conn.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(k) FROM "
+                    "(SELECT DISTINCT hashtext(:p || '/' || s) AS k FROM unnest(CAST(:s AS text[])) AS s ORDER BY 1) AS ks"
+                ),
+                {"p": self.name, "s": sorted(streams)},
+            )
+        seen = await self._stream_versions(conn, streams)
         touched: dict[str, int] = {}
         for event in events:
             last = seen.get(event.stream_id, 0)

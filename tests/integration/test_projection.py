@@ -152,3 +152,15 @@ async def test_reconcile_applies_what_the_broker_never_delivered(postgres: Async
     await projector.setup()
     assert await projector.reconcile(grace=0) == 50
     assert await projector.reconcile(grace=0) == 0
+
+
+async def test_two_projectors_racing_on_the_same_events_apply_each_once(engine: AsyncEngine) -> None:
+    """A feed and a reconcile sweep (or two processes mid-rebalance) overlapping."""
+    store = store_for(engine)
+    await _fill(store, streams=5, events=200)
+    first, second = Projector(engine, projection(), store), Projector(engine, projection(), store)
+    await first.setup()
+    events = await store.read_all(0, 10_000)
+    await asyncio.gather(*(p.handle(events[i:i + 40]) for i in range(0, 200, 20) for p in (first, second)))
+    tiers_rows = (await dump_read_model(engine, md))["test_tiers"]
+    assert sum(r[2] for r in tiers_rows) == 200
