@@ -80,6 +80,7 @@ class OrderReported(Payload):
     fault: str
     warranty: Warranty
     tier: Tier = "dealer"
+    attachments: list[str] = []  # URLs forwarded by a complaint platform
 
 
 class OrderEscalatedV1(Payload):
@@ -194,6 +195,9 @@ class ComplaintReceived(Payload):
     provider_id: str | None = None
     outlet_id: str | None = None
     received_at: datetime
+    external_ref: str | None = None  # the complaint platform's own reference
+    platform_id: str | None = None
+    attachments: list[str] = []
 
 
 class ComplaintResponded(Payload):
