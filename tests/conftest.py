@@ -34,9 +34,10 @@ def _in_thread(coro: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for the whole session (or TEST_DATABASE_URL when set)."""
-    if url := os.environ.get("TEST_DATABASE_URL"):
-        yield url
+    """A fresh PostgreSQL database for the whole session (or TEST_DATABASE_URL / DATABASE_URL when set)."""
+    given = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL", "")
+    if given.startswith(("postgresql", "postgres:")):
+        yield given  # a database you chose: its tables are truncated between tests
         return
     try:
         url = _in_thread(create_database())
