@@ -198,6 +198,7 @@ class ComplaintReceived(Payload):
     external_ref: str | None = None  # the complaint platform's own reference
     platform_id: str | None = None
     attachments: list[str] = []
+    maker: str | None = None  # quality: a complaint about a provider with no order names the maker
 
 
 class ComplaintResponded(Payload):
@@ -209,6 +210,25 @@ class MonthClosed(Payload):
     month: str
     maker: str
     scores: list[dict[str, Any]]
+    through_position: int | None = None  # quality: the figures count what the log held up to here
+    policy: dict[str, Any] | None = None  # quality: the maker's policy the amounts were computed with
+
+
+class ComplaintBandSpec(Payload):
+    max_complaints: int | None = Field(default=None, ge=0)  # inclusive upper edge; None = no upper edge
+    amount_fen: int
+
+
+class QualityPolicySet(Payload):
+    """A maker's reward/penalty policy for the monthly performance score (seed 004), money in fen."""
+
+    maker: str
+    improvement_reward_fen: int = Field(ge=0)
+    decline_penalty_fen: int = Field(ge=0)
+    all_max_reward_fen: int = Field(ge=0)
+    all_min_penalty_fen: int = Field(ge=0)
+    complaint_bands: list[ComplaintBandSpec]
+    admin_action_threshold: int = Field(ge=1)
 
 
 @dataclass(frozen=True)
@@ -252,6 +272,7 @@ register("order.reviewed", 1, OrderReviewed, "quality")
 register("complaint.received", 1, ComplaintReceived, "intake", "quality")
 register("complaint.responded", 1, ComplaintResponded, "dispatch", "quality")
 register("quality.month_closed", 1, MonthClosed, "quality")
+register("quality.policy_set", 1, QualityPolicySet, "quality")
 
 
 @upcaster("order.escalated", 1)
