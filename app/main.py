@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from app.dashboard import router as dashboard_router
 from libs.events.clock import Clock, system_clock
 from libs.events.settings import Settings
 from libs.web.app import build_app
@@ -21,4 +22,4 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     unknown = set(settings.service_names) - set(ALL)
     if unknown:
         raise ValueError(f"unknown services {sorted(unknown)}; choose from {sorted(ALL)}")
-    return build_app(settings, [ALL[name] for name in settings.service_names], clock)
+    return build_app(settings, [ALL[name] for name in settings.service_names], clock, extra=[dashboard_router])

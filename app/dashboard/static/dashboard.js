@@ -1,0 +1,364 @@
+// Ops dashboard: fetches the services' JSON query endpoints (same origin) and renders them.
+// No build step: plain ES2020 plus the vendored Chart.js. Money arrives in fen and is shown in 元;
+// times arrive as UTC ISO strings and are shown in Asia/Shanghai.
+"use strict";
+
+const TZ = "Asia/Shanghai";
+const KEY_STORE = "aftersales.apiKey";
+const PANELS = ["dispatch", "settlement", "quality", "intake"];
+
+// The endpoints this page reads, in one place (all projections, never the event store).
+const API = {
+  projections: () => "/ops/projections",
+  outlets: () => "/dispatch/outlets",
+  outletQueue: (id) => `/dispatch/queues/${encodeURIComponent(id)}`,
+  regionQueue: (region) => `/dispatch/queues?region=${encodeURIComponent(region)}`,
+  overdue: () => "/dispatch/overdue",
+  slaCompliance: (month) => `/dispatch/sla?month=${month}`,
+  totals: (month) => `/settlement/totals?month=${month}`,
+  openOrders: () => "/settlement/open-orders",
+  anomalies: () => "/settlement/anomalies",
+  scores: (month) => `/quality/scores?month=${month}`,
+  order: (id) => `/orders/${encodeURIComponent(id)}`,
+};
+
+// ---------- small helpers ----------
+const $ = (sel, root = document) => root.querySelector(sel);
+const dtf = new Intl.DateTimeFormat("zh-CN", {
+  timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
+});
+const fmtTime = (iso) => (iso ? dtf.format(new Date(iso)) : "");
+const yuan = (fen) => (fen === null || fen === undefined ? "" : (Number(fen) / 100).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
+const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+const pick = (obj, ...names) => { for (const n of names) { if (obj && obj[n] !== undefined && obj[n] !== null) return obj[n]; } return undefined; };
+
+/** The list inside a response: the body itself, or its first array-valued field (items, orders, ...). */
+function listOf(body, ...names) {
+  if (Array.isArray(body)) return body;
+  if (!body || typeof body !== "object") return [];
+  for (const n of [...names, "items", "results", "rows", "orders", "data"]) if (Array.isArray(body[n])) return body[n];
+  const first = Object.values(body).find(Array.isArray);
+  return first || [];
+}
+
+function shanghaiMonth(date = new Date()) {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: TZ, year: "numeric", month: "2-digit" }).formatToParts(date);
+  return `${parts.find((p) => p.type === "year").value}-${parts.find((p) => p.type === "month").value}`;
+}
+function monthsBack(month, n) {
+  const [y, m] = month.split("-").map(Number);
+  const out = [];
+  for (let i = n - 1; i >= 0; i--) {
+    const d = new Date(Date.UTC(y, m - 1 - i, 1));
+    out.push(`${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`);
+  }
+  return out;
+}
+function duration(seconds) {
+  const s = Math.abs(Math.round(seconds));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const text = h >= 48 ? `${Math.floor(h / 24)}d ${h % 24}h` : `${h}:${String(m).padStart(2, "0")}:${String(r).padStart(2, "0")}`;
+  return (seconds < 0 ? "−" : "") + text;
+}
+
+// ---------- key and fetching ----------
+function apiKey() { return localStorage.getItem(KEY_STORE) || document.body.dataset.demoKey || ""; }
+
+async function getJSON(path) {
+  const headers = { Accept: "application/json" };
+  const key = apiKey();
+  if (key) headers.Authorization = `Bearer ${key}`;
+  try {
+    const res = await fetch(path, { headers });
+    const body = res.headers.get("content-type")?.includes("json") ? await res.json() : null;
+    if (res.status === 401) showKeyError("The API key was refused: enter a read-only key (operator, supervisor or finance).");
+    return { ok: res.ok, status: res.status, body };
+  } catch (err) {
+    return { ok: false, status: 0, body: null };
+  }
+}
+function showKeyError(text) { const el = $("#keyerror"); el.textContent = text; el.hidden = false; }
+
+function fillTable(id, rows, render, emptyText = "nothing here") {
+  const body = $(`#${id} tbody`);
+  body.innerHTML = rows.length ? rows.map(render).join("") : `<tr class="empty"><td colspan="9">${esc(emptyText)}</td></tr>`;
+  $(`#${id}`).dataset.rows = String(rows.length);
+}
+function unavailable(id, res, path) {
+  const body = $(`#${id} tbody`);
+  body.innerHTML = `<tr class="unavailable"><td colspan="9">${esc(path)} answered ${res.status || "no response"}</td></tr>`;
+  $(`#${id}`).dataset.rows = "unavailable";
+}
+const orderLink = (id) => `<a class="order-link mono" href="/ui/orders/${encodeURIComponent(id)}">${esc(String(id).slice(0, 8))}</a>`;
+
+// ---------- freshness ----------
+async function renderFreshness() {
+  const res = await getJSON(API.projections());
+  if (!res.ok) return unavailable("freshness", res, API.projections());
+  const projections = res.body.projections || {};
+  const names = Object.keys(projections).sort();
+  fillTable("freshness", names, (n) => {
+    const p = projections[n];
+    return `<tr data-projection="${esc(n)}"><td>${esc(n)}</td><td class="num">${p.position}</td><td class="num">${p.head}</td>` +
+      `<td class="num" data-lag-events>${p.lag_events}</td><td class="num">${p.lag_seconds}</td><td class="num">${p.dead_letters}</td></tr>`;
+  }, "no projections in this process");
+  for (const panel of PANELS) {
+    const mine = names.filter((n) => n.startsWith(panel) || n.includes(panel));
+    const el = document.querySelector(`[data-fresh="${panel}"]`);
+    if (!el) continue;
+    if (!mine.length) { el.textContent = "no projection in this process"; el.className = "fresh down"; continue; }
+    const events = Math.max(...mine.map((n) => projections[n].lag_events));
+    const seconds = Math.max(...mine.map((n) => projections[n].lag_seconds));
+    el.textContent = `lag ${events} events · ${seconds.toFixed(1)} s`;
+    el.dataset.lagEvents = String(events);
+    el.className = "fresh" + (events > 0 ? " stale" : "");
+  }
+}
+
+// ---------- dispatch ----------
+const charts = {};
+function chart(id, config) {
+  if (!window.Chart) return;
+  if (charts[id]) charts[id].destroy();
+  config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, config.options || {});
+  charts[id] = new window.Chart(document.getElementById(id), config);
+}
+
+function slaState(item) {
+  const explicit = pick(item, "sla_state", "state_sla", "sla");
+  if (typeof explicit === "string") return explicit;
+  const due = pick(item, "sla_due_at", "due_at");
+  if (!due) return "";
+  const left = (new Date(due) - Date.now()) / 1000;
+  return left < 0 ? "breached" : left < 3600 ? "at_risk" : "on_time";
+}
+const slaClass = (s) => (s === "breached" ? "sla-bad" : s === "at_risk" ? "sla-risk" : "sla-ok");
+
+function queueRow(item) {
+  const id = pick(item, "order_id", "id");
+  const due = pick(item, "sla_due_at", "due_at");
+  const state = slaState(item);
+  return `<tr data-order="${esc(id)}"><td>${orderLink(id)}</td><td>${esc(pick(item, "outlet_id", "outlet"))}</td>` +
+    `<td>${esc(pick(item, "city") ?? "")}</td><td>${esc(pick(item, "tier") ?? "")}</td><td>${fmtTime(due)}</td>` +
+    `<td class="num countdown" data-due="${esc(due ?? "")}"></td><td class="${slaClass(state)}">${esc(state)}${pick(item, "paused") ? " (paused)" : ""}</td></tr>`;
+}
+
+function tickCountdowns() {
+  const now = Date.now();
+  for (const cell of document.querySelectorAll("td.countdown[data-due]")) {
+    if (!cell.dataset.due) continue;
+    const left = (new Date(cell.dataset.due) - now) / 1000;
+    cell.textContent = duration(left);
+    cell.className = "num countdown " + (left < 0 ? "sla-bad" : left < 3600 ? "sla-risk" : "sla-ok");
+  }
+}
+
+async function renderDispatch(state) {
+  const outletsRes = await getJSON(API.outlets());
+  const outlets = outletsRes.ok ? listOf(outletsRes.body, "outlets") : [];
+  const regions = [...new Set(outlets.map((o) => pick(o, "province", "region")).filter(Boolean))].sort();
+  const select = $("#region");
+  if (select.options.length <= 1) for (const r of regions) select.add(new Option(r, r));
+  const queues = await Promise.all(outlets.map(async (o) => {
+    const id = pick(o, "outlet_id", "id");
+    const res = await getJSON(API.outletQueue(id));
+    return { outlet: o, id, res, items: res.ok ? listOf(res.body, "items", "orders", "queue") : [] };
+  }));
+  if (!outletsRes.ok) unavailable("outlet-queues", outletsRes, API.outlets());
+  else fillTable("outlet-queues", queues.filter((q) => !state.region || pick(q.outlet, "province", "region") === state.region), (q) => {
+    const states = q.items.map(slaState);
+    const dues = q.items.map((i) => pick(i, "sla_due_at", "due_at")).filter(Boolean).sort();
+    return `<tr data-outlet="${esc(q.id)}"><td>${esc(pick(q.outlet, "name") ?? q.id)} <span class="muted mono">${esc(q.id)}</span></td>` +
+      `<td>${esc(pick(q.outlet, "provider_id", "provider") ?? "")}</td><td>${esc(pick(q.outlet, "province", "region") ?? "")} ${esc(pick(q.outlet, "city") ?? "")}</td>` +
+      `<td class="num" data-open>${q.items.length}</td><td class="num">${states.filter((s) => s === "at_risk").length}</td>` +
+      `<td class="num">${states.filter((s) => s === "breached").length}</td><td>${fmtTime(dues[0])}</td></tr>`;
+  }, "no outlets registered");
+  chart("chart-load", {
+    type: "bar",
+    data: { labels: queues.map((q) => q.id), datasets: [{ label: "open orders", data: queues.map((q) => q.items.length), backgroundColor: "#2457c5" }] },
+    options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+  });
+
+  let items;
+  if (state.region) {
+    const res = await getJSON(API.regionQueue(state.region));
+    if (!res.ok) { unavailable("queue", res, API.regionQueue(state.region)); items = null; } else items = listOf(res.body, "items", "orders", "queue");
+  } else items = queues.flatMap((q) => q.items);
+  $("#queue-scope").textContent = state.region ? `· ${state.region}` : "· all regions";
+  if (items) {
+    items.sort((a, b) => String(pick(a, "sla_due_at", "due_at") ?? "").localeCompare(String(pick(b, "sla_due_at", "due_at") ?? "")));
+    fillTable("queue", items, queueRow, "no open orders");
+  }
+
+  const overdue = await getJSON(API.overdue());
+  if (!overdue.ok) unavailable("overdue", overdue, API.overdue());
+  else fillTable("overdue", listOf(overdue.body, "items", "orders"), (item) => {
+    const id = pick(item, "order_id", "id");
+    const due = pick(item, "sla_due_at", "due_at");
+    return `<tr data-order="${esc(id)}"><td>${orderLink(id)}</td><td>${esc(pick(item, "outlet_id") ?? "")}</td><td>${esc(pick(item, "city") ?? "")}</td>` +
+      `<td>${esc(pick(item, "tier") ?? "")}</td><td>${fmtTime(due)}</td><td class="num countdown" data-due="${esc(due ?? "")}"></td>` +
+      `<td>${esc(pick(item, "reason", "escalation_reason", "breach") ?? (pick(item, "escalated") ? "escalated" : "SLA breached"))}</td></tr>`;
+  }, "nothing overdue");
+  tickCountdowns();
+  return queues;
+}
+
+// ---------- settlement ----------
+async function renderSettlement(state) {
+  const totals = await getJSON(API.totals(state.month));
+  if (!totals.ok) unavailable("totals", totals, API.totals(state.month));
+  else fillTable("totals", listOf(totals.body, "totals", "items"), (t) =>
+    `<tr data-provider="${esc(pick(t, "provider_id", "provider"))}" data-payer="${esc(pick(t, "payer"))}"><td>${esc(pick(t, "provider_id", "provider"))}</td>` +
+    `<td>${esc(pick(t, "payer"))}</td><td class="num">${esc(pick(t, "orders", "count", "n") ?? "")}</td>` +
+    `<td class="num" data-total-fen="${esc(pick(t, "total_fen"))}">${yuan(pick(t, "total_fen"))}</td></tr>`, "nothing settled this month");
+
+  const open = await getJSON(API.openOrders());
+  if (!open.ok) unavailable("open-orders", open, API.openOrders());
+  else fillTable("open-orders", listOf(open.body, "orders", "items"), (o) => {
+    const id = pick(o, "order_id", "id");
+    return `<tr data-order="${esc(id)}"><td>${orderLink(id)}</td><td>${esc(pick(o, "provider_id", "provider") ?? "")}</td>` +
+      `<td>${fmtTime(pick(o, "repaired_at", "departed_at"))}</td><td class="num">${yuan(pick(o, "proposed_total_fen", "total_fen"))}</td></tr>`;
+  }, "every repaired order is settled");
+
+  const anomalies = await getJSON(API.anomalies());
+  if (!anomalies.ok) unavailable("anomalies", anomalies, API.anomalies());
+  else fillTable("anomalies", listOf(anomalies.body, "anomalies", "flags", "items"), (a) => {
+    const id = pick(a, "order_id", "id");
+    return `<tr data-order="${esc(id)}"><td>${orderLink(id)}</td><td>${esc(pick(a, "provider_id", "provider") ?? "")}</td>` +
+      `<td>${esc(pick(a, "kind", "flag", "type") ?? "")}</td><td>${esc(pick(a, "reason", "why", "detail") ?? "")}</td></tr>`;
+  }, "no anomalies");
+}
+
+// ---------- quality ----------
+const scoreRows = (body) => listOf(body, "scores", "providers", "items");
+const num = (v, digits = 2) => (v === null || v === undefined || v === "" ? "" : Number(v).toFixed(digits));
+
+async function renderQuality(state) {
+  const months = monthsBack(state.month, 6);
+  const results = await Promise.all(months.map((m) => getJSON(API.scores(m))));
+  const current = results[results.length - 1];
+  if (!current.ok) unavailable("scores", current, API.scores(state.month));
+  else fillTable("scores", scoreRows(current.body), (s) => {
+    const delta = pick(s, "delta");
+    const amount = pick(s, "amount_fen", "total_amount_fen", "reward_fen");
+    return `<tr data-provider="${esc(pick(s, "provider_id", "provider"))}"><td>${esc(pick(s, "provider_id", "provider"))}</td>` +
+      `<td class="num">${esc(pick(s, "n", "reviews") ?? "")}</td><td class="num" data-avg>${num(pick(s, "avg"))}</td>` +
+      `<td class="num ${delta > 0 ? "pos" : delta < 0 ? "neg" : ""}">${delta === undefined ? "" : (delta > 0 ? "+" : "") + num(delta)}</td>` +
+      `<td class="num" data-complaints>${esc(pick(s, "complaints", "complaint_count") ?? "")}</td>` +
+      `<td><span class="band">${esc(pick(s, "complaint_band", "band") ?? "")}</span>${pick(s, "administrative_action") ? " ⚠" : ""}</td>` +
+      `<td class="num">${amount === undefined ? "" : yuan(amount)}</td></tr>`;
+  }, "no scores for this month");
+
+  const providers = [...new Set(results.flatMap((r) => (r.ok ? scoreRows(r.body) : []).map((s) => pick(s, "provider_id", "provider"))))].sort();
+  const palette = ["#2457c5", "#c53030", "#1a7f37", "#b7791f", "#6b46c1", "#0f766e", "#be185d", "#4b5563"];
+  chart("chart-trend", {
+    type: "line",
+    data: {
+      labels: months,
+      datasets: providers.map((p, i) => ({
+        label: p, borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length], spanGaps: true,
+        data: results.map((r) => { const s = (r.ok ? scoreRows(r.body) : []).find((x) => pick(x, "provider_id", "provider") === p); return s ? pick(s, "avg") : null; }),
+      })),
+    },
+    options: { scales: { y: { suggestedMin: -2, suggestedMax: 6 } } },
+  });
+  const complaints = results.map((r) => (r.ok ? scoreRows(r.body) : []).reduce((sum, s) => sum + Number(pick(s, "complaints", "complaint_count") ?? 0), 0));
+  $("#chart-complaints").dataset.values = JSON.stringify(complaints);
+  chart("chart-complaints", {
+    type: "bar",
+    data: { labels: months, datasets: [{ label: "complaints", data: complaints, backgroundColor: "#c53030" }] },
+    options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+  });
+}
+
+async function renderSlaCompliance(state, queues) {
+  const res = await getJSON(API.slaCompliance(state.month));
+  let labels, values;
+  if (res.ok) {
+    const rows = listOf(res.body, "regions", "items");
+    labels = rows.map((r) => pick(r, "region", "province"));
+    values = rows.map((r) => { const v = pick(r, "compliance", "on_time_ratio"); return v === undefined ? null : Math.round(Number(v) * 1000) / 10; });
+  } else {
+    // Fallback: share of the orders open now that are not breached, per region.
+    const byRegion = {};
+    for (const q of queues) {
+      const region = pick(q.outlet, "province", "region") || "?";
+      byRegion[region] = byRegion[region] || { all: 0, ok: 0 };
+      for (const item of q.items) { byRegion[region].all += 1; if (slaState(item) !== "breached") byRegion[region].ok += 1; }
+    }
+    labels = Object.keys(byRegion).sort();
+    values = labels.map((r) => (byRegion[r].all ? Math.round((1000 * byRegion[r].ok) / byRegion[r].all) / 10 : null));
+  }
+  $("#chart-sla").dataset.values = JSON.stringify(values);
+  chart("chart-sla", {
+    type: "bar",
+    data: { labels, datasets: [{ label: "% within SLA", data: values, backgroundColor: "#1a7f37" }] },
+    options: { plugins: { legend: { display: false } }, scales: { y: { min: 0, max: 100 } } },
+  });
+}
+
+// ---------- order page ----------
+function eventSummary(e) {
+  const d = e.data || {};
+  const bits = [];
+  for (const k of ["channel", "fault", "to_tier", "reason", "outlet_id", "technician_id", "sla_due_at", "staff_count", "diagnosis", "solution", "payer", "total_fen", "overall", "text", "severity"]) {
+    if (d[k] === undefined || d[k] === null || d[k] === "") continue;
+    bits.push(`${k}: ${k.endsWith("_fen") ? yuan(d[k]) + " 元" : k.endsWith("_at") ? fmtTime(d[k]) : d[k]}`);
+  }
+  return bits.join(" · ");
+}
+
+async function renderOrder() {
+  const id = document.body.dataset.orderId;
+  const res = await getJSON(API.order(id));
+  const stateEl = $("#order-state");
+  if (!res.ok) { stateEl.innerHTML = `<dt>error</dt><dd class="sla-bad">${esc(API.order(id))} answered ${res.status}</dd>`; return; }
+  const order = res.body;
+  const fields = ["status", "tier", "channel", "maker", "partner_id", "outlet_id", "technician_id", "provider_id", "sla_due_at", "reported_at"];
+  const shown = fields.filter((f) => order[f] !== undefined && order[f] !== null);
+  const loc = order.location ? `${order.location.province} ${order.location.city} ${order.location.county}` : "";
+  const product = order.product ? `${order.product.brand} ${order.product.model} (${order.product.category})` : "";
+  stateEl.innerHTML = shown.map((f) => `<dt>${esc(f)}</dt><dd data-field="${esc(f)}">${esc(f.endsWith("_at") ? fmtTime(order[f]) : order[f])}</dd>`).join("") +
+    (loc ? `<dt>location</dt><dd>${esc(loc)}</dd>` : "") + (product ? `<dt>product</dt><dd>${esc(product)}</dd>` : "");
+  const events = listOf(order, "timeline", "events");
+  $("#timeline").innerHTML = events.map((e) =>
+    `<li data-type="${esc(e.type)}"><span class="when">${fmtTime(pick(e, "occurred_at", "at"))}</span><span class="type">${esc(e.type)}</span>` +
+    `<span class="who">${esc(pick(e, "actor", "who") ?? "")}${e.source ? ` via ${esc(e.source)}` : ""}</span><div class="muted">${esc(eventSummary(e))}</div></li>`).join("");
+  $("#timeline").dataset.events = String(events.length);
+}
+
+// ---------- page wiring ----------
+async function refreshDashboard(state) {
+  const [queues] = await Promise.all([renderDispatch(state), renderSettlement(state), renderQuality(state), renderFreshness()]);
+  await renderSlaCompliance(state, queues);
+  $("#updated").textContent = `updated ${dtf.format(new Date())}`;
+  document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
+}
+
+function init() {
+  $("#apikey").value = apiKey();
+  $("#keyform").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    localStorage.setItem(KEY_STORE, $("#apikey").value.trim());
+    $("#keyerror").hidden = true;
+    location.reload();
+  });
+  if (!apiKey()) showKeyError("Enter an API key with read access (operator, supervisor or finance) to see the panels.");
+  if (document.body.dataset.page === "order") {
+    Promise.all([renderOrder(), renderFreshness()]).then(() => { document.body.dataset.loaded = "1"; });
+    return;
+  }
+  const params = new URLSearchParams(location.search);
+  const state = { month: params.get("month") || shanghaiMonth(), region: params.get("region") || "" };
+  $("#month").value = state.month;
+  const refresh = () => refreshDashboard(state);
+  $("#month").addEventListener("change", () => { state.month = $("#month").value || shanghaiMonth(); refresh(); });
+  $("#region").addEventListener("change", () => { state.region = $("#region").value; refresh(); });
+  $("#refresh").addEventListener("click", refresh);
+  $("#orderform").addEventListener("submit", (ev) => { ev.preventDefault(); const id = $("#orderid").value.trim(); if (id) location.href = `/ui/orders/${encodeURIComponent(id)}`; });
+  refresh().then(() => { if (state.region) $("#region").value = state.region; });
+  setInterval(tickCountdowns, 1000);
+  setInterval(refresh, 30000);
+}
+
+document.addEventListener("DOMContentLoaded", init);
