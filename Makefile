@@ -29,3 +29,9 @@ bench: install  ## benchmarks: figures and ratios against baselines measured in 
 
 clean:
 	rm -rf data artifacts .pytest_cache .mypy_cache .ruff_cache
+
+up: install  ## the distributed topology as local processes (PostgreSQL :5432 db aftersales_local, noida broker :19092; services :8101-8104, relay :8110, projectors :8121-8124); pids and logs in ./data/stack
+	$(PYTHON) -m deploy.local.stack up
+
+down:  ## stop what `make up` started
+	$(PYTHON) -m deploy.local.stack down
