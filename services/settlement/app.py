@@ -1,12 +1,21 @@
 """Wiring only: the settlement service as a ServiceSpec, and as a standalone app."""
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from libs.events.settings import Settings
 from libs.web.app import build_app
-from libs.web.runtime import ServiceSpec
+from libs.web.runtime import Runtime, ServiceSpec
+from services.settlement.api import router
+from services.settlement.projection import PROJECTION
+from services.settlement.standards_table import create_tables
 
-SERVICE = ServiceSpec(name="settlement", router=APIRouter(tags=["settlement"]))
+
+async def setup(runtime: Runtime) -> None:
+    """Create the fee-standards table settlement owns (not a projection: never rebuilt)."""
+    await create_tables(runtime.engine)
+
+
+SERVICE = ServiceSpec(name="settlement", router=router, projections=[PROJECTION], setup=setup)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,0 +1,156 @@
+"""Settlement commands (approve, correct, reverse) and order-level queries.
+
+Commands read the order's stream, fold it, decide, and append with the version read
+(a concurrent change becomes a 409). Reports live in `reports.py` and fee standards in
+`standards_api.py`; this router includes both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+from uuid import uuid4
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from libs.events import catalog
+from libs.events.catalog import Payload
+from libs.web.auth import Principal
+from libs.web.context import correlation_id
+from libs.web.deps import RuntimeDep, require
+from libs.web.problems import Conflict, Forbidden, NotFound, Unprocessable
+from libs.web.runtime import Runtime
+from services.settlement import queries
+from services.settlement.domain import (
+    EVENT_TYPES,
+    AlreadySettled,
+    ApproveSettlement,
+    Command,
+    CorrectSettlement,
+    NoStandard,
+    NotRepaired,
+    NotSettled,
+    ReverseSettlement,
+    State,
+    decide,
+    fold,
+)
+from services.settlement.pricing import PricingError
+from services.settlement.reports import router as reports_router
+from services.settlement.standards import FeeStandard, local_day
+from services.settlement.standards_api import router as standards_router
+from services.settlement.standards_table import standard_in_force
+
+router = APIRouter(tags=["settlement"])
+Finance = Annotated[Principal, Depends(require("finance"))]
+Reader = Annotated[Principal, Depends(require("finance", "supervisor"))]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SettlementApprove(_Body):
+    distance_km: int | None = Field(default=None, ge=0, le=5000, description="outlet → customer, from the service form")
+
+
+class SettlementCorrect(_Body):
+    reason: str = Field(min_length=1, max_length=500)
+    distance_km: int | None = Field(default=None, ge=0, le=5000)
+
+
+class SettlementReverse(_Body):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class SettlementPublic(BaseModel):
+    order_id: str
+    version: int
+    settlement: catalog.OrderSettled | None
+    reversed: list[str] = []
+
+
+def maker_scope(principal: Principal) -> str | None:
+    """Finance and supervisors act for their maker; the operator sees every maker."""
+    return None if principal.role == "operator" else principal.party
+
+
+async def _execute(runtime: Runtime, order_id: str, principal: Principal,
+                   make: Callable[[FeeStandard | None], Command]) -> SettlementPublic:
+    events = await runtime.store.read_stream(order_id)
+    if not events:
+        raise NotFound(f"order {order_id} not found")
+    state: State = fold(events)
+    scope = maker_scope(principal)
+    if scope is not None and state.maker not in (None, scope):
+        raise Forbidden(f"order {order_id} belongs to maker {state.maker}, not {scope}")
+    facts = state.facts()
+    standard = None
+    if facts is not None:
+        standard = await standard_in_force(runtime.engine, facts.maker, facts.provider_id, local_day(facts.repaired_at))
+    try:
+        decided = decide(state, make(standard))
+    except (NotRepaired, AlreadySettled, NotSettled) as exc:
+        raise Conflict(str(exc), order_id=order_id) from None
+    except NoStandard as exc:
+        raise Unprocessable(str(exc), field="standard") from None
+    except PricingError as exc:
+        raise Unprocessable(str(exc), field=exc.field) from None
+    result = await runtime.store.append(order_id, [_event(p, principal, runtime, events[-1].id) for p in decided],
+                                        state.version)
+    settled = [p for p in decided if isinstance(p, catalog.OrderSettled)]
+    reversed_ = [str(p.settlement_id) for p in decided if isinstance(p, catalog.OrderSettlementReversed)]
+    return SettlementPublic(order_id=order_id, version=result.version, settlement=settled[0] if settled else None,
+                            reversed=reversed_)
+
+
+def _event(payload: Payload, principal: Principal, runtime: Runtime, cause: Any) -> Any:
+    return catalog.new_event(payload, type_=EVENT_TYPES[type(payload)], source="settlement", actor=principal.actor,
+                             occurred_at=runtime.clock(), correlation_id=correlation_id(), causation_id=cause)
+
+
+@router.get("/settlements/open")
+async def open_settlements(runtime: RuntimeDep, principal: Reader,
+                           provider: Annotated[str | None, Query(max_length=100)] = None) -> dict[str, Any]:
+    """Repaired orders not yet settled, each with its proposed settlement (oldest repair first)."""
+    items = await queries.open_orders(runtime.engine, maker_scope(principal), provider)
+    return {"items": items, "count": len(items), "total_proposed_fen": sum(
+        i["proposal"]["total_fen"] for i in items if i["proposal"])}
+
+
+@router.get("/settlements/{order_id}")
+async def read_settlement(order_id: str, runtime: RuntimeDep, principal: Reader) -> dict[str, Any]:
+    """One order's settlement facts, its settlement history and, while open, its proposal."""
+    found = await queries.order_detail(runtime.engine, order_id)
+    scope = maker_scope(principal)
+    if found is None or (scope is not None and found["maker"] not in (None, scope)):
+        raise NotFound(f"order {order_id} not known to settlement")
+    return found
+
+
+@router.post("/settlements/{order_id}", status_code=201)
+async def approve_settlement(order_id: str, body: SettlementApprove, runtime: RuntimeDep,
+                             principal: Finance) -> SettlementPublic:
+    """Approve the proposed settlement of a repaired order: appends order.settled."""
+    return await _execute(runtime, order_id, principal,
+                          lambda standard: ApproveSettlement(uuid4(), standard, body.distance_km))
+
+
+@router.post("/settlements/{order_id}/corrections", status_code=201)
+async def correct_settlement(order_id: str, body: SettlementCorrect, runtime: RuntimeDep,
+                             principal: Finance) -> SettlementPublic:
+    """Correct a settlement: appends a reversal and a new settlement that replaces it."""
+    return await _execute(runtime, order_id, principal,
+                          lambda standard: CorrectSettlement(uuid4(), body.reason, standard, body.distance_km))
+
+
+@router.post("/settlements/{order_id}/reversal", status_code=201)
+async def reverse_settlement(order_id: str, body: SettlementReverse, runtime: RuntimeDep,
+                             principal: Finance) -> SettlementPublic:
+    """Reverse a settlement without replacing it: the order is open for settlement again."""
+    return await _execute(runtime, order_id, principal, lambda _standard: ReverseSettlement(body.reason))
+
+
+router.include_router(reports_router)
+router.include_router(standards_router)

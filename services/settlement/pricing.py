@@ -1,0 +1,89 @@
+"""Pricing one repaired order under a fee standard: pure, integer fen, total = sum of lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from libs.events.catalog import PartUsed, Payer, SettlementLine
+from services.settlement.standards import FeeStandard
+
+
+class PricingError(Exception):
+    """The standard cannot price this order (e.g. no labour rate for its product category)."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class RepairFacts:
+    """What settlement needs to know about a repaired order (from intake's and dispatch's events)."""
+
+    maker: str
+    provider_id: str
+    category: str
+    serial: str
+    in_warranty: bool
+    county: str
+    repaired_at: datetime
+    labour_hours: Decimal
+    parts: tuple[PartUsed, ...] = ()
+
+
+@dataclass(frozen=True)
+class Proposal:
+    payer: Payer
+    standard_id: str
+    lines: tuple[SettlementLine, ...]
+
+    @property
+    def total_fen(self) -> int:
+        return sum(line.amount_fen for line in self.lines)
+
+
+def payer_for(facts: RepairFacts, standard: FeeStandard) -> Payer:
+    """Out-of-warranty work is the customer's; in-warranty work the maker's, or the contract's."""
+    if not facts.in_warranty:
+        return "customer"
+    return "lump_sum" if standard.kind == "lump_sum" else "maker"
+
+
+def fen(amount: Decimal) -> int:
+    return int(amount.quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def part_line(part: PartUsed, standard: FeeStandard) -> SettlementLine:
+    """At cost, no markup: the reported unit cost, never above the price list."""
+    listed = standard.parts_price_list.get(part.part_no)
+    unit, note = part.unit_cost_fen, "at cost"
+    if listed is not None and part.unit_cost_fen > listed:
+        unit, note = listed, f"capped at price list (reported {part.unit_cost_fen} fen)"
+    elif listed is None:
+        note = "at cost, not on price list"
+    label = f"{part.part_no} {part.name}".strip()
+    return SettlementLine(
+        kind="part", description=f"part {label}, {note}", quantity=Decimal(part.quantity),
+        unit_fen=unit, amount_fen=unit * part.quantity,
+    )
+
+
+def propose(facts: RepairFacts, standard: FeeStandard, distance_km: int | None = None) -> Proposal:
+    """The settlement the standard gives for these facts."""
+    rate = standard.labour_rate(facts.category)
+    if rate is None:
+        raise PricingError("labour_fen_per_hour", f"standard {standard.standard_id} has no labour rate for {facts.category!r}")
+    if distance_km is None:
+        distance_km = standard.travel.county_km.get(facts.county)
+    travel_fen, travel_note = standard.travel.fee(distance_km)
+    lines = [
+        SettlementLine(kind="travel", description=travel_note, quantity=Decimal(1), unit_fen=travel_fen, amount_fen=travel_fen),
+        SettlementLine(
+            kind="labour", description=f"labour {facts.category}, {facts.labour_hours} h",
+            quantity=facts.labour_hours, unit_fen=rate, amount_fen=fen(facts.labour_hours * rate),
+        ),
+        *(part_line(p, standard) for p in facts.parts),
+    ]
+    return Proposal(payer_for(facts, standard), standard.standard_id, tuple(lines))

@@ -1,0 +1,113 @@
+"""Provider ledgers, monthly statements (JSON/CSV), monthly totals and anomaly flags."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from pydantic import AwareDatetime
+
+from libs.web.auth import Principal
+from libs.web.deps import RuntimeDep, require
+from libs.web.problems import Forbidden
+from services.settlement import queries
+
+router = APIRouter(tags=["settlement"])
+Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (China time)")]
+LedgerReader = Annotated[Principal, Depends(require("finance", "supervisor", "provider"))]
+Supervision = Annotated[Principal, Depends(require("finance", "supervisor"))]
+
+CSV_COLUMNS = [
+    "order_id", "partner_ref", "entry", "settlement_id", "payer", "reported_at", "arrived_at", "departed_at",
+    "repaired_at", "booked_at", "line", "description", "quantity", "unit_fen", "amount_fen", "amount_yuan",
+    "entry_total_fen", "balance_fen",
+]
+
+
+def _provider_only(principal: Principal, provider: str) -> None:
+    """A provider's staff read only their own ledger and statements."""
+    if principal.role == "provider" and principal.party != provider:
+        raise Forbidden(f"{principal.id} may read only the statements of {principal.party}")
+
+
+def _maker(principal: Principal) -> str | None:
+    return None if principal.role in ("operator", "provider") else principal.party
+
+
+def yuan(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def statement_csv(body: dict[str, Any]) -> str:
+    """One row per settlement line, so each can be ticked off against the provider's service forms."""
+    out = io.StringIO()
+    out.write("\ufeff")  # UTF-8 BOM: spreadsheet programs then read the Chinese text right
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for e in body["entries"]:
+        for line in e["lines"]:
+            writer.writerow([
+                e["order_id"], e["partner_ref"] or "", e["kind"], e["settlement_id"], e["payer"],
+                _iso(e["reported_at"]), _iso(e["arrived_at"]), _iso(e["departed_at"]), _iso(e["repaired_at"]),
+                _iso(e["booked_at"]), line["kind"], line["description"], line["quantity"], line["unit_fen"],
+                line["amount_fen"], yuan(line["amount_fen"]), e["amount_fen"], e["balance_fen"],
+            ])
+    writer.writerow([])
+    for payer, t in body["totals"]["by_payer"].items():
+        writer.writerow([f"total {payer}", "", "", "", payer, *[""] * 9, t["amount_fen"], yuan(t["amount_fen"]), "", ""])
+    writer.writerow(["opening balance", *[""] * 16, body["opening_balance_fen"]])
+    writer.writerow(["closing balance", *[""] * 16, body["closing_balance_fen"]])
+    return out.getvalue()
+
+
+@router.get("/settlement/ledger/{provider}")
+async def read_ledger(provider: str, runtime: RuntimeDep, principal: LedgerReader) -> dict[str, Any]:
+    """Every entry of a provider's ledger in booking order, with the running balance."""
+    _provider_only(principal, provider)
+    entries = await queries.ledger_entries(runtime.engine, provider, _maker(principal))
+    return {"provider_id": provider, "entries": entries,
+            "balance_fen": entries[-1]["balance_fen"] if entries else 0}
+
+
+@router.get("/settlement/statements/{provider}", response_model=None)
+async def read_statement(
+    provider: str, month: Month, runtime: RuntimeDep, principal: LedgerReader,
+    format: Annotated[str | None, Query(pattern="^(json|csv)$")] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> dict[str, Any] | Response:
+    """A provider's monthly statement, as JSON or CSV (Accept: text/csv or ?format=csv)."""
+    _provider_only(principal, provider)
+    body = await queries.statement(runtime.engine, provider, month, _maker(principal))
+    if format == "csv" or (format is None and "text/csv" in (accept or "")):
+        filename = f"statement-{provider}-{month}.csv"
+        return Response(statement_csv(body), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return body
+
+
+@router.get("/settlement/totals")
+async def read_totals(month: Month, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
+    """Entries and net amounts per provider and payer booked in a month (the ops dashboard reads this)."""
+    items = await queries.monthly_totals(runtime.engine, month, _maker(principal))
+    return {"month": month, "items": items, "amount_fen": sum(i["amount_fen"] for i in items)}
+
+
+@router.get("/settlement/anomalies")
+async def read_anomalies(
+    runtime: RuntimeDep, principal: Supervision,
+    provider: Annotated[str | None, Query(max_length=100)] = None,
+    since: AwareDatetime | None = None,
+) -> dict[str, Any]:
+    """Repairs a maker's supervisors should look at, each flag with the reason."""
+    found = await queries.anomaly_flags(runtime.engine, _maker(principal), provider, since)
+    items = [{"kind": f.kind, "order_id": f.order_id, "maker": f.maker, "provider_id": f.provider_id,
+              "repaired_at": f.repaired_at, "reason": f.reason} for f in found]
+    return {"items": items, "count": len(items)}

@@ -1,0 +1,58 @@
+"""Fee standards API: finance records versions; finance, supervisors and providers read them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from libs.web.auth import Principal
+from libs.web.deps import RuntimeDep, require
+from libs.web.problems import Conflict, Forbidden, NotFound
+from services.settlement import queries
+from services.settlement.standards import FeeStandard, FeeStandardCreate
+from services.settlement.standards_table import StandardRace, add_standard, find_standard, load_standards
+
+router = APIRouter(tags=["settlement"])
+Finance = Annotated[Principal, Depends(require("finance"))]
+Reader = Annotated[Principal, Depends(require("finance", "supervisor", "provider"))]
+
+
+def _may_read(principal: Principal, standard: FeeStandard) -> bool:
+    """A provider reads the standards it is paid under; finance and supervisors their maker's."""
+    if principal.role == "operator":
+        return True
+    if principal.role == "provider":
+        return standard.provider_id in (principal.party, "*")
+    return standard.maker == principal.party
+
+
+@router.post("/settlement/standards", status_code=201)
+async def create_standard(body: FeeStandardCreate, runtime: RuntimeDep, principal: Finance) -> FeeStandard:
+    """Record a new version of a maker's fee standard (versions are never edited)."""
+    if principal.role != "operator" and body.maker != principal.party:
+        raise Forbidden(f"{principal.id} sets standards for maker {principal.party}, not {body.maker}", field="maker")
+    try:
+        return await add_standard(runtime.engine, body, runtime.clock, principal.actor)
+    except StandardRace as exc:
+        raise Conflict(str(exc)) from None
+
+
+@router.get("/settlement/standards")
+async def list_standards(
+    runtime: RuntimeDep, principal: Reader,
+    maker: Annotated[str | None, Query(max_length=100)] = None,
+    provider: Annotated[str | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
+    """Every version of the fee standards the caller may see, oldest first."""
+    found = [s for s in await load_standards(runtime.engine, maker, provider) if _may_read(principal, s)]
+    return {"items": [s.model_dump(mode="json") for s in found], "count": len(found)}
+
+
+@router.get("/settlement/contracts/{standard_id}")
+async def read_contract(standard_id: str, runtime: RuntimeDep, principal: Reader) -> dict[str, Any]:
+    """A lump-sum contract's budget, consumption by settled orders, and the remainder."""
+    standard = await find_standard(runtime.engine, standard_id)
+    if standard is None or standard.kind != "lump_sum" or not _may_read(principal, standard):
+        raise NotFound(f"no lump-sum contract {standard_id}")
+    return await queries.contract_consumption(runtime.engine, standard)
