@@ -1,12 +1,14 @@
 """Wiring only: the quality service as a ServiceSpec, and as a standalone app."""
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from libs.events.settings import Settings
 from libs.web.app import build_app
 from libs.web.runtime import ServiceSpec
+from services.quality.api import router
+from services.quality.projection import PROJECTION
 
-SERVICE = ServiceSpec(name="quality", router=APIRouter(tags=["quality"]))
+SERVICE = ServiceSpec(name="quality", router=router, projections=[PROJECTION])
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,0 +1,253 @@
+"""Quality commands over HTTP: reviews, complaints, the makers' policies, closing a month.
+
+Only the supervision department (role supervisor) or an operator may record; a
+provider or technician never can (supervision is separate from execution, seed 004).
+Queries live in services/quality/queries.py and are mounted on the same router.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import uuid4
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from libs.events import catalog
+from libs.events.db import reader
+from libs.events.envelope import StoredEvent
+from libs.web.auth import Principal
+from libs.web.context import correlation_id
+from libs.web.deps import RuntimeDep, require
+from libs.web.problems import Conflict, Forbidden, NotFound, Problem, Unprocessable
+from libs.web.runtime import Runtime
+from services.quality import domain, read
+from services.quality.months import is_month
+from services.quality.projection import PROJECTION
+from services.quality.queries import router as queries
+from services.quality.scoring import GRADE_POINTS, ComplaintBand, Policy
+
+router = APIRouter(tags=["quality"])
+Supervision = Annotated[Principal, Depends(require("supervisor"))]
+SOURCE = "quality"
+_STATE_TYPES = {"order.reported", "order.dispatched", "order.reassigned", "order.repaired", "order.reviewed"}
+_PROBLEMS: dict[type[domain.QualityError], type[Problem]] = {
+    domain.OrderUnknown: NotFound,
+    domain.NotRepaired: Conflict,
+    domain.AlreadyReviewed: Conflict,
+    domain.OwnWork: Forbidden,
+    domain.OtherMaker: Forbidden,
+    domain.InvalidComplaint: Unprocessable,
+    domain.MonthNotOver: Conflict,
+    domain.MonthAlreadyClosed: Conflict,
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReviewCreate(Strict):
+    channel: Literal["feedback_form", "call_back"]
+    timeliness: catalog.Grade
+    quality: catalog.Grade
+    attitude: catalog.Grade
+    overall: Literal[1, 2, 3, 4, 5] = Field(description="5 非常满意 … 1 很不满意")
+    comment: str = Field("", max_length=2000)
+
+
+class ReviewPublic(BaseModel):
+    order_id: str
+    channel: str
+    provider_id: str
+    outlet_id: str
+    points: int
+    version: int
+
+
+class ComplaintCreate(Strict):
+    channel: Literal["hotline", "web_form", "call_back", "feedback_form", "suggestion_form", "internal_monitor"]
+    text: str = Field(min_length=1, max_length=4000)
+    severity: Literal["low", "normal", "high"] = "normal"
+    order_id: str | None = Field(None, min_length=1, max_length=100)
+    provider_id: str | None = Field(None, min_length=1, max_length=100)
+    outlet_id: str | None = Field(None, min_length=1, max_length=100)
+    maker: str | None = Field(None, min_length=1, max_length=100)
+    received_at: AwareDatetime | None = None
+
+
+class ComplaintPublic(BaseModel):
+    complaint_id: str
+    stream_id: str
+    provider_id: str | None
+    outlet_id: str | None
+    version: int
+
+
+class BandBody(Strict):
+    max_complaints: int | None = Field(None, ge=0)
+    amount_fen: int
+
+
+class PolicyBody(Strict):
+    """A maker's policy; money in fen (1 yuan = 100 fen)."""
+
+    improvement_reward_fen: int = Field(ge=0)
+    decline_penalty_fen: int = Field(ge=0)
+    all_max_reward_fen: int = Field(ge=0)
+    all_min_penalty_fen: int = Field(ge=0)
+    complaint_bands: list[BandBody] = Field(min_length=1, max_length=20)
+    admin_action_threshold: int = Field(ge=1)
+
+    def to_policy(self) -> Policy:
+        try:
+            return Policy(
+                self.improvement_reward_fen, self.decline_penalty_fen, self.all_max_reward_fen,
+                self.all_min_penalty_fen, tuple(ComplaintBand(b.max_complaints, b.amount_fen) for b in self.complaint_bands),
+                self.admin_action_threshold,
+            )
+        except ValueError as exc:
+            raise Unprocessable(str(exc), field="complaint_bands") from None
+
+
+def actor(principal: Principal) -> domain.Actor:
+    return domain.Actor(principal.role, principal.party)
+
+
+def refused(exc: domain.QualityError) -> Problem:
+    problem = _PROBLEMS.get(type(exc), Unprocessable)
+    return problem(str(exc), field=exc.field) if exc.field else problem(str(exc))
+
+
+async def order_state(runtime: Runtime, order_id: str) -> tuple[domain.OrderState, int]:
+    events = await runtime.store.read_stream(order_id)
+    state = domain.OrderState()
+    for event in events:
+        if event.type in _STATE_TYPES:
+            state = domain.evolve(state, event.type, catalog.parse(event))
+    return state, (events[-1].version if events else 0)
+
+
+async def emit(
+    runtime: Runtime, principal: Principal, stream: str, payloads: list[catalog.Payload], expected: int
+) -> list[StoredEvent]:
+    events = [
+        catalog.new_event(
+            p, type_=domain.EVENT_TYPES[type(p)], source=SOURCE, actor=principal.actor,
+            occurred_at=runtime.clock(), correlation_id=correlation_id(),
+        )
+        for p in payloads
+    ]
+    return list((await runtime.store.append(stream, events, expected)).events)
+
+
+@router.post("/orders/{order_id}/reviews", status_code=201, response_model=ReviewPublic)
+async def submit_review(order_id: str, body: ReviewCreate, runtime: RuntimeDep, principal: Supervision) -> ReviewPublic:
+    """Record a customer feedback form or a supervisor's call-back for a repaired order."""
+    state, version = await order_state(runtime, order_id)
+    command = domain.SubmitReview(actor(principal), **body.model_dump())
+    try:
+        payloads = domain.decide_review(state, command)
+    except domain.QualityError as exc:
+        raise refused(exc) from None
+    stored = await emit(runtime, principal, order_id, payloads, version)
+    review = payloads[0]
+    assert isinstance(review, catalog.OrderReviewed)
+    points = sum(GRADE_POINTS[g] for g in (review.timeliness, review.quality, review.attitude))
+    return ReviewPublic(
+        order_id=order_id, channel=review.channel, provider_id=review.provider_id, outlet_id=review.outlet_id,
+        points=points, version=stored[-1].version,
+    )
+
+
+@router.post("/quality/complaints", status_code=201, response_model=ComplaintPublic)
+async def file_complaint(body: ComplaintCreate, runtime: RuntimeDep, principal: Supervision) -> ComplaintPublic:
+    """Record a complaint from a quality channel, about an order or directly about a provider."""
+    now = runtime.clock()
+    complaint_id = uuid4()
+    state: domain.OrderState | None = None
+    stream, version = f"complaint:{complaint_id}", 0
+    if body.order_id is not None:
+        state, version = await order_state(runtime, body.order_id)
+        stream = body.order_id
+    fields = body.model_dump(exclude={"order_id", "received_at"})
+    command = domain.FileComplaint(
+        actor(principal), received_at=body.received_at or now, now=now, complaint_id=complaint_id, **fields
+    )
+    try:
+        payloads = domain.decide_complaint(state, command)
+    except domain.QualityError as exc:
+        raise refused(exc) from None
+    stored = await emit(runtime, principal, stream, payloads, version)
+    complaint = payloads[0]
+    assert isinstance(complaint, catalog.ComplaintReceived)
+    return ComplaintPublic(
+        complaint_id=str(complaint.complaint_id), stream_id=stream, provider_id=complaint.provider_id,
+        outlet_id=complaint.outlet_id, version=stored[-1].version,
+    )
+
+
+@router.put("/quality/policies/{maker}", response_model=dict[str, Any])
+async def set_policy(maker: str, body: PolicyBody, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
+    """Set a maker's reward/penalty policy (applies to months not yet closed)."""
+    stream = f"quality-policy:{maker}"
+    version = await runtime.store.stream_version(stream)
+    try:
+        payloads = domain.decide_policy(domain.SetPolicy(actor(principal), maker, body.to_policy()))
+    except domain.QualityError as exc:
+        raise refused(exc) from None
+    stored = await emit(runtime, principal, stream, payloads, version)
+    return {"maker": maker, "version": stored[-1].version, "policy": body.to_policy().to_json()}
+
+
+async def catch_up(runtime: Runtime) -> int:
+    """Bring the quality read model to the store's head; returns the head it reached at least."""
+    head = await runtime.store.head_position()
+    tail = runtime.tails.get(PROJECTION.name)
+    if tail is not None:
+        await tail.catch_up()
+    else:
+        await runtime.projectors[PROJECTION.name].reconcile(grace=0)
+    return head
+
+
+@router.post("/quality/months/{month}/close", status_code=201, response_model=dict[str, Any])
+async def close_month(
+    month: str, runtime: RuntimeDep, principal: Supervision,
+    maker: Annotated[str | None, Query(min_length=1, max_length=100, description="default: the caller's maker")] = None,
+) -> dict[str, Any]:
+    """Freeze a maker's month: its scores go into a quality.month_closed event; late items go to the next month."""
+    if not is_month(month):
+        raise Unprocessable(f"{month!r} is not a month (YYYY-MM)", field="month")
+    maker = maker or principal.party
+    stream = f"quality-month:{maker}:{month}"
+    events = await runtime.store.read_stream(stream)
+    state = domain.MonthState()
+    for event in events:
+        state = domain.evolve_month(state, catalog.parse(event))
+    through = await catch_up(runtime)
+    async with reader(runtime.engine).connect() as conn:
+        policy = await read.policy_for(conn, maker)
+        scores = [
+            entry
+            for level in read.LEVELS
+            for entry in read.entries(level, await read.compute(conn, maker, month, level, through, policy))
+        ]
+    command = domain.CloseMonth(actor(principal), maker, month, runtime.clock(), scores, through, policy)
+    try:
+        payloads = domain.decide_close(state, command)
+    except domain.QualityError as exc:
+        raise refused(exc) from None
+    stored = await emit(runtime, principal, stream, payloads, len(events))
+    return {
+        "maker": maker, "month": month, "closed": True, "closed_at": _iso(stored[-1].occurred_at),
+        "through_position": through, "scores": scores,
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+router.include_router(queries)

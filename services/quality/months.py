@@ -1,0 +1,55 @@
+"""Calendar months as the makers mean them: in China time (Asia/Shanghai, UTC+8, no DST).
+
+A review belongs to the month of the repair it judges (the repair's departure time);
+a complaint to the month it was received. Both are read in Asia/Shanghai, so a repair
+finished at 2026-05-31T17:00Z (01:00 on 1 June in Beijing) counts for June.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+CHINA = ZoneInfo("Asia/Shanghai")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def month_of(moment: datetime) -> str:
+    """'YYYY-MM' of an aware instant, in China time."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    local = moment.astimezone(CHINA)
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def is_month(text: str) -> bool:
+    return _MONTH.match(text) is not None
+
+
+def _parts(month: str) -> tuple[int, int]:
+    found = _MONTH.match(month)
+    if found is None:
+        raise ValueError(f"{month!r} is not a month (YYYY-MM)")
+    return int(found.group(1)), int(found.group(2))
+
+
+def next_month(month: str) -> str:
+    year, mon = _parts(month)
+    return f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
+
+
+def previous_month(month: str) -> str:
+    year, mon = _parts(month)
+    return f"{year - (mon == 1):04d}-{(mon - 2) % 12 + 1:02d}"
+
+
+def month_start(month: str) -> datetime:
+    """The first instant of the month in China time, as UTC."""
+    year, mon = _parts(month)
+    return datetime(year, mon, 1, tzinfo=CHINA).astimezone(UTC)
+
+
+def month_end(month: str) -> datetime:
+    """The first instant after the month (China time), as UTC."""
+    return month_start(next_month(month))

@@ -1,0 +1,307 @@
+"""The monthly performance score of a service provider (seed 004), as pure functions.
+
+Satisfaction: each feedback form grades timeliness, repair quality and attitude A–E =
++2/+1/0/−1/−2. Over a month, `n` = reviewed repairs, `total` = the sum of the three
+items of their forms, `avg = total / n`. If `avg − previous avg > 0` the provider earns
+the maker's improvement reward, `< 0` the decline penalty, `= 0` neither. Every item
+of every form at +2 earns an extra reward; every item at −2 an extra penalty.
+
+Complaints: the month's count falls into one of the maker's bands (seed: 0 → +5000 yuan,
+1–5 → 0, 6–10 → −3000, 11–15 → −5000, more → −10000); at the policy's threshold
+(seed example: 30) the head of the service department also faces administrative action.
+
+Arithmetic is exact: averages and deltas are `Fraction`s, compared exactly and shown as
+`Decimal` rounded half-even to 4 places only at the edge. Money is integer fen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from itertools import pairwise
+from typing import Any, Literal
+
+GRADE_POINTS: dict[str, int] = {"A": 2, "B": 1, "C": 0, "D": -1, "E": -2}
+MAX_POINTS, MIN_POINTS = 2, -2
+# a supervisor's call-back verifies the customer's form (seed 004): where both exist it is the one scored
+CHANNEL_PRECEDENCE: dict[str, int] = {"call_back": 0, "feedback_form": 1}
+
+Special = Literal["all_max", "all_min"]
+
+
+@dataclass(frozen=True)
+class ComplaintBand:
+    """Complaint counts up to `max_complaints` (inclusive; None = no upper edge) pay `amount_fen`."""
+
+    max_complaints: int | None
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A maker's reward/penalty policy. `default_policy()` holds the seed's numbers."""
+
+    improvement_reward_fen: int
+    decline_penalty_fen: int
+    all_max_reward_fen: int
+    all_min_penalty_fen: int
+    complaint_bands: tuple[ComplaintBand, ...]
+    admin_action_threshold: int
+
+    def __post_init__(self) -> None:
+        edges = [b.max_complaints for b in self.complaint_bands]
+        if not edges or edges[-1] is not None:
+            raise ValueError("the last complaint band must have no upper edge")
+        bounded = [e for e in edges[:-1] if e is not None]
+        if len(bounded) != len(edges) - 1 or any(e < 0 for e in bounded):
+            raise ValueError("only the last complaint band may lack an upper edge; edges are >= 0")
+        if any(later <= earlier for earlier, later in pairwise(bounded)):
+            raise ValueError("complaint band edges must be strictly increasing")
+        if self.admin_action_threshold < 1:
+            raise ValueError("admin_action_threshold must be at least 1")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "improvement_reward_fen": self.improvement_reward_fen,
+            "decline_penalty_fen": self.decline_penalty_fen,
+            "all_max_reward_fen": self.all_max_reward_fen,
+            "all_min_penalty_fen": self.all_min_penalty_fen,
+            "complaint_bands": [
+                {"max_complaints": b.max_complaints, "amount_fen": b.amount_fen} for b in self.complaint_bands
+            ],
+            "admin_action_threshold": self.admin_action_threshold,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Policy:
+        return cls(
+            improvement_reward_fen=int(data["improvement_reward_fen"]),
+            decline_penalty_fen=int(data["decline_penalty_fen"]),
+            all_max_reward_fen=int(data["all_max_reward_fen"]),
+            all_min_penalty_fen=int(data["all_min_penalty_fen"]),
+            complaint_bands=tuple(
+                ComplaintBand(b["max_complaints"], int(b["amount_fen"])) for b in data["complaint_bands"]
+            ),
+            admin_action_threshold=int(data["admin_action_threshold"]),
+        )
+
+
+YUAN = 100  # fen per yuan
+
+
+def default_policy() -> Policy:
+    """The seed's numbers. The seed leaves the decline penalty and the two special-case
+    amounts as "XXXX"; we mirror its only example (1000 yuan) for the decline penalty and
+    use 2000 yuan for each special case. A maker sets its own through the policy API."""
+    return Policy(
+        improvement_reward_fen=1000 * YUAN,
+        decline_penalty_fen=1000 * YUAN,
+        all_max_reward_fen=2000 * YUAN,
+        all_min_penalty_fen=2000 * YUAN,
+        complaint_bands=(
+            ComplaintBand(0, 5000 * YUAN),
+            ComplaintBand(5, 0),
+            ComplaintBand(10, -3000 * YUAN),
+            ComplaintBand(15, -5000 * YUAN),
+            ComplaintBand(None, -10000 * YUAN),
+        ),
+        admin_action_threshold=30,
+    )
+
+
+@dataclass(frozen=True)
+class Form:
+    """One feedback form or call-back record as scored: an order, a channel, three grades."""
+
+    order_id: str
+    channel: str
+    timeliness: str
+    quality: str
+    attitude: str
+
+    @property
+    def items(self) -> tuple[int, int, int]:
+        return GRADE_POINTS[self.timeliness], GRADE_POINTS[self.quality], GRADE_POINTS[self.attitude]
+
+    @property
+    def points(self) -> int:
+        return sum(self.items)
+
+
+def scored_forms(forms: Iterable[Form]) -> list[Form]:
+    """One form per order: the call-back where there is one, else the customer's form.
+
+    Chosen by precedence, never by arrival, so the result does not depend on event order.
+    """
+    best: dict[str, Form] = {}
+    for form in forms:
+        held = best.get(form.order_id)
+        if held is None or _rank(form) < _rank(held):
+            best[form.order_id] = form
+    return [best[k] for k in sorted(best)]
+
+
+def _rank(form: Form) -> tuple[int, str, str, str, str]:
+    return (CHANNEL_PRECEDENCE.get(form.channel, 9), form.channel, form.timeliness, form.quality, form.attitude)
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    n: int
+    total: int
+
+    @property
+    def avg(self) -> Fraction | None:
+        return Fraction(self.total, self.n) if self.n else None
+
+
+def satisfaction(forms: Sequence[Form]) -> Satisfaction:
+    """`n` reviewed repairs and `total` points (each form contributes its three items)."""
+    return Satisfaction(len(forms), sum(f.points for f in forms))
+
+
+def special_case(forms: Sequence[Form]) -> Special | None:
+    """all_max: every item of every form at +2; all_min: every item at −2; needs at least one form."""
+    if not forms:
+        return None
+    items = [i for f in forms for i in f.items]
+    if all(i == MAX_POINTS for i in items):
+        return "all_max"
+    if all(i == MIN_POINTS for i in items):
+        return "all_min"
+    return None
+
+
+def improvement_amount(avg: Fraction | None, previous: Fraction | None, policy: Policy) -> int:
+    """Reward when the month's avg beats the previous one, penalty when below, 0 when equal or
+    when either month had no reviewed repair (there is nothing to compare)."""
+    if avg is None or previous is None or avg == previous:
+        return 0
+    return policy.improvement_reward_fen if avg > previous else -policy.decline_penalty_fen
+
+
+def special_amount(special: Special | None, policy: Policy) -> int:
+    if special == "all_max":
+        return policy.all_max_reward_fen
+    if special == "all_min":
+        return -policy.all_min_penalty_fen
+    return 0
+
+
+@dataclass(frozen=True)
+class BandResult:
+    index: int
+    label: str
+    amount_fen: int
+    admin_action: bool
+
+
+def complaint_band(count: int, policy: Policy) -> BandResult:
+    """The band a month's complaint count falls in, its amount and the administrative-action flag."""
+    if count < 0:
+        raise ValueError("a complaint count cannot be negative")
+    low = 0
+    for index, band in enumerate(policy.complaint_bands):
+        if band.max_complaints is None or count <= band.max_complaints:
+            label = _band_label(low, band.max_complaints)
+            return BandResult(index, label, band.amount_fen, count >= policy.admin_action_threshold)
+        low = band.max_complaints + 1
+    raise AssertionError("the last band has no upper edge")  # pragma: no cover - Policy guarantees it
+
+
+def _band_label(low: int, high: int | None) -> str:
+    if high is None:
+        return f"{low}+"
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def decimal4(value: Fraction | None) -> str | None:
+    """An exact fraction shown as a decimal string, half-even to 4 places (None stays None)."""
+    if value is None:
+        return None
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return str(exact.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
+
+
+@dataclass(frozen=True)
+class MonthScore:
+    """One provider's (or outlet's) figures for one month."""
+
+    n: int
+    total: int
+    avg: Fraction | None
+    previous_avg: Fraction | None
+    delta: Fraction | None
+    special: Special | None
+    improvement_fen: int
+    special_fen: int
+    complaints: int
+    band: BandResult
+    adjustments: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def satisfaction_fen(self) -> int:
+        return self.improvement_fen + self.special_fen
+
+    @property
+    def amount_fen(self) -> int:
+        return self.satisfaction_fen + self.band.amount_fen
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "total": self.total,
+            "avg": decimal4(self.avg),
+            "avg_exact": _fraction(self.avg),
+            "previous_avg": decimal4(self.previous_avg),
+            "previous_avg_exact": _fraction(self.previous_avg),
+            "delta": decimal4(self.delta),
+            "special": self.special,
+            "improvement_fen": self.improvement_fen,
+            "special_fen": self.special_fen,
+            "satisfaction_fen": self.satisfaction_fen,
+            "complaints": self.complaints,
+            "complaint_band": self.band.label,
+            "complaint_fen": self.band.amount_fen,
+            "admin_action": self.band.admin_action,
+            "amount_fen": self.amount_fen,
+            "adjustments": dict(sorted(self.adjustments.items())),
+        }
+
+
+def _fraction(value: Fraction | None) -> str | None:
+    return None if value is None else f"{value.numerator}/{value.denominator}"
+
+
+def parse_fraction(text: str | None) -> Fraction | None:
+    return None if text is None else Fraction(text)
+
+
+def month_score(
+    forms: Iterable[Form],
+    complaints: int,
+    previous_avg: Fraction | None,
+    policy: Policy,
+    adjustments: dict[str, int] | None = None,
+) -> MonthScore:
+    """The whole month: forms (any order, several per order allowed), the complaint count,
+    the previous month's avg (None when it had no reviewed repair) and the maker's policy."""
+    chosen = scored_forms(forms)
+    sat = satisfaction(chosen)
+    special = special_case(chosen)
+    delta = None if sat.avg is None or previous_avg is None else sat.avg - previous_avg
+    return MonthScore(
+        n=sat.n,
+        total=sat.total,
+        avg=sat.avg,
+        previous_avg=previous_avg,
+        delta=delta,
+        special=special,
+        improvement_fen=improvement_amount(sat.avg, previous_avg, policy),
+        special_fen=special_amount(special, policy),
+        complaints=complaints,
+        band=complaint_band(complaints, policy),
+        adjustments=adjustments or {},
+    )
