@@ -1,0 +1,188 @@
+"""Partner routes: report an order, read it with its timeline, list own orders, escalate."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from uuid import uuid4
+
+from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import and_, or_, select
+
+from libs.events import catalog
+from libs.events.db import reader
+from libs.events.store import AppendResult
+from libs.web.deps import RuntimeDep
+from libs.web.problems import NotFound, Unprocessable
+from services.intake.api.common import (
+    CHINA,
+    PartnerDep,
+    append,
+    china_today,
+    load,
+    policies,
+    problem,
+    stable_id,
+    timeline,
+    visible,
+)
+from services.intake.api.idempotency import Answer, body_hash, remember
+from services.intake.api.schemas import (
+    EscalationAccepted,
+    EscalationCreate,
+    OrderAccepted,
+    OrderCreate,
+    OrderPublic,
+    OrdersPublic,
+    OrderSummary,
+)
+from services.intake.domain import DomainError, Escalate, OrderState, ReportOrder, decide
+from services.intake.projection import orders as orders_table
+
+router = APIRouter(tags=["intake: partners"])
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+Status = Literal["reported", "dispatched", "on_site", "repaired", "settled"]
+OrderId = Annotated[str, Path(max_length=200)]
+
+
+def _report(body: OrderCreate, partner_id: str, today: date, runtime: Any) -> ReportOrder:
+    return ReportOrder(
+        channel="partner", external_ref=body.partner_ref, partner_id=partner_id,
+        customer=catalog.Customer(**body.customer.model_dump()),
+        product=catalog.Product(**body.product.model_dump()),
+        location=catalog.Location(**body.location.model_dump()),
+        working_conditions=body.working_conditions, fault=body.fault, today=today, policies=policies(runtime),
+    )
+
+
+def _accepted(result: AppendResult) -> OrderAccepted:
+    reported = catalog.parse(result.events[0])
+    assert isinstance(reported, catalog.OrderReported)
+    return OrderAccepted(order_id=result.stream_id, stream_version=result.version, position=result.position,
+                         status_url=f"/orders/{result.stream_id}", maker=reported.maker, tier=reported.tier,
+                         warranty=reported.warranty)
+
+
+@router.post("/orders", status_code=201, response_model=OrderAccepted,
+             responses={409: PROBLEM, 422: PROBLEM, 401: PROBLEM})
+async def create_order(
+    body: OrderCreate, partner: PartnerDep, runtime: RuntimeDep, response: Response,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+) -> Any:
+    """Report a service order from a partner system; retries with the same Idempotency-Key are safe."""
+    command = _report(body, partner.party, china_today(runtime.clock()), runtime)
+    try:
+        decided = decide(OrderState(), command)
+    except DomainError as exc:
+        raise problem(exc) from None
+    if idempotency_key is None:
+        result = await append(runtime, str(uuid4()), decided, 0, partner.actor)
+    else:
+        order_id = str(stable_id("order", partner.party, idempotency_key))
+        ids = [stable_id("event", partner.party, idempotency_key)]
+        result = await append(runtime, order_id, decided, 0, partner.actor, ids)
+    accepted = _accepted(result)
+    headers = {"Location": accepted.status_url}
+    if idempotency_key is not None:
+        mine = Answer(body_hash(body.model_dump(mode="json")), 201, accepted.model_dump(mode="json"))
+        stored = await remember(runtime, partner.party, idempotency_key, mine)
+        if stored.body_hash != mine.body_hash:
+            raise Unprocessable("this Idempotency-Key was already used with a different body",
+                                errors=[{"field": "Idempotency-Key", "message": "reused with a different body",
+                                         "type": "idempotency_mismatch"}])
+        if result.replayed or stored is not mine:
+            return JSONResponse(stored.response, status_code=stored.status_code,
+                                headers={**headers, "Idempotent-Replayed": "true"})
+    response.headers.update(headers)
+    return accepted
+
+
+@router.get("/orders/{order_id}", response_model=OrderPublic, responses={404: PROBLEM})
+async def read_order(order_id: OrderId, partner: PartnerDep,
+                     runtime: RuntimeDep) -> OrderPublic:
+    """One order: its current state and full timeline (every event, who and when)."""
+    state, history = await load(runtime, order_id)
+    if not visible(state, partner):
+        raise NotFound(f"no order {order_id!r}")
+    reported = catalog.parse(history[0])
+    assert isinstance(reported, catalog.OrderReported)
+    return OrderPublic(
+        order_id=order_id, status=state.status, closed=state.closed, tier=state.tier, channel=reported.channel,
+        external_ref=reported.external_ref, maker=reported.maker, warranty=reported.warranty,
+        complaints=state.complaints, version=state.version, reported_at=history[0].occurred_at,
+        customer=reported.customer, product=reported.product, location=reported.location, fault=reported.fault,
+        timeline=timeline(history),
+    )
+
+
+def _cursor(value: str) -> tuple[datetime, str]:
+    try:
+        at, order_id = json.loads(base64.urlsafe_b64decode(value.encode()))
+        return datetime.fromisoformat(at), str(order_id)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise Unprocessable("invalid field(s): cursor", errors=[
+            {"field": "cursor", "message": "not a cursor this API returned", "type": "value_error"}]) from None
+
+
+def _encode(at: datetime, order_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([at.isoformat(), order_id]).encode()).decode()
+
+
+def _china_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC) - CHINA
+
+
+@router.get("/orders", response_model=OrdersPublic)
+async def list_orders(
+    partner: PartnerDep, runtime: RuntimeDep,
+    status: Status | None = None,
+    city: Annotated[str | None, Query(max_length=30)] = None,
+    reported_from: Annotated[date | None, Query(description="first day (China time), inclusive")] = None,
+    reported_to: Annotated[date | None, Query(description="last day (China time), inclusive")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
+) -> OrdersPublic:
+    """The partner's own orders, newest first, filtered by status, city and report date; cursor-paginated."""
+    t = orders_table
+    query = select(t).order_by(t.c.reported_at.desc(), t.c.order_id.desc()).limit(limit + 1)
+    if partner.role != "operator":
+        query = query.where(t.c.partner_id == partner.party)
+    if status:
+        query = query.where(t.c.status == status)
+    if city:
+        query = query.where(t.c.city == city)
+    if reported_from:
+        query = query.where(t.c.reported_at >= _china_midnight(reported_from))
+    if reported_to:
+        query = query.where(t.c.reported_at < _china_midnight(reported_to + timedelta(days=1)))
+    if cursor:
+        at, last = _cursor(cursor)
+        query = query.where(or_(t.c.reported_at < at, and_(t.c.reported_at == at, t.c.order_id < last)))
+    async with reader(runtime.engine).connect() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    items = [OrderSummary(partner_ref=r["external_ref"], **{k: r[k] for k in OrderSummary.model_fields
+                                                             if k != "partner_ref"}) for r in rows[:limit]]
+    more = len(rows) > limit
+    return OrdersPublic(items=items, next_cursor=_encode(items[-1].reported_at, items[-1].order_id) if more else None)
+
+
+@router.post("/orders/{order_id}/escalations", status_code=201, response_model=EscalationAccepted,
+             responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM})
+async def escalate(order_id: OrderId, body: EscalationCreate, partner: PartnerDep, runtime: RuntimeDep) -> EscalationAccepted:
+    """Escalate an order one tier up the chain dealer → regional office → HQ."""
+    state, _ = await load(runtime, order_id)
+    if not visible(state, partner):
+        raise NotFound(f"no order {order_id!r}")
+    try:
+        decided = decide(state, Escalate(reason=body.reason, to_tier=body.to_tier))
+    except DomainError as exc:
+        raise problem(exc) from None
+    result = await append(runtime, order_id, decided, state.version, partner.actor)
+    moved = decided[0][1]
+    assert isinstance(moved, catalog.OrderEscalated)
+    return EscalationAccepted(order_id=order_id, from_tier=moved.from_tier, to_tier=moved.to_tier,
+                              stream_version=result.version, position=result.position)

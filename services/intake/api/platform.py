@@ -1,0 +1,164 @@
+"""Complaint-platform routes: signed forwarded reports, and the trail of what was forwarded.
+
+Every request carries `X-Timestamp` (unix seconds), `X-Nonce` and
+`X-Signature: sha256=<hex HMAC-SHA256(secret, f"{timestamp}.{nonce}." + raw body)>`.
+A bad signature, a timestamp more than 5 minutes off, or a nonce seen before is a 401
+problem, checked before anything is parsed or written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from libs.events import catalog
+from libs.events.db import reader
+from libs.web.deps import RuntimeDep
+from libs.web.problems import NotFound, Unauthorized, Unprocessable
+from libs.web.runtime import Runtime
+from services.intake.api.common import append, china_today, load, policies, problem, stable_id, timeline
+from services.intake.api.schemas import PlatformAccepted, PlatformOrder, PlatformReport, PlatformTrail
+from services.intake.domain import DomainError, ReceiveComplaint, ReportOrder, decide
+from services.intake.projection import orders as orders_table
+from services.intake.projection import orders_for_platform_ref
+from services.intake.tables import nonces
+
+router = APIRouter(tags=["intake: complaint platform"])
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+WINDOW = timedelta(minutes=5)
+
+
+def signature(secret: str, timestamp: str, nonce: str, body: bytes) -> str:
+    """The value of X-Signature for a request (what the platform computes too)."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.{nonce}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+async def verified_platform(
+    request: Request, runtime: RuntimeDep,
+    x_timestamp: Annotated[str | None, Header()] = None,
+    x_nonce: Annotated[str | None, Header()] = None,
+    x_signature: Annotated[str | None, Header()] = None,
+) -> str:
+    """The platform id, once signature, time window and nonce check out (nothing is written otherwise)."""
+    if not x_timestamp or not x_nonce or not x_signature:
+        raise Unauthorized("send X-Timestamp, X-Nonce and X-Signature")
+    if not x_timestamp.isdigit() or not 8 <= len(x_nonce) <= 200:
+        raise Unauthorized("malformed X-Timestamp or X-Nonce")
+    secret = runtime.settings.platform_secret.get_secret_value()
+    expected = signature(secret, x_timestamp, x_nonce, await request.body())
+    if not hmac.compare_digest(expected, x_signature):
+        raise Unauthorized("bad signature")
+    now = runtime.clock()
+    if abs(now.timestamp() - int(x_timestamp)) > WINDOW.total_seconds():
+        raise Unauthorized("timestamp outside the ±5 minute window")
+    platform_id = runtime.settings.platform_id
+    dialect = postgresql if runtime.engine.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(nonces).values(platform_id=platform_id, nonce=x_nonce, seen_at=now)
+    async with runtime.engine.begin() as conn:
+        inserted = (await conn.execute(stmt.on_conflict_do_nothing())).rowcount
+    if not inserted:
+        raise Unauthorized("replayed nonce")
+    return platform_id
+
+
+async def forget_old_nonces(runtime: Runtime) -> None:
+    """Nonces older than twice the window can no longer be replayed (the timestamp check refuses them)."""
+    async with runtime.engine.begin() as conn:
+        await conn.execute(delete(nonces).where(nonces.c.seen_at < runtime.clock() - 2 * WINDOW))
+
+
+PlatformDep = Annotated[str, Depends(verified_platform)]
+
+
+def _report(body: PlatformReport, platform_id: str, runtime: Runtime) -> ReportOrder:
+    return ReportOrder(
+        channel="platform", external_ref=body.platform_ref, platform_id=platform_id,
+        customer=catalog.Customer(name=body.reporter.name, phone=body.reporter.phone, address=body.address),
+        product=catalog.Product(**body.product.model_dump()), location=catalog.Location(**body.region.model_dump()),
+        fault=body.text, today=china_today(runtime.clock()), policies=policies(runtime),
+        attachments=tuple(body.attachments),
+    )
+
+
+async def _target(runtime: Runtime, body: PlatformReport, platform_id: str) -> str | None:
+    """The existing order a complaint is about: named by id, by an earlier platform ref, or by phone + serial."""
+    if body.order_id:
+        state, _ = await load(runtime, body.order_id)
+        if state.exists:
+            return body.order_id
+    async with reader(runtime.engine).connect() as conn:
+        if body.related_ref:
+            found = await orders_for_platform_ref(conn, platform_id, body.related_ref)
+            if found:
+                return found[0][0]
+        if body.product.serial:
+            t = orders_table
+            row = (await conn.execute(
+                select(t.c.order_id).where(t.c.customer_phone == body.reporter.phone, t.c.serial == body.product.serial)
+                .order_by(t.c.reported_at.desc()).limit(1)
+            )).first()
+            if row:
+                return str(row[0])
+    return None
+
+
+@router.post("/platform/reports", status_code=201, response_model=PlatformAccepted,
+             responses={200: {"model": PlatformAccepted}, 401: PROBLEM, 409: PROBLEM, 422: PROBLEM})
+async def receive_report(body: PlatformReport, platform_id: PlatformDep, runtime: RuntimeDep) -> Any:
+    """A report forwarded by the complaint platform: a repair request or a complaint."""
+    now = runtime.clock()
+    if body.reported_at > now + WINDOW:
+        raise Unprocessable("invalid field(s): reported_at", errors=[
+            {"field": "reported_at", "message": "is in the future", "type": "value_error"}])
+    target = await _target(runtime, body, platform_id) if body.kind == "complaint" else None
+    order_id = target or str(stable_id("platform-order", platform_id, body.platform_ref))
+    state, history = await load(runtime, order_id)
+    already = [e for e in history if e.data.get("external_ref") == body.platform_ref
+               and e.data.get("platform_id") == platform_id
+               and e.type == ("order.reported" if body.kind == "repair" else "complaint.received")]
+    if already:  # the platform re-sent what is already recorded
+        answer = PlatformAccepted(platform_ref=body.platform_ref, order_id=order_id, opened=False, events=[],
+                                  stream_version=state.version, position=already[0].position,
+                                  status_url=f"/platform/orders/{body.platform_ref}")
+        return JSONResponse(answer.model_dump(mode="json"), status_code=200)
+    report = _report(body, platform_id, runtime)
+    command: ReportOrder | ReceiveComplaint = report if body.kind == "repair" else ReceiveComplaint(
+        text=body.text, received_at=body.reported_at, severity=body.severity, external_ref=body.platform_ref,
+        platform_id=platform_id, attachments=tuple(body.attachments), report=report,
+    )
+    try:
+        decided = decide(state, command)
+    except DomainError as exc:
+        raise problem(exc) from None
+    ids = [stable_id("platform-event", platform_id, body.platform_ref, body.kind, str(i)) for i in range(len(decided))]
+    result = await append(runtime, order_id, decided, state.version, f"platform:{platform_id}", ids)
+    return PlatformAccepted(platform_ref=body.platform_ref, order_id=order_id, opened=not state.exists,
+                            events=[t for t, _ in decided], stream_version=result.version, position=result.position,
+                            status_url=f"/platform/orders/{body.platform_ref}")
+
+
+@router.get("/platform/orders/{platform_ref}", response_model=PlatformTrail, responses={401: PROBLEM, 404: PROBLEM})
+async def platform_trail(platform_ref: Annotated[str, Path(max_length=100)], platform_id: PlatformDep,
+                         runtime: RuntimeDep) -> PlatformTrail:
+    """Everything that happened to what the platform forwarded under this reference."""
+    async with reader(runtime.engine).connect() as conn:
+        found = await orders_for_platform_ref(conn, platform_id, platform_ref)
+    orders: list[PlatformOrder] = []
+    for order_id, kind in found:
+        state, history = await load(runtime, order_id)
+        reported = catalog.parse(history[0])
+        assert isinstance(reported, catalog.OrderReported)
+        orders.append(PlatformOrder(order_id=order_id, kind=kind, status=state.status, closed=state.closed,
+                                    tier=state.tier, maker=reported.maker, complaints=state.complaints,
+                                    timeline=timeline(history)))
+    if not orders:
+        raise NotFound(f"nothing forwarded under {platform_ref!r}")
+    return PlatformTrail(platform_ref=platform_ref, orders=orders)

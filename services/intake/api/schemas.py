@@ -1,0 +1,223 @@
+"""Request and response bodies of the intake API (the published partner and platform contracts).
+
+Strict on purpose: unknown fields, numbers where text belongs, "yes" for a boolean and
+dates that are not YYYY-MM-DD are refused, so nothing the contract does not allow is
+ever accepted and stored.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+
+from libs.events import catalog
+
+PHONE = r"^(?:\+?86)?1[3-9][0-9]{9}$|^0[1-9][0-9]{1,2}-?[1-9][0-9]{6,7}$"
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _DAY.match(value):
+        raise ValueError("a date as YYYY-MM-DD")
+    return value
+
+
+def _iso_datetime(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("an ISO 8601 date-time with a zone offset")
+    return value
+
+
+def _text(max_length: int) -> StringConstraints:
+    return StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=max_length)
+
+
+Text20 = Annotated[str, _text(20)]
+Text30 = Annotated[str, _text(30)]
+Text50 = Annotated[str, _text(50)]
+Text100 = Annotated[str, _text(100)]
+Text300 = Annotated[str, _text(300)]
+Text500 = Annotated[str, _text(500)]
+Text2000 = Annotated[str, _text(2000)]
+
+
+Day = Annotated[date, BeforeValidator(_iso_date)]
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_datetime)]
+Phone = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, pattern=PHONE, max_length=20)]
+Category = Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+Url = Annotated[str, StringConstraints(strict=True, pattern=r"^https?://[^\s]{1,490}$", max_length=500)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CustomerIn(Body):
+    name: Text100
+    phone: Phone
+    address: Text300
+    contact: Text100 | None = None
+
+
+class ProductIn(Body):
+    category: Category
+    brand: Text50
+    model: Text100
+    serial: Text100
+    factory_date: Day | None = None
+    purchase_date: Day | None = None
+    quantity: StrictInt = Field(1, ge=1, le=100)
+
+
+class LocationIn(Body):
+    province: Text20
+    city: Text30
+    county: Text30
+    provincial_capital: StrictBool
+
+
+class OrderCreate(Body):
+    """The published partner contract: the standard service form (表7-27) plus the partner's reference."""
+
+    partner_ref: Text100
+    customer: CustomerIn
+    product: ProductIn
+    location: LocationIn
+    working_conditions: Annotated[str, StringConstraints(strict=True, max_length=500)] = ""
+    fault: Text2000
+
+
+class OrderAccepted(BaseModel):
+    order_id: str
+    stream_version: int
+    position: int
+    status_url: str
+    maker: str
+    tier: catalog.Tier
+    warranty: catalog.Warranty
+
+
+class TimelineEntry(BaseModel):
+    version: int
+    position: int
+    type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: str
+    source: str
+    data: dict[str, Any]
+
+
+class OrderPublic(BaseModel):
+    order_id: str
+    status: str
+    closed: bool
+    tier: catalog.Tier
+    channel: str
+    external_ref: str
+    maker: str
+    warranty: catalog.Warranty
+    complaints: int
+    version: int
+    reported_at: datetime
+    customer: catalog.Customer
+    product: catalog.Product
+    location: catalog.Location
+    fault: str
+    timeline: list[TimelineEntry]
+
+
+class OrderSummary(BaseModel):
+    order_id: str
+    partner_ref: str
+    status: str
+    tier: str
+    city: str
+    maker: str
+    in_warranty: bool
+    complaints: int
+    reported_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class OrdersPublic(BaseModel):
+    items: list[OrderSummary]
+    next_cursor: str | None
+
+
+class EscalationCreate(Body):
+    reason: Text500
+    to_tier: catalog.Tier | None = None
+
+
+class EscalationAccepted(BaseModel):
+    order_id: str
+    from_tier: catalog.Tier
+    to_tier: catalog.Tier
+    stream_version: int
+    position: int
+
+
+class Reporter(Body):
+    name: Text100
+    phone: Phone
+
+
+class PlatformProduct(Body):
+    category: Category
+    brand: Text50
+    model: Text100
+    serial: Annotated[str, StringConstraints(strict=True, max_length=100)] = ""
+    factory_date: Day | None = None
+    purchase_date: Day | None = None
+
+
+class PlatformReport(Body):
+    """A report forwarded by a government-style complaint platform, in the platform's shape."""
+
+    platform_ref: Text100
+    kind: Literal["repair", "complaint"]
+    reported_at: Moment
+    reporter: Reporter
+    region: LocationIn
+    address: Text300
+    product: PlatformProduct
+    text: Text2000
+    attachments: list[Url] = Field(default_factory=list, max_length=10)
+    severity: Literal["low", "normal", "high"] = "normal"
+    order_id: Annotated[str, StringConstraints(strict=True, max_length=200)] | None = None
+    related_ref: Annotated[str, StringConstraints(strict=True, max_length=100)] | None = None
+
+
+class PlatformAccepted(BaseModel):
+    platform_ref: str
+    order_id: str
+    opened: bool
+    events: list[str]
+    stream_version: int
+    position: int
+    status_url: str
+
+
+class PlatformOrder(BaseModel):
+    order_id: str
+    kind: str
+    status: str
+    closed: bool
+    tier: catalog.Tier
+    maker: str
+    complaints: int
+    timeline: list[TimelineEntry]
+
+
+class PlatformTrail(BaseModel):
+    platform_ref: str
+    orders: list[PlatformOrder]

@@ -1,0 +1,47 @@
+"""Intake's pure rules: the order aggregate (report, escalate, complain) and warranty (三包)."""
+
+from services.intake.domain.errors import (
+    AlreadyReported,
+    DomainError,
+    InvalidField,
+    OrderClosed,
+    TopOfChain,
+    UnknownOrder,
+)
+from services.intake.domain.order import (
+    Command,
+    Escalate,
+    Event,
+    OrderState,
+    ReceiveComplaint,
+    ReportOrder,
+    decide,
+    evolve,
+    next_tier,
+)
+from services.intake.domain.warranty import DEFAULT_POLICIES, NATIONAL, MakerPolicy, PolicyBook, Terms, add_months, determine
+
+__all__ = [
+    "DEFAULT_POLICIES",
+    "NATIONAL",
+    "AlreadyReported",
+    "Command",
+    "DomainError",
+    "Escalate",
+    "Event",
+    "InvalidField",
+    "MakerPolicy",
+    "OrderClosed",
+    "OrderState",
+    "PolicyBook",
+    "ReceiveComplaint",
+    "ReportOrder",
+    "Terms",
+    "TopOfChain",
+    "UnknownOrder",
+    "add_months",
+    "decide",
+    "determine",
+    "evolve",
+    "next_tier",
+]

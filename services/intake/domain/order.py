@@ -1,0 +1,179 @@
+"""The order as intake sees it: reported, escalated up the chain, complained about, closed.
+
+Pure: no I/O, the time comes in on the command. `decide` returns (event type, payload)
+pairs; the API wraps them in envelopes and appends them with the version it read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Literal
+
+from libs.events import catalog
+from services.intake.domain.errors import AlreadyReported, InvalidField, OrderClosed, TopOfChain, UnknownOrder
+from services.intake.domain.warranty import PolicyBook, determine
+
+Event = tuple[str, catalog.Payload]
+Status = Literal["new", "reported", "dispatched", "on_site", "repaired", "settled"]
+
+_STATUS_BY_EVENT: dict[str, Status] = {
+    "order.reported": "reported",
+    "order.dispatched": "dispatched",
+    "order.reassigned": "dispatched",
+    "order.arrived": "on_site",
+    "order.repaired": "repaired",
+    "order.settled": "settled",
+    "order.settlement_reversed": "repaired",
+}
+
+
+@dataclass(frozen=True)
+class OrderState:
+    """What intake's rules need to know about one order."""
+
+    version: int = 0
+    status: Status = "new"
+    tier: catalog.Tier = "dealer"
+    channel: str | None = None
+    partner_id: str | None = None
+    platform_id: str | None = None
+    external_ref: str | None = None
+    maker: str | None = None
+    provider_id: str | None = None
+    outlet_id: str | None = None
+    complaints: int = 0
+    reviewed: bool = False
+
+    @property
+    def exists(self) -> bool:
+        return self.status != "new"
+
+    @property
+    def closed(self) -> bool:
+        """Settled orders are closed: no escalation after the maker has paid."""
+        return self.status == "settled"
+
+
+@dataclass(frozen=True)
+class ReportOrder:
+    channel: catalog.Channel
+    external_ref: str
+    customer: catalog.Customer
+    product: catalog.Product
+    location: catalog.Location
+    fault: str
+    today: date
+    policies: PolicyBook
+    working_conditions: str = ""
+    partner_id: str | None = None
+    platform_id: str | None = None
+    attachments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Escalate:
+    reason: str
+    to_tier: catalog.Tier | None = None
+    trigger: Literal["manual", "complaint"] = "manual"
+
+
+@dataclass(frozen=True)
+class ReceiveComplaint:
+    """A complaint from a platform; `report` opens the order when it matches none."""
+
+    text: str
+    received_at: datetime
+    channel: catalog.ComplaintChannel = "platform"
+    severity: Literal["low", "normal", "high"] = "normal"
+    external_ref: str | None = None
+    platform_id: str | None = None
+    attachments: tuple[str, ...] = ()
+    report: ReportOrder | None = None
+
+
+Command = ReportOrder | Escalate | ReceiveComplaint
+
+
+def next_tier(tier: catalog.Tier) -> catalog.Tier | None:
+    index = catalog.TIERS.index(tier)
+    return catalog.TIERS[index + 1] if index + 1 < len(catalog.TIERS) else None
+
+
+def evolve(state: OrderState, type_: str, data: catalog.Payload) -> OrderState:
+    """The state after one event (of any service: intake reads the whole order)."""
+    state = replace(state, version=state.version + 1)
+    if isinstance(data, catalog.OrderReported):
+        state = replace(state, channel=data.channel, partner_id=data.partner_id, platform_id=data.platform_id,
+                        external_ref=data.external_ref, maker=data.maker, tier=data.tier)
+    elif isinstance(data, catalog.OrderEscalated | catalog.OrderEscalatedV1):
+        state = replace(state, tier=data.to_tier)
+    elif isinstance(data, catalog.OrderDispatched | catalog.OrderReassigned):
+        state = replace(state, provider_id=data.provider_id, outlet_id=data.outlet_id)
+    elif isinstance(data, catalog.ComplaintReceived):
+        state = replace(state, complaints=state.complaints + 1)
+    elif isinstance(data, catalog.OrderReviewed):
+        state = replace(state, reviewed=True)
+    if type_ in _STATUS_BY_EVENT:
+        state = replace(state, status=_STATUS_BY_EVENT[type_])
+    return state
+
+
+def decide(state: OrderState, command: Command) -> list[Event]:
+    """The events a command produces, or a DomainError saying which rule refused it."""
+    if isinstance(command, ReportOrder):
+        return _report(state, command)
+    if isinstance(command, Escalate):
+        return _escalate(state, command)
+    return _complain(state, command)
+
+
+def _report(state: OrderState, cmd: ReportOrder) -> list[Event]:
+    if state.exists:
+        raise AlreadyReported("the order is already reported")
+    product = cmd.product
+    for name, day in (("factory_date", product.factory_date), ("purchase_date", product.purchase_date)):
+        if day is not None and day > cmd.today:
+            raise InvalidField(f"product.{name}", f"{day} is in the future")
+    if product.factory_date and product.purchase_date and product.purchase_date < product.factory_date:
+        raise InvalidField("product.purchase_date", "purchase date is before the factory date")
+    maker, policy = cmd.policies.maker_for(product.brand)
+    warranty = determine(policy, product.category, product.purchase_date, product.factory_date, cmd.today)
+    return [("order.reported", catalog.OrderReported(
+        channel=cmd.channel, external_ref=cmd.external_ref, partner_id=cmd.partner_id, platform_id=cmd.platform_id,
+        maker=maker, customer=cmd.customer, product=product, location=cmd.location,
+        working_conditions=cmd.working_conditions, fault=cmd.fault, warranty=warranty,
+        attachments=list(cmd.attachments),
+    ))]
+
+
+def _escalate(state: OrderState, cmd: Escalate) -> list[Event]:
+    if not state.exists:
+        raise UnknownOrder("no such order")
+    if state.closed:
+        raise OrderClosed("the order is settled and closed; it can no longer be escalated")
+    target = next_tier(state.tier)
+    if target is None:
+        raise TopOfChain("the order is already at HQ, the top of the chain")
+    if cmd.to_tier is not None and cmd.to_tier != target:
+        raise InvalidField("to_tier", f"from {state.tier} the only step is to {target} (upward, one tier at a time)")
+    return [("order.escalated", catalog.OrderEscalated(from_tier=state.tier, to_tier=target, reason=cmd.reason,
+                                                       trigger=cmd.trigger))]
+
+
+def _complain(state: OrderState, cmd: ReceiveComplaint) -> list[Event]:
+    events: list[Event] = []
+    if not state.exists:
+        if cmd.report is None:
+            raise UnknownOrder("the complaint matches no order and carries no report to open one")
+        events = _report(state, cmd.report)
+        for type_, data in events:
+            state = evolve(state, type_, data)
+    events.append(("complaint.received", catalog.ComplaintReceived(
+        channel=cmd.channel, severity=cmd.severity, text=cmd.text, provider_id=state.provider_id,
+        outlet_id=state.outlet_id, received_at=cmd.received_at, external_ref=cmd.external_ref,
+        platform_id=cmd.platform_id, attachments=list(cmd.attachments),
+    )))
+    if not state.closed and next_tier(state.tier) is not None:
+        events += _escalate(state, Escalate(reason=f"complaint: {cmd.text[:200]}", trigger="complaint"))
+    return events

@@ -1,0 +1,64 @@
+"""Intake's own durable tables (not read models: a rebuild must never drop them).
+
+Idempotency answers, platform nonces, partner webhook secrets and the webhook outbox.
+Created at service start-up (`create_all`, idempotent).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, Text, Uuid
+
+from libs.events.schema import Position, UTCDateTime
+
+metadata = MetaData()
+
+idempotency = Table(
+    "intake_idempotency",
+    metadata,
+    Column("partner_id", String(100), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("body_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+nonces = Table(
+    "intake_platform_nonces",
+    metadata,
+    Column("platform_id", String(100), primary_key=True),
+    Column("nonce", String(200), primary_key=True),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
+
+partner_secrets = Table(
+    "intake_partner_secrets",
+    metadata,
+    Column("partner_id", String(100), primary_key=True),
+    Column("webhook_secret", String(100), nullable=False),  # HMAC key; must be readable to sign
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+webhook_cursor = Table(
+    "intake_webhook_cursor",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("position", Position, nullable=False),
+)
+
+deliveries = Table(
+    "intake_webhook_deliveries",
+    metadata,
+    Column("event_id", Uuid, primary_key=True),
+    Column("partner_id", String(100), nullable=False),
+    Column("order_id", String(200), nullable=False),
+    Column("position", Position, nullable=False),
+    Column("url", String(500), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("state", String(20), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    Column("last_error", String(500)),
+)
+Index("ix_intake_webhook_due", deliveries.c.state, deliveries.c.next_attempt_at)
