@@ -1,12 +1,22 @@
 """Wiring only: the dispatch service as a ServiceSpec, and as a standalone app."""
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from libs.events.settings import Settings
 from libs.web.app import build_app
-from libs.web.runtime import ServiceSpec
+from libs.web.runtime import Runtime, ServiceSpec
+from services.dispatch import registry
+from services.dispatch.api import router
+from services.dispatch.projection import PROJECTION
+from services.dispatch.watcher import sla_watcher
 
-SERVICE = ServiceSpec(name="dispatch", router=APIRouter(tags=["dispatch"]))
+
+async def setup(runtime: Runtime) -> None:
+    """Create the owned tables (outlet registry, SLA policies); projections are set up by the runtime."""
+    await registry.create_tables(runtime.engine)
+
+
+SERVICE = ServiceSpec(name="dispatch", router=router, projections=[PROJECTION], jobs=[sla_watcher], setup=setup)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,0 +1,108 @@
+"""The outlet registry (服务网点档案) and the makers' SLA policies."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from libs.events.db import reader
+from libs.web.auth import Principal
+from libs.web.deps import RuntimeDep, require
+from libs.web.problems import Conflict, Forbidden, NotFound, Unprocessable
+from services.dispatch import registry
+from services.dispatch.domain import BusinessCalendar, CalendarError, SlaPolicy
+from services.dispatch.domain.routing import Area, Outlet, Technician
+from services.dispatch.schemas import OutletCreate, OutletPublic, OutletUpdate, PolicyIn, PolicyPublic
+
+router = APIRouter(prefix="/dispatch", tags=["dispatch: outlets and SLA policies"])
+
+Manager = Annotated[Principal, Depends(require("dispatcher"))]
+Reader = Annotated[Principal, Depends(require("dispatcher", "supervisor", "provider", "technician"))]
+PolicySetter = Annotated[Principal, Depends(require("supervisor"))]
+
+
+def _outlet(body: OutletCreate) -> Outlet:
+    return Outlet(
+        id=body.id, name=body.name, provider_id=body.provider_id, capacity_per_day=body.capacity_per_day,
+        contact=body.contact, active=body.active,
+        areas=tuple(Area(a.city, a.county) for a in body.areas),
+        technicians=tuple(Technician(t.id, t.name, frozenset(t.skills), t.phone) for t in body.technicians),
+    )
+
+
+def _public(outlet: Outlet, version: int) -> OutletPublic:
+    return OutletPublic.model_validate({**registry.outlet_to_row(outlet), "version": version})
+
+
+@router.post("/outlets", response_model=OutletPublic, status_code=201)
+async def create_outlet(body: OutletCreate, runtime: RuntimeDep, principal: Manager) -> OutletPublic:
+    """Register a service outlet with its coverage, technicians and daily capacity."""
+    outlet = _outlet(body)
+    try:
+        version = await registry.save_outlet(runtime.engine, outlet, 0, actor=principal.actor, now=runtime.clock())
+    except registry.StaleWrite as exc:
+        raise Conflict(str(exc)) from None
+    return _public(outlet, version)
+
+
+@router.put("/outlets/{outlet_id}", response_model=OutletPublic)
+async def update_outlet(outlet_id: str, body: OutletUpdate, runtime: RuntimeDep, principal: Manager) -> OutletPublic:
+    """Replace an outlet record; `version` must be the one you read."""
+    if body.id != outlet_id:
+        raise Unprocessable("the body's id differs from the path", errors=[{"field": "id", "message": "must match"}])
+    if await registry.get_outlet(runtime.engine, outlet_id) is None:
+        raise NotFound(f"outlet {outlet_id} not found")
+    outlet = _outlet(body)
+    try:
+        version = await registry.save_outlet(runtime.engine, outlet, body.version, actor=principal.actor,
+                                             now=runtime.clock())
+    except registry.StaleWrite as exc:
+        raise Conflict(f"{exc}; re-read it and retry") from None
+    return _public(outlet, version)
+
+
+@router.get("/outlets", response_model=list[OutletPublic])
+async def list_outlets(runtime: RuntimeDep, principal: Reader) -> list[OutletPublic]:
+    """Every outlet in the registry."""
+    return [_public(o, v) for o, v in await registry.list_outlets(runtime.engine)]
+
+
+@router.get("/outlets/{outlet_id}", response_model=OutletPublic)
+async def get_outlet(outlet_id: str, runtime: RuntimeDep, principal: Reader) -> OutletPublic:
+    """One outlet record."""
+    found = await registry.get_outlet(runtime.engine, outlet_id)
+    if found is None:
+        raise NotFound(f"outlet {outlet_id} not found")
+    return _public(*found)
+
+
+def _policy_public(policy: SlaPolicy, maker: str) -> PolicyPublic:
+    return PolicyPublic.model_validate({**registry.policy_to_json(policy), "maker": maker, "version": policy.version})
+
+
+@router.put("/sla-policies/{maker}", response_model=PolicyPublic)
+async def set_policy(maker: str, body: PolicyIn, runtime: RuntimeDep, principal: PolicySetter) -> PolicyPublic:
+    """Set the maker's SLA policy, in force from now for orders recorded from now on."""
+    if principal.role == "supervisor" and principal.party != maker:
+        raise Forbidden(f"supervisor for {principal.party!r} may not set the policy of {maker!r}")
+    try:
+        calendar = None if body.calendar is None else BusinessCalendar(
+            tz=body.calendar.tz, opens=body.calendar.opens, closes=body.calendar.closes,
+            weekdays=frozenset(body.calendar.weekdays), holidays=frozenset(body.calendar.holidays),
+            workdays=frozenset(body.calendar.workdays),
+        )
+    except (CalendarError, ValueError) as exc:  # an unknown zone raises a ValueError subclass
+        raise Unprocessable(str(exc), errors=[{"field": "calendar", "message": str(exc)}]) from None
+    policy = SlaPolicy(body.complaint_response_hours, body.on_site_capital_hours, body.on_site_other_hours,
+                       calendar, body.at_risk_fraction, maker=maker)
+    version = await registry.set_policy(runtime.engine, maker, policy, actor=principal.actor, now=runtime.clock())
+    return _policy_public(replace(policy, version=version), maker)
+
+
+@router.get("/sla-policies/{maker}", response_model=PolicyPublic)
+async def get_policy(maker: str, runtime: RuntimeDep, principal: Reader) -> PolicyPublic:
+    """The maker's SLA policy in force now (version 0 = the seed's default)."""
+    async with reader(runtime.engine).connect() as conn:
+        return _policy_public(await registry.policy_at(conn, maker, runtime.clock()), maker)

@@ -1,0 +1,215 @@
+"""`decide(state, command) -> [Change]` and `evolve(state, event) -> state` for dispatch."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from libs.events import catalog
+from libs.events.envelope import StoredEvent
+from services.dispatch.domain.order import (
+    ON_SITE,
+    Arrive,
+    Change,
+    Command,
+    Complaint,
+    Dispatch,
+    EscalateBreaches,
+    Invalid,
+    PauseSla,
+    Reassign,
+    Refused,
+    Repair,
+    RespondComplaint,
+    ResumeSla,
+    State,
+)
+
+NEXT_TIER: dict[catalog.Tier, catalog.Tier] = {"dealer": "regional", "regional": "hq", "hq": "hq"}
+
+
+def decide(state: State, command: Command) -> list[Change]:
+    """The events a command produces, or Refused/Invalid."""
+    if state.status == "new":
+        raise Refused(f"order {state.order_id} has not been reported")
+    match command:
+        case Dispatch():
+            return _dispatch(state, command)
+        case Reassign():
+            return _reassign(state, command)
+        case PauseSla():
+            return _pause(state, command)
+        case ResumeSla():
+            return _resume(state, command)
+        case Arrive():
+            return _arrive(state, command)
+        case Repair():
+            return _repair(state, command)
+        case RespondComplaint():
+            return _respond(state, command)
+        case EscalateBreaches():
+            return _escalate(state, command)
+    raise TypeError(f"unknown command {command!r}")
+
+
+def _when(state: State, at: datetime, now: datetime, name: str) -> None:
+    """An update may be late (offline) but not from the future nor before the order's last step."""
+    if at > now:
+        raise Invalid(name, f"{name} {at.isoformat()} is in the future")
+    if state.last_step_at is not None and at < state.last_step_at:
+        raise Invalid(name, f"{name} {at.isoformat()} is before the order's last step ({state.last_step_at.isoformat()})")
+
+
+def _dispatch(state: State, cmd: Dispatch) -> list[Change]:
+    if state.status != "reported":
+        hint = " (use reassign)" if state.status == "dispatched" else ""
+        raise Refused(f"order {state.order_id} is {state.status}; only a reported order can be dispatched{hint}")
+    due = state.on_site_clock(cmd.policy).due_at(cmd.policy.calendar)
+    data = catalog.OrderDispatched(
+        outlet_id=cmd.to.outlet_id, provider_id=cmd.to.provider_id, technician_id=cmd.to.technician_id,
+        sla_due_at=due, sla_kind="on_site", sla_hours=round(cmd.policy.on_site_seconds(state.provincial_capital) / 3600),
+        calendar=cmd.policy.calendar_name,
+    )
+    return [Change("order.dispatched", data, cmd.at)]
+
+
+def _reassign(state: State, cmd: Reassign) -> list[Change]:
+    if state.status != "dispatched":
+        raise Refused(f"order {state.order_id} is {state.status}; only a dispatched order not yet visited can be reassigned")
+    if (cmd.to.outlet_id, cmd.to.technician_id) == (state.outlet_id, state.technician_id):
+        raise Invalid("technician_id", "the order is already with this outlet and technician")
+    if not cmd.reason.strip():
+        raise Invalid("reason", "say why the order moves")
+    due = state.on_site_clock(cmd.policy).due_at(cmd.policy.calendar)
+    data = catalog.OrderReassigned(
+        from_outlet_id=state.outlet_id or "", outlet_id=cmd.to.outlet_id, provider_id=cmd.to.provider_id,
+        technician_id=cmd.to.technician_id, reason=cmd.reason, sla_due_at=due,
+    )
+    return [Change("order.reassigned", data, cmd.at)]
+
+
+def _pause(state: State, cmd: PauseSla) -> list[Change]:
+    if not state.open:
+        raise Refused(f"order {state.order_id} is {state.status}; the on-site SLA can only pause before arrival")
+    if state.paused_since is not None:
+        raise Refused(f"the SLA of order {state.order_id} is already paused since {state.paused_since.isoformat()}")
+    _when(state, cmd.at, cmd.now, "occurred_at")
+    return [Change("order.sla_paused", catalog.OrderSlaPaused(reason=cmd.reason, note=cmd.note), cmd.at)]
+
+
+def _resume(state: State, cmd: ResumeSla) -> list[Change]:
+    if state.paused_since is None:
+        raise Refused(f"the SLA of order {state.order_id} is not paused")
+    _when(state, cmd.at, cmd.now, "occurred_at")
+    return [Change("order.sla_resumed", catalog.OrderSlaResumed(note=cmd.note), cmd.at)]
+
+
+def _arrive(state: State, cmd: Arrive) -> list[Change]:
+    if state.status != "dispatched":
+        raise Refused(f"order {state.order_id} is {state.status}; a technician can only arrive at a dispatched order")
+    _when(state, cmd.at, cmd.now, "arrived_at")
+    changes: list[Change] = []
+    if state.paused_since is not None:  # the visit itself ends a wait for the customer or for parts
+        changes.append(Change("order.sla_resumed", catalog.OrderSlaResumed(note="technician arrived"), cmd.at))
+    changes.append(Change("order.arrived", catalog.OrderArrived(arrived_at=cmd.at, staff_count=cmd.staff_count), cmd.at))
+    return changes
+
+
+def _repair(state: State, cmd: Repair) -> list[Change]:
+    if state.status != "arrived":
+        raise Refused(f"order {state.order_id} is {state.status}; a repair is recorded after arrival")
+    _when(state, cmd.departed_at, cmd.now, "departed_at")
+    data = catalog.OrderRepaired(
+        diagnosis=cmd.diagnosis, solution=cmd.solution, other_services=cmd.other_services, parts=list(cmd.parts),
+        labour_hours=cmd.labour_hours, departed_at=cmd.departed_at, test_result=cmd.test_result,
+        cause_analysis=cmd.cause_analysis, sales_opportunity=cmd.sales_opportunity,
+    )
+    return [Change("order.repaired", data, cmd.departed_at)]
+
+
+def _respond(state: State, cmd: RespondComplaint) -> list[Change]:
+    found = next((c for c in state.complaints if c.id == cmd.complaint_id), None)
+    if found is None:
+        raise Refused(f"order {state.order_id} has no complaint {cmd.complaint_id}")
+    if found.responded_at is not None:
+        raise Refused(f"complaint {cmd.complaint_id} was answered at {found.responded_at.isoformat()}")
+    if not cmd.response.strip():
+        raise Invalid("response", "the response is empty")
+    data = catalog.ComplaintResponded(complaint_id=cmd.complaint_id, response=cmd.response)
+    return [Change("complaint.responded", data, cmd.at)]
+
+
+def breaches(state: State, cmd: EscalateBreaches) -> list[tuple[str, datetime]]:
+    """(breach key, deadline) of every SLA of the order out of time at `cmd.now` and not yet escalated."""
+    found: list[tuple[str, datetime]] = []
+    policy = cmd.policy
+    clock = state.on_site_clock(policy)
+    if ON_SITE not in state.escalated and clock.breached(cmd.now, policy.calendar):
+        found.append((ON_SITE, clock.due_at(policy.calendar)))
+    for complaint in state.complaints:
+        key = f"complaint:{complaint.id}"
+        due = state.complaint_due(complaint, policy)
+        answered = complaint.responded_at
+        late = (answered or cmd.now) > due
+        if key not in state.escalated and late:
+            found.append((key, due))
+    return found
+
+
+def _escalate(state: State, cmd: EscalateBreaches) -> list[Change]:
+    changes: list[Change] = []
+    tier = state.tier
+    for key, due in breaches(state, cmd):
+        what = "on-site visit" if key == ON_SITE else "complaint response"
+        data = catalog.OrderEscalated(
+            from_tier=tier, to_tier=NEXT_TIER[tier], reason=f"SLA breach: {what} was due {due.isoformat()}",
+            trigger="sla_breach", breach=key,
+        )
+        changes.append(Change("order.escalated", data, cmd.now))
+        tier = NEXT_TIER[tier]
+    return changes
+
+
+def evolve(state: State, event: StoredEvent) -> State:
+    """Fold one stored event of the order (events of other services only move the version)."""
+    state = replace(state, version=event.version)
+    data = catalog.parse(event)
+    at = event.occurred_at
+    match data:
+        case catalog.OrderReported():
+            loc = data.location
+            return replace(
+                state, status="reported", maker=data.maker, category=data.product.category,
+                provincial_capital=loc.provincial_capital, region=(loc.province, loc.city, loc.county), tier=data.tier,
+                reported_at=at, reported_recorded_at=event.recorded_at, last_step_at=at,
+            )
+        case catalog.OrderDispatched() | catalog.OrderReassigned():
+            return replace(state, status="dispatched", outlet_id=data.outlet_id, provider_id=data.provider_id,
+                           technician_id=data.technician_id, last_step_at=at)
+        case catalog.OrderSlaPaused():
+            return replace(state, paused_since=at, last_step_at=at)
+        case catalog.OrderSlaResumed():
+            since = state.paused_since or at
+            return replace(state, paused_since=None, pauses=(*state.pauses, (since, at)), last_step_at=at)
+        case catalog.OrderArrived():
+            return replace(state, status="arrived", arrived_at=data.arrived_at, last_step_at=at)
+        case catalog.OrderRepaired():
+            return replace(state, status="repaired", last_step_at=at)
+        case catalog.OrderEscalated():
+            escalated = state.escalated | {data.breach} if data.trigger == "sla_breach" and data.breach else state.escalated
+            return replace(state, tier=data.to_tier, escalated=escalated)
+        case catalog.ComplaintReceived():
+            return replace(state, complaints=(*state.complaints, Complaint(data.complaint_id, data.received_at)))
+        case catalog.ComplaintResponded():
+            complaints = tuple(
+                replace(c, responded_at=at) if c.id == data.complaint_id else c for c in state.complaints
+            )
+            return replace(state, complaints=complaints)
+    return state
+
+
+def load(order_id: str, events: list[StoredEvent]) -> State:
+    state = State(order_id)
+    for event in events:
+        state = evolve(state, event)
+    return state

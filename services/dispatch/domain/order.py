@@ -1,0 +1,170 @@
+"""The order as dispatch sees it: a frozen State built from the order's events, the
+commands a dispatcher or technician gives, and `decide`/`evolve`. Pure: no I/O, and
+the time and the maker's SLA policy come in with each command.
+
+Times: every command carries `at` (when it happened, which a technician working
+offline reports late) and `now` (the server clock). SLA figures use `at`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from libs.events import catalog
+from services.dispatch.domain.sla import DEFAULT_POLICY, SlaClock, SlaPolicy, add_working
+
+Status = Literal["new", "reported", "dispatched", "arrived", "repaired"]
+PauseReason = Literal["parts_on_order", "customer_unreachable", "customer_rescheduled"]
+ON_SITE = "on_site"
+
+
+class Refused(Exception):
+    """A command the order's state does not allow (the API answers 409)."""
+
+
+class Invalid(Exception):
+    """A command whose values cannot be right (the API answers 422 naming the field)."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+
+
+@dataclass(frozen=True)
+class Complaint:
+    id: UUID
+    received_at: datetime
+    responded_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class State:
+    order_id: str
+    version: int = 0
+    status: Status = "new"
+    maker: str = ""
+    category: str = ""
+    provincial_capital: bool = False
+    region: tuple[str, str, str] = ("", "", "")  # province, city, county
+    tier: catalog.Tier = "dealer"
+    reported_at: datetime | None = None  # when the customer reported: the on-site SLA starts here
+    reported_recorded_at: datetime | None = None  # picks the SLA policy in force
+    outlet_id: str | None = None
+    provider_id: str | None = None
+    technician_id: str | None = None
+    paused_since: datetime | None = None
+    pauses: tuple[tuple[datetime, datetime], ...] = ()
+    arrived_at: datetime | None = None
+    last_step_at: datetime | None = None  # latest lifecycle step, for ordering offline updates
+    escalated: frozenset[str] = frozenset()  # SLA breaches already escalated
+    complaints: tuple[Complaint, ...] = field(default=())
+
+    @property
+    def open(self) -> bool:
+        return self.status in ("reported", "dispatched")
+
+    def on_site_clock(self, policy: SlaPolicy) -> SlaClock:
+        """The on-site SLA as the events tell it, measured with `policy`."""
+        if self.reported_at is None:
+            raise Refused(f"order {self.order_id} has not been reported")
+        clock = SlaClock(self.reported_at, policy.on_site_seconds(self.provincial_capital))
+        for since, until in self.pauses:
+            clock = clock.pause(since).resume(until, policy.calendar)
+        if self.paused_since is not None:
+            clock = clock.pause(self.paused_since)
+        return clock.stop(self.arrived_at) if self.arrived_at else clock
+
+    def complaint_due(self, complaint: Complaint, policy: SlaPolicy) -> datetime:
+        return add_working(complaint.received_at, policy.complaint_seconds, policy.calendar)
+
+
+# ---- commands ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Assignment:
+    outlet_id: str
+    provider_id: str
+    technician_id: str
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    to: Assignment
+    at: datetime
+    policy: SlaPolicy = DEFAULT_POLICY
+
+
+@dataclass(frozen=True)
+class Reassign:
+    to: Assignment
+    reason: str
+    at: datetime
+    policy: SlaPolicy = DEFAULT_POLICY
+
+
+@dataclass(frozen=True)
+class PauseSla:
+    reason: PauseReason
+    at: datetime
+    now: datetime
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ResumeSla:
+    at: datetime
+    now: datetime
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Arrive:
+    at: datetime  # arrival time (到达现场时间)
+    now: datetime
+    staff_count: int = 1
+
+
+@dataclass(frozen=True)
+class Repair:
+    diagnosis: str
+    solution: str
+    departed_at: datetime  # 离开现场时间
+    now: datetime
+    labour_hours: Decimal
+    parts: tuple[catalog.PartUsed, ...] = ()
+    other_services: str = ""
+    test_result: str = ""
+    cause_analysis: str = ""
+    sales_opportunity: str | None = None
+
+
+@dataclass(frozen=True)
+class RespondComplaint:
+    complaint_id: UUID
+    response: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class EscalateBreaches:
+    """What the SLA watcher asks: escalate every breach of this order not yet escalated."""
+
+    now: datetime
+    policy: SlaPolicy = DEFAULT_POLICY
+
+
+Command = Dispatch | Reassign | PauseSla | ResumeSla | Arrive | Repair | RespondComplaint | EscalateBreaches
+
+
+@dataclass(frozen=True)
+class Change:
+    """One event decided: its type, data and when it happened."""
+
+    type: str
+    data: catalog.Payload
+    occurred_at: datetime

@@ -1,0 +1,182 @@
+"""The dispatch-queue read model: one row per order (its on-site SLA) and one per complaint.
+
+Rows hold only facts from events and the (append-only) SLA policy in force when the
+order was recorded, so a rebuild gives identical rows. The SLA *state* (on time, at
+risk, breached) and the time left depend on the moment of reading and are computed
+by the queries from these rows and the clock, never stored.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from libs.events import catalog
+from libs.events.envelope import StoredEvent
+from libs.events.projection import Projection
+from libs.events.schema import UTCDateTime
+from libs.events.sqlutil import upsert
+from services.dispatch.domain import ON_SITE, add_working, working_seconds
+from services.dispatch.registry import policy_at, policy_version
+
+metadata = MetaData()
+
+queue = Table(
+    "dispatch_queue",
+    metadata,
+    Column("order_id", String(200), primary_key=True),
+    Column("maker", String(100), nullable=False),
+    Column("category", String(100), nullable=False),
+    Column("province", String(100), nullable=False),
+    Column("city", String(100), nullable=False),
+    Column("county", String(100), nullable=False),
+    Column("provincial_capital", Boolean, nullable=False),
+    Column("status", String(20), nullable=False),  # reported | dispatched | arrived | repaired
+    Column("tier", String(20), nullable=False),
+    Column("outlet_id", String(100)),
+    Column("provider_id", String(100)),
+    Column("technician_id", String(100)),
+    Column("policy_version", Integer, nullable=False),
+    Column("sla_started_at", UTCDateTime, nullable=False),
+    Column("sla_budget_s", Float, nullable=False),
+    Column("paused_s", Float, nullable=False),
+    Column("paused_since", UTCDateTime),
+    Column("pause_reason", String(50)),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("arrived_at", UTCDateTime),
+    Column("breached_late", Boolean, nullable=False),  # arrived after the deadline
+    Column("escalated", Boolean, nullable=False),  # the on-site breach has been escalated
+    Column("version", Integer, nullable=False),
+    Column("position", BigInteger, nullable=False),
+)
+Index("ix_dispatch_queue_outlet_due", queue.c.outlet_id, queue.c.due_at)
+Index("ix_dispatch_queue_city_due", queue.c.city, queue.c.due_at)
+Index("ix_dispatch_queue_status_due", queue.c.status, queue.c.due_at)
+
+complaints = Table(
+    "dispatch_complaints",
+    metadata,
+    Column("complaint_id", String(36), primary_key=True),
+    Column("order_id", String(200), nullable=False),
+    Column("maker", String(100), nullable=False),
+    Column("provider_id", String(100)),
+    Column("outlet_id", String(100)),
+    Column("policy_version", Integer, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("budget_s", Float, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("responded_at", UTCDateTime),
+    Column("escalated", Boolean, nullable=False),
+)
+Index("ix_dispatch_complaints_due", complaints.c.due_at)
+
+
+def _stamp(event: StoredEvent) -> dict[str, int]:
+    return {"version": event.version, "position": event.position}
+
+
+async def _set(conn: AsyncConnection, event: StoredEvent, **values: object) -> None:
+    await conn.execute(update(queue).where(queue.c.order_id == event.stream_id).values(**values, **_stamp(event)))
+
+
+async def on_reported(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderReported) -> None:
+    policy = await policy_at(conn, data.maker, event.recorded_at)
+    budget = policy.on_site_seconds(data.location.provincial_capital)
+    loc = data.location
+    row = {
+        "order_id": event.stream_id, "maker": data.maker, "category": data.product.category,
+        "province": loc.province, "city": loc.city, "county": loc.county, "provincial_capital": loc.provincial_capital,
+        "status": "reported", "tier": data.tier, "outlet_id": None, "provider_id": None, "technician_id": None,
+        "policy_version": policy.version, "sla_started_at": event.occurred_at, "sla_budget_s": budget, "paused_s": 0.0,
+        "paused_since": None, "pause_reason": None, "due_at": add_working(event.occurred_at, budget, policy.calendar),
+        "arrived_at": None, "breached_late": False, "escalated": False, **_stamp(event),
+    }
+    await upsert(conn, queue, [row], ["order_id"])
+
+
+async def on_dispatched(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderDispatched) -> None:
+    await _set(conn, event, status="dispatched", outlet_id=data.outlet_id, provider_id=data.provider_id,
+               technician_id=data.technician_id, due_at=data.sla_due_at)
+
+
+async def on_reassigned(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderReassigned) -> None:
+    await _set(conn, event, outlet_id=data.outlet_id, provider_id=data.provider_id,
+               technician_id=data.technician_id, due_at=data.sla_due_at)
+
+
+async def on_paused(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderSlaPaused) -> None:
+    await _set(conn, event, paused_since=event.occurred_at, pause_reason=data.reason)
+
+
+async def on_resumed(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderSlaResumed) -> None:
+    row = (await conn.execute(select(queue).where(queue.c.order_id == event.stream_id))).mappings().first()
+    if row is None or row["paused_since"] is None:
+        return
+    calendar = (await policy_version(conn, row["maker"], row["policy_version"])).calendar
+    paused = row["paused_s"] + working_seconds(row["paused_since"], event.occurred_at, calendar)
+    due = add_working(row["sla_started_at"], row["sla_budget_s"] + paused, calendar)
+    await _set(conn, event, paused_s=paused, paused_since=None, pause_reason=None, due_at=due)
+
+
+async def on_arrived(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderArrived) -> None:
+    due = (await conn.execute(select(queue.c.due_at).where(queue.c.order_id == event.stream_id))).scalar()
+    await _set(conn, event, status="arrived", arrived_at=data.arrived_at,
+               breached_late=due is not None and data.arrived_at > due)
+
+
+async def on_repaired(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderRepaired) -> None:
+    await _set(conn, event, status="repaired")
+
+
+async def on_escalated(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderEscalated) -> None:
+    breach = data.breach if data.trigger == "sla_breach" else None
+    if breach == ON_SITE:
+        await _set(conn, event, tier=data.to_tier, escalated=True)
+        return
+    await _set(conn, event, tier=data.to_tier)
+    if breach and breach.startswith("complaint:"):
+        cid = breach.removeprefix("complaint:")
+        await conn.execute(update(complaints).where(complaints.c.complaint_id == cid).values(escalated=True))
+
+
+async def on_complaint(conn: AsyncConnection, event: StoredEvent, data: catalog.ComplaintReceived) -> None:
+    order = (
+        await conn.execute(select(queue.c.maker, queue.c.policy_version, queue.c.provider_id, queue.c.outlet_id)
+                           .where(queue.c.order_id == event.stream_id))
+    ).first()
+    maker, version = (order[0], order[1]) if order else ("", 0)
+    policy = await policy_version(conn, maker, version)
+    budget = policy.complaint_seconds
+    row = {
+        "complaint_id": str(data.complaint_id), "order_id": event.stream_id, "maker": maker,
+        "provider_id": data.provider_id or (order[2] if order else None),
+        "outlet_id": data.outlet_id or (order[3] if order else None), "policy_version": version,
+        "received_at": data.received_at, "budget_s": budget,
+        "due_at": add_working(data.received_at, budget, policy.calendar), "responded_at": None, "escalated": False,
+    }
+    await upsert(conn, complaints, [row], ["complaint_id"])
+    await _set(conn, event)
+
+
+async def on_responded(conn: AsyncConnection, event: StoredEvent, data: catalog.ComplaintResponded) -> None:
+    await conn.execute(update(complaints).where(complaints.c.complaint_id == str(data.complaint_id))
+                       .values(responded_at=event.occurred_at))
+    await _set(conn, event)
+
+
+PROJECTION = Projection(
+    "dispatch_queue",
+    metadata,
+    {
+        "order.reported": on_reported,
+        "order.dispatched": on_dispatched,
+        "order.reassigned": on_reassigned,
+        "order.sla_paused": on_paused,
+        "order.sla_resumed": on_resumed,
+        "order.arrived": on_arrived,
+        "order.repaired": on_repaired,
+        "order.escalated": on_escalated,
+        "complaint.received": on_complaint,
+        "complaint.responded": on_responded,
+    },
+)

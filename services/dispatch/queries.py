@@ -1,0 +1,133 @@
+"""Reads of the dispatch queue: stored rows plus the SLA state computed at read time."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
+
+from libs.events.db import reader
+from services.dispatch.domain import SlaClock, SlaPolicy, sla_state
+from services.dispatch.projection import complaints, queue
+from services.dispatch.registry import policy_version
+from services.dispatch.schemas import ComplaintItem, OutletLoad, QueueItem, TechnicianLoad
+
+OPEN = ("reported", "dispatched")  # waiting for the on-site visit
+ASSIGNED = ("dispatched", "arrived")  # counted as load
+
+
+class _Policies:
+    """Policy versions met while answering one request (each is immutable)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn, self.cache = conn, dict[tuple[str, int], SlaPolicy]()
+
+    async def get(self, maker: str, version: int) -> SlaPolicy:
+        key = (maker, version)
+        if key not in self.cache:
+            self.cache[key] = await policy_version(self.conn, maker, version)
+        return self.cache[key]
+
+
+async def _item(row: Any, now: datetime, policies: _Policies) -> QueueItem:
+    policy = await policies.get(row["maker"], row["policy_version"])
+    clock = SlaClock(row["sla_started_at"], row["sla_budget_s"], row["paused_s"], row["paused_since"], row["arrived_at"])
+    left = clock.left(now, policy.calendar)
+    state = sla_state(left, row["sla_budget_s"], paused=row["paused_since"] is not None,
+                      met=row["arrived_at"] is not None, at_risk_fraction=policy.at_risk_fraction)
+    return QueueItem(
+        order_id=row["order_id"], status=row["status"], maker=row["maker"], category=row["category"],
+        province=row["province"], city=row["city"], county=row["county"], tier=row["tier"],
+        outlet_id=row["outlet_id"], technician_id=row["technician_id"], reported_at=row["sla_started_at"],
+        due_at=row["due_at"], sla_state=state, time_left_seconds=round(left, 3),
+        paused_seconds=round(clock.paused_total(now, policy.calendar), 3), pause_reason=row["pause_reason"],
+        escalated=row["escalated"],
+    )
+
+
+async def _orders(conn: AsyncConnection, where: ColumnElement[bool], now: datetime) -> list[QueueItem]:
+    rows = (await conn.execute(select(queue).where(where).order_by(queue.c.due_at, queue.c.order_id))).mappings()
+    policies = _Policies(conn)
+    return [await _item(row, now, policies) for row in rows.all()]
+
+
+async def _load(conn: AsyncConnection, outlet_ids: set[str] | None) -> list[OutletLoad]:
+    where: ColumnElement[bool] = queue.c.status.in_(ASSIGNED)
+    if outlet_ids is not None:
+        where = and_(where, queue.c.outlet_id.in_(outlet_ids))
+    rows = await conn.execute(
+        select(queue.c.outlet_id, queue.c.technician_id, func.count()).where(where)
+        .group_by(queue.c.outlet_id, queue.c.technician_id)
+    )
+    per_outlet: dict[str, list[TechnicianLoad]] = defaultdict(list)
+    for outlet_id, technician_id, count in rows:
+        per_outlet[outlet_id].append(TechnicianLoad(technician_id=technician_id, open_orders=count))
+    return [
+        OutletLoad(outlet_id=o, open_orders=sum(t.open_orders for t in techs),
+                   technicians=sorted(techs, key=lambda t: t.technician_id))
+        for o, techs in sorted(per_outlet.items())
+    ]
+
+
+async def outlet_queue(engine: AsyncEngine, outlet_id: str, now: datetime) -> tuple[list[QueueItem], list[OutletLoad]]:
+    async with reader(engine).connect() as conn:
+        orders = await _orders(conn, and_(queue.c.outlet_id == outlet_id, queue.c.status.in_(OPEN)), now)
+        return orders, await _load(conn, {outlet_id})
+
+
+async def region_queue(engine: AsyncEngine, region: str, now: datetime) -> tuple[list[QueueItem], list[OutletLoad]]:
+    """Open orders whose province, city or county is `region`."""
+    in_region = or_(queue.c.province == region, queue.c.city == region, queue.c.county == region)
+    async with reader(engine).connect() as conn:
+        orders = await _orders(conn, and_(in_region, queue.c.status.in_(OPEN)), now)
+        return orders, await _load(conn, {o.outlet_id for o in orders if o.outlet_id})
+
+
+def _late_orders(now: datetime) -> ColumnElement[bool]:
+    """Waiting for a visit, past the deadline, and not paused since before it."""
+    return and_(queue.c.status.in_(OPEN), queue.c.due_at < now,
+                or_(queue.c.paused_since.is_(None), queue.c.paused_since > queue.c.due_at))
+
+
+def _late_complaints(now: datetime) -> ColumnElement[bool]:
+    return and_(complaints.c.due_at < now,
+                or_(complaints.c.responded_at.is_(None), complaints.c.responded_at > complaints.c.due_at))
+
+
+def _complaint(row: Any) -> ComplaintItem:
+    return ComplaintItem(**{k: row[k] for k in ComplaintItem.model_fields})
+
+
+async def overdue(engine: AsyncEngine, now: datetime) -> tuple[list[QueueItem], list[ComplaintItem]]:
+    """Orders past their on-site deadline and complaints not answered in time (still unanswered)."""
+    async with reader(engine).connect() as conn:
+        orders = await _orders(conn, _late_orders(now), now)
+        rows = await conn.execute(
+            select(complaints).where(_late_complaints(now), complaints.c.responded_at.is_(None))
+            .order_by(complaints.c.due_at, complaints.c.complaint_id)
+        )
+        return orders, [_complaint(r) for r in rows.mappings()]
+
+
+async def breach_candidates(engine: AsyncEngine, now: datetime) -> list[str]:
+    """Order ids that may hold a breach not yet escalated (the order's own events decide)."""
+    async with reader(engine).connect() as conn:
+        late = or_(_late_orders(now), queue.c.breached_late)
+        found = set((await conn.execute(select(queue.c.order_id).where(late, ~queue.c.escalated))).scalars())
+        found |= set((await conn.execute(
+            select(complaints.c.order_id).where(_late_complaints(now), ~complaints.c.escalated)
+        )).scalars())
+    return sorted(found)
+
+
+async def load_by_outlet(engine: AsyncEngine) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+    """Current load for routing: open orders per outlet and per (outlet, technician)."""
+    async with reader(engine).connect() as conn:
+        loads = await _load(conn, None)
+    outlets = {o.outlet_id: o.open_orders for o in loads}
+    technicians = {(o.outlet_id, t.technician_id): t.open_orders for o in loads for t in o.technicians}
+    return outlets, technicians

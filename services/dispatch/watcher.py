@@ -1,0 +1,69 @@
+"""The SLA watcher: escalate every breached SLA exactly once.
+
+Exactly once without a lock or a leader: the breach is recorded in the order's own
+stream (`order.escalated`, trigger sla_breach, `breach` = which SLA), and the watcher
+decides from that stream and appends with the version it read. Two watchers that race
+on one order both decide "escalate"; the store accepts the first append and refuses the
+second with a ConcurrencyConflict; the loser re-reads, sees the breach already
+escalated and decides nothing. A restart re-reads the same streams, so it cannot
+repeat an escalation either. The queue projection only nominates candidates (it may
+lag); the stream has the last word.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from libs.events.errors import ConcurrencyConflict
+from libs.web import metrics
+from libs.web.runtime import Runtime
+from services.dispatch import queries
+from services.dispatch.domain import EscalateBreaches, decide
+from services.dispatch.orders import append, load_order, policy_for
+
+log = logging.getLogger(__name__)
+ACTOR = "system:sla-watcher"
+ATTEMPTS = 5
+
+
+async def escalate_order(runtime: Runtime, order_id: str) -> int:
+    """Escalate the order's unescalated breaches; returns how many events this call appended."""
+    for _ in range(ATTEMPTS):
+        state = await load_order(runtime.store, order_id)
+        if state.status == "new":
+            return 0
+        changes = decide(state, EscalateBreaches(runtime.clock(), await policy_for(runtime, state)))
+        try:
+            appended = await append(runtime, state, changes, actor=ACTOR)
+        except ConcurrencyConflict:
+            continue  # someone (another watcher, a technician) wrote first: decide again on the new history
+        if appended:
+            metrics.sla_breaches.inc(len(appended))
+            log.info("escalated %d SLA breach(es) of %s", len(appended), order_id)
+        return len(appended)
+    log.warning("order %s kept changing; its breach will be escalated on the next pass", order_id)
+    return 0
+
+
+async def watch_once(runtime: Runtime) -> int:
+    """One pass over the breach candidates; returns the number of escalations appended."""
+    total = 0
+    for order_id in await queries.breach_candidates(runtime.engine, runtime.clock()):
+        try:
+            total += await escalate_order(runtime, order_id)
+        except Exception:  # one bad order must not stop the others
+            log.exception("SLA watcher failed on order %s", order_id)
+    return total
+
+
+async def sla_watcher(runtime: Runtime, stop: asyncio.Event) -> None:
+    """ServiceSpec job: a pass every Settings.sla_watch_interval seconds until stopped."""
+    while not stop.is_set():
+        try:
+            await watch_once(runtime)
+        except Exception as exc:  # database down: try again next interval
+            log.warning("SLA watcher pass failed: %s", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=runtime.settings.sla_watch_interval)
