@@ -93,7 +93,7 @@ async def set_policy(maker: str, body: PolicyIn, runtime: RuntimeDep, principal:
             weekdays=frozenset(body.calendar.weekdays), holidays=frozenset(body.calendar.holidays),
             workdays=frozenset(body.calendar.workdays),
         )
-    except (CalendarError, ValueError) as exc:  # an unknown zone raises a ValueError subclass
+    except CalendarError as exc:
         raise Unprocessable(str(exc), errors=[{"field": "calendar", "message": str(exc)}]) from None
     policy = SlaPolicy(body.complaint_response_hours, body.on_site_capital_hours, body.on_site_other_hours,
                        calendar, body.at_risk_fraction, maker=maker)

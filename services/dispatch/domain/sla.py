@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SlaState = Literal["on_time", "at_risk", "breached", "paused", "met"]
 MAX_CALENDAR_DAYS = 3660  # a calendar without a working day in ten years is a broken calendar
@@ -39,7 +39,10 @@ class BusinessCalendar:
             raise CalendarError("closing time must be after opening time")
         if not self.weekdays and not self.workdays:
             raise CalendarError("a calendar needs at least one working day")
-        ZoneInfo(self.tz)  # raises for an unknown zone
+        try:
+            ZoneInfo(self.tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise CalendarError(f"unknown time zone {self.tz!r}") from None
 
     def is_working_day(self, day: date) -> bool:
         if day in self.holidays:
