@@ -179,7 +179,8 @@ async def test_lump_sum_orders_are_charged_against_the_contract(sqlite_api: Any)
     assert {(i["payer"], i["amount_fen"]) for i in totals["items"]} == {("lump_sum", 17500), ("customer", 17500)}
 
 
-async def test_anomalies_are_listed_with_reasons(api: Any) -> None:
+async def test_anomalies_are_listed_with_reasons(sqlite_api: Any) -> None:
+    api = sqlite_api
     await _standard(api)
     store = api.runtime.store
     await repaired_order(store, "o-1", parts=[part("P-100", 9999, original=False)], hours="5")
