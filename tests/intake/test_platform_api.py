@@ -1,0 +1,129 @@
+"""Complaint-platform routes over HTTP: signatures, repair requests, complaints, the trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from services.intake.tables import nonces
+from tests.intake.support import order_body, platform_report, signed
+from tests.support.app import auth
+
+pytestmark = pytest.mark.integration
+
+
+async def _post(api: Any, body: dict[str, Any], **sign: Any) -> Any:
+    raw, headers = signed(body, int(api.clock().timestamp()), **sign)
+    return await api.client.post("/platform/reports", content=raw, headers=headers)
+
+
+async def _trail(api: Any, ref: str) -> Any:
+    _, headers = signed(None, int(api.clock().timestamp()))
+    return await api.client.get(f"/platform/orders/{ref}", headers=headers)
+
+
+async def _nonce_count(api: Any) -> int:
+    async with api.runtime.engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(nonces))).scalar_one())
+
+
+async def test_a_repair_request_becomes_a_platform_order_the_platform_can_follow(api: Any) -> None:
+    response = await _post(api, platform_report())
+    assert response.status_code == 201, response.text
+    answer = response.json()
+    assert answer["opened"] and answer["events"] == ["order.reported"]
+    await api.sync()
+    trail = await _trail(api, "HB-2026-0001")
+    assert trail.status_code == 200, trail.text
+    [order] = trail.json()["orders"]
+    assert order["order_id"] == answer["order_id"] and order["kind"] == "repair" and order["maker"] == "midea"
+    reported = order["timeline"][0]
+    assert reported["data"]["channel"] == "platform" and reported["data"]["platform_id"] == "gov-platform"
+    assert reported["data"]["attachments"] == ["https://platform.example/files/a1.jpg"]
+    assert reported["actor"] == "platform:gov-platform"
+    again = await _post(api, platform_report())  # re-sent with a fresh nonce: recorded once
+    assert again.status_code == 200 and again.json()["order_id"] == answer["order_id"]
+    assert await api.runtime.store.head_position() == 1
+
+
+@pytest.mark.parametrize("attack", ["bad_signature", "wrong_secret", "stale", "future", "replay", "unsigned"])
+async def test_forged_stale_or_replayed_requests_are_401_and_change_nothing(sqlite_api: Any, attack: str) -> None:
+    api = sqlite_api
+    body = platform_report()
+    now = int(api.clock().timestamp())
+    raw, headers = signed(body, now, nonce="nonce-used-once")
+    if attack == "replay":
+        assert (await api.client.post("/platform/reports", content=raw, headers=headers)).status_code == 201
+    before, nonces_before = await api.runtime.store.head_position(), await _nonce_count(api)
+    if attack == "bad_signature":
+        raw = raw.replace("宜昌".encode(), "武汉".encode())
+    elif attack == "wrong_secret":
+        raw, headers = signed(body, now, secret="guessed")
+    elif attack in ("stale", "future"):
+        raw, headers = signed(body, now, ts=now - 301 if attack == "stale" else now + 301)
+    elif attack == "unsigned":
+        headers = {"Content-Type": "application/json"}
+    response = await api.client.post("/platform/reports", content=raw, headers=headers)
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert await api.runtime.store.head_position() == before
+    assert await _nonce_count(api) == nonces_before
+
+
+async def test_the_window_is_five_minutes_either_way(sqlite_api: Any) -> None:
+    now = int(sqlite_api.clock().timestamp())
+    for ts in (now - 300, now + 300):
+        raw, headers = signed(platform_report(ref=f"HB-{ts}"), now, ts=ts)
+        assert (await sqlite_api.client.post("/platform/reports", content=raw, headers=headers)).status_code == 201
+
+
+async def test_a_complaint_about_an_existing_order_is_recorded_and_escalates_it(api: Any) -> None:
+    created = await api.client.post("/orders", json=order_body(), headers=auth("partner"))
+    order_id = created.json()["order_id"]
+    response = await _post(api, platform_report(ref="HB-C-1", kind="complaint", order_id=order_id, severity="high"))
+    assert response.status_code == 201, response.text
+    assert response.json()["events"] == ["complaint.received", "order.escalated"]
+    assert response.json()["order_id"] == order_id and not response.json()["opened"]
+    order = (await api.client.get(f"/orders/{order_id}", headers=auth("partner"))).json()
+    assert (order["tier"], order["complaints"]) == ("regional", 1)
+    complaint = order["timeline"][1]
+    assert complaint["data"]["severity"] == "high" and complaint["data"]["external_ref"] == "HB-C-1"
+    assert order["timeline"][2]["data"]["trigger"] == "complaint"
+    await api.sync()
+    [followed] = (await _trail(api, "HB-C-1")).json()["orders"]
+    assert followed["order_id"] == order_id and followed["kind"] == "complaint"
+
+
+async def test_complaints_match_by_earlier_reference_or_phone_and_serial(sqlite_api: Any) -> None:
+    api = sqlite_api
+    first = (await _post(api, platform_report(ref="HB-R-1"))).json()
+    await api.sync()
+    by_ref = (await _post(api, platform_report(ref="HB-C-2", kind="complaint", related_ref="HB-R-1"))).json()
+    await api.sync()
+    by_phone = (await _post(api, platform_report(ref="HB-C-3", kind="complaint"))).json()
+    assert by_ref["order_id"] == by_phone["order_id"] == first["order_id"]
+    assert by_phone["events"] == ["complaint.received", "order.escalated"]
+    order = (await api.client.get(f"/orders/{first['order_id']}", headers=auth("operator"))).json()
+    assert (order["tier"], order["complaints"]) == ("hq", 2)
+
+
+async def test_an_unmatched_complaint_opens_an_order(sqlite_api: Any) -> None:
+    response = await _post(sqlite_api, platform_report(ref="HB-C-9", kind="complaint", order_id="no-such-order"))
+    assert response.status_code == 201, response.text
+    answer = response.json()
+    assert answer["opened"] and answer["events"] == ["order.reported", "complaint.received", "order.escalated"]
+    again = await _post(sqlite_api, platform_report(ref="HB-C-9", kind="complaint", order_id="no-such-order"))
+    assert again.status_code == 200 and await sqlite_api.runtime.store.head_position() == 3
+
+
+async def test_platform_bodies_are_validated_and_unknown_refs_are_404(sqlite_api: Any) -> None:
+    bad = await _post(sqlite_api, platform_report(attachments=["javascript:alert(1)"]))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "attachments.0"
+    future = await _post(sqlite_api, platform_report(reported_at="2026-05-04T02:00:00+00:00"))
+    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "reported_at"
+    naive = await _post(sqlite_api, platform_report(reported_at="2026-05-04T00:30:00"))
+    assert naive.status_code == 422
+    assert (await _trail(sqlite_api, "HB-none")).status_code == 404
+    assert await sqlite_api.runtime.store.head_position() == 0
