@@ -1,0 +1,108 @@
+"""What supervision may record, decided from an order's history (pure, no I/O)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from libs.events import catalog
+from services.quality import domain
+from services.quality.months import month_end, month_of, month_start, next_month, previous_month
+from services.quality.scoring import default_policy
+
+NOW = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)
+SUPERVISOR = domain.Actor("supervisor", "gree")
+REPAIRED = domain.OrderState(True, "gree", "prov-wuhan", "outlet-wh-1", NOW)
+
+
+def review(actor: domain.Actor = SUPERVISOR, channel: str = "feedback_form") -> domain.SubmitReview:
+    return domain.SubmitReview(actor, channel, "A", "B", "C", 4, "ok")
+
+
+def complaint(**extra: object) -> domain.FileComplaint:
+    fields: dict[str, object] = {"channel": "hotline", "text": "态度差", "received_at": NOW, "now": NOW, **extra}
+    return domain.FileComplaint(SUPERVISOR, **fields)  # type: ignore[arg-type]
+
+
+def test_a_review_names_the_provider_that_did_the_work() -> None:
+    [event] = domain.decide_review(REPAIRED, review())
+    assert isinstance(event, catalog.OrderReviewed)
+    assert (event.provider_id, event.outlet_id, event.timeliness) == ("prov-wuhan", "outlet-wh-1", "A")
+
+
+def test_no_review_before_the_repair() -> None:
+    with pytest.raises(domain.NotRepaired):
+        domain.decide_review(domain.OrderState(True, "gree", "prov-wuhan", "outlet-wh-1"), review())
+
+
+def test_no_review_of_an_unknown_order() -> None:
+    with pytest.raises(domain.OrderUnknown):
+        domain.decide_review(domain.OrderState(), review())
+
+
+def test_one_form_per_order_per_channel() -> None:
+    state = REPAIRED
+    for event in domain.decide_review(state, review()):
+        state = domain.evolve(state, "order.reviewed", event)
+    with pytest.raises(domain.AlreadyReviewed):
+        domain.decide_review(state, review())
+    assert domain.decide_review(state, review(channel="call_back"))
+
+
+@pytest.mark.parametrize("party", ["prov-wuhan", "outlet-wh-1"])
+def test_the_party_that_did_the_work_cannot_review_it(party: str) -> None:
+    with pytest.raises(domain.OwnWork):
+        domain.decide_review(REPAIRED, review(domain.Actor("operator", party)))
+
+
+def test_a_makers_supervision_reviews_only_its_own_orders() -> None:
+    with pytest.raises(domain.OtherMaker):
+        domain.decide_review(REPAIRED, review(domain.Actor("supervisor", "midea")))
+
+
+def test_an_order_complaint_is_attributed_to_the_dispatched_provider() -> None:
+    [event] = domain.decide_complaint(REPAIRED, complaint())
+    assert isinstance(event, catalog.ComplaintReceived)
+    assert (event.provider_id, event.outlet_id, event.maker) == ("prov-wuhan", "outlet-wh-1", None)
+
+
+def test_a_complaint_without_an_order_names_provider_and_maker() -> None:
+    with pytest.raises(domain.InvalidComplaint) as missing:
+        domain.decide_complaint(None, complaint(maker="gree"))
+    assert missing.value.field == "provider_id"
+    [event] = domain.decide_complaint(None, complaint(maker="gree", provider_id="prov-x", complaint_id=uuid4()))
+    assert isinstance(event, catalog.ComplaintReceived) and event.maker == "gree"
+
+
+def test_a_complaint_from_the_future_is_refused() -> None:
+    with pytest.raises(domain.InvalidComplaint):
+        domain.decide_complaint(REPAIRED, complaint(received_at=month_end("2026-05")))
+
+
+def test_platform_is_not_a_quality_channel() -> None:
+    with pytest.raises(domain.InvalidComplaint):
+        domain.decide_complaint(REPAIRED, complaint(channel="platform"))
+
+
+def close(month: str, now: datetime) -> domain.CloseMonth:
+    return domain.CloseMonth(SUPERVISOR, "gree", month, now, [], 10, default_policy())
+
+
+def test_a_month_closes_only_after_it_ended_in_china_time_and_only_once() -> None:
+    just_after = datetime(2026, 4, 30, 16, 0, tzinfo=UTC)  # 1 May 00:00 in Beijing
+    assert month_end("2026-04") == just_after
+    with pytest.raises(domain.MonthNotOver):
+        domain.decide_close(domain.MonthState(), close("2026-04", just_after - timedelta(microseconds=1)))
+    [event] = domain.decide_close(domain.MonthState(), close("2026-04", just_after))
+    assert isinstance(event, catalog.MonthClosed) and event.through_position == 10
+    with pytest.raises(domain.MonthAlreadyClosed):
+        domain.decide_close(domain.evolve_month(domain.MonthState(), event), close("2026-04", just_after))
+
+
+def test_months_are_china_months() -> None:
+    assert month_of(datetime(2026, 5, 31, 15, 59, tzinfo=UTC)) == "2026-05"
+    assert month_of(datetime(2026, 5, 31, 16, 0, tzinfo=UTC)) == "2026-06"
+    assert month_start("2026-06") == datetime(2026, 5, 31, 16, 0, tzinfo=UTC)
+    assert (next_month("2026-12"), previous_month("2026-01")) == ("2027-01", "2025-12")
