@@ -22,7 +22,7 @@ def _cli(url: str, *args: str) -> str:
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "services.intake", *args], env=env, capture_output=True, text=True,
                           timeout=60, check=True)
-    return stdout
+    return done.stdout
 
 
 async def test_partners_create_prints_a_key_that_authenticates(tmp_path: Path) -> None:
