@@ -12,6 +12,9 @@ Two kinds, after seed 002:
   bring "the year's service data and the costs it incurred" to renegotiate the
   percentage, and the consumption per contract is exactly that figure.
 
+Out-of-warranty work is charged to the customer at the rates of the same standard (parts
+still at cost): the provider bills the customer on site, so it moves no maker balance.
+
 This module is pure: models and selection rules, no I/O.
 """
 

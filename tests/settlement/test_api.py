@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import timedelta
@@ -79,7 +80,8 @@ async def test_an_order_settles_under_the_standard_in_force_when_it_was_repaired
     assert (june["standard_id"], june["lines"][0]["amount_fen"]) == ("gree:prov-wuhan:v2", 100)
 
 
-async def test_a_correction_reverses_and_resettles_and_the_ledger_shows_all_three_entries(api: Any) -> None:
+async def test_a_correction_reverses_and_resettles_and_the_ledger_shows_all_three_entries(sqlite_api: Any) -> None:
+    api = sqlite_api
     await _standard(api)
     await repaired_order(api.runtime.store, "o-1")
     first = (await _approve(api, "o-1")).json()["settlement"]
@@ -129,6 +131,7 @@ async def test_monthly_statement_as_json_and_csv_reconciles_line_by_line(api: An
     assert len(lines) == sum(len(e["lines"]) for e in may["entries"]) == 7
     assert sum(int(r["amount_fen"]) for r in lines) == may["totals"]["amount_fen"]
     assert {r["partner_ref"] for r in lines} == {"JD-0001", "JD-0002"} and all(r["repaired_at"] for r in lines)
+    assert any("压缩机电容" in r["description"] for r in lines)
     as_query = await api.client.get("/settlement/statements/prov-wuhan?month=2026-05&format=csv", headers=auth("finance"))
     assert as_query.text == response.text
 
@@ -194,3 +197,13 @@ async def test_anomalies_are_listed_with_reasons(sqlite_api: Any) -> None:
     assert all(i["reason"] for i in body["items"])
     recent = (await api.client.get("/settlement/anomalies?since=2026-05-10T00:00:00Z", headers=auth("finance"))).json()
     assert [i["order_id"] for i in recent["items"]] == ["o-2"]
+
+
+async def test_two_clerks_approving_at_once_settle_the_order_exactly_once(sqlite_api: Any) -> None:
+    api = sqlite_api
+    await _standard(api)
+    await repaired_order(api.runtime.store, "o-1")
+    first, second = await asyncio.gather(_approve(api, "o-1"), _approve(api, "o-1"))
+    assert sorted([first.status_code, second.status_code]) == [201, 409]
+    types = [e.type for e in await api.runtime.store.read_stream("o-1")]
+    assert types.count("order.settled") == 1
