@@ -236,7 +236,7 @@ class Stack:
             time.sleep(0.1)
 
     # --- the whole stack ----------------------------------------------------------------
-    def up(self, timeout: float = 90.0) -> None:
+    def up(self, timeout: float = 90.0, only_first_replica: bool = False) -> None:
         """Create the database if needed, then start broker, relay, services and projectors.
 
         In stages: the relay migrates the store and creates the demo keys before the
@@ -245,8 +245,10 @@ class Stack:
         """
         asyncio.run(ensure_database(self.database_url))
         names = list(self.processes())
-        stages = [["broker"], ["relay"], [n for n in names if n in SERVICES],
-                  [n for n in names if n.startswith("projector-")]]
+        projectors = [n for n in names if n.startswith("projector-")]
+        if only_first_replica:  # the tests start the other replicas themselves
+            projectors = [f"projector-{service}" for service in SERVICES]
+        stages = [["broker"], ["relay"], [n for n in names if n in SERVICES], projectors]
         for stage in stages:
             for name in stage:
                 self.start(name)

@@ -1,0 +1,117 @@
+"""Helpers for the proof tests on the local distributed stack (deploy/local/stack.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from deploy.local.stack import SERVICES, Stack
+from libs.events.cli import projection_status, relay_status, service_projections
+from libs.events.db import create_engine
+from libs.events.projection import Projector, dump_read_model
+from libs.events.store import store_for
+from tests.intake.support import order_body
+from tests.support.app import auth
+
+_counter = itertools.count()
+
+
+def free_port_block(size: int = 60) -> int:
+    """A base port with `size` free ports above it (the stack numbers its processes from it)."""
+    for _ in range(200):
+        base = random.randrange(20_000, 60_000, 100)
+        ports = range(base, base + size)
+        if all(_free(p) for p in ports):
+            return base
+    raise RuntimeError("no block of free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+async def poll(condition: Callable[[], Awaitable[bool]], timeout: float, what: str, every: float = 0.2) -> None:
+    """Wait until `condition()` holds (a deadline, never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(every)
+
+
+async def wait_consistent(engine: AsyncEngine, topic: str, timeout: float = 90.0) -> None:
+    """The relay has published the head and every projection has applied every stream's last version."""
+
+    async def done() -> bool:
+        relay = await relay_status(engine, topic)
+        rows = await projection_status(engine)
+        return relay["lag_events"] == 0 and len(rows) == len(SERVICES) and all(r["streams_behind"] == 0 for r in rows)
+
+    await poll(done, timeout, "relay and every projection to reach the head")
+
+
+async def assert_read_models_equal_rebuild(stack: Stack, engine: AsyncEngine) -> None:
+    """Stop the projectors, then rebuild every read model from the store: nothing may change."""
+    projectors = [n for n in stack.processes() if n.startswith("projector-")]
+    await asyncio.to_thread(stack.stop_many, projectors)
+    store = store_for(engine)
+    for projection in service_projections().values():
+        live = await dump_read_model(engine, projection.metadata)
+        await Projector(engine, projection, store).rebuild()
+        rebuilt = await dump_read_model(engine, projection.metadata)
+        for table in live:
+            assert live[table] == rebuilt[table], f"{projection.name}.{table} differs from a rebuild"
+
+
+async def start(stack: Stack, *names: str) -> None:
+    for name in names:
+        stack.start(name)
+    await asyncio.to_thread(stack.wait_ready, names, 60)
+
+
+def stack_engine(stack: Stack) -> AsyncEngine:
+    return create_engine(stack.database_url)
+
+
+async def post_order(client: httpx.AsyncClient, url: str, key: str | None = None, who: str = "partner",
+                     retry_503_for: float = 0.0) -> httpx.Response:
+    """POST /orders with a unique partner reference (and an Idempotency-Key when given).
+
+    With `retry_503_for` a 503 (and a refused connection) is retried with the same key
+    until that many seconds have passed, as a partner system would.
+    """
+    n = next(_counter)
+    body = order_body(partner_ref=f"LOAD-{n}-{random.randrange(10**9)}")
+    headers = {**auth(who), **({"Idempotency-Key": key} if key else {})}
+    deadline = time.monotonic() + retry_503_for
+    while True:
+        try:
+            response = await client.post(f"{url}/orders", json=body, headers=headers)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+            continue
+        if response.status_code != 503 or time.monotonic() > deadline:
+            return response
+        await asyncio.sleep(0.2)
+
+
+def problem(response: httpx.Response) -> dict[str, Any]:
+    assert response.headers["content-type"].startswith("application/problem+json"), response.text
+    body: dict[str, Any] = response.json()
+    assert body["status"] == response.status_code
+    return body
