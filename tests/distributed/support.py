@@ -43,16 +43,16 @@ def _free(port: int) -> bool:
         return True
 
 
-async def poll(condition: Callable[[], Awaitable[bool]], timeout: float, what: str, every: float = 0.2) -> None:
+async def poll(condition: Callable[[], Awaitable[bool]], within: float, what: str, every: float = 0.2) -> None:
     """Wait until `condition()` holds (a deadline, never a fixed sleep)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while not await condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+            raise AssertionError(f"timed out after {within:.0f}s waiting for {what}")
         await asyncio.sleep(every)
 
 
-async def wait_consistent(engine: AsyncEngine, topic: str, timeout: float = 90.0) -> None:
+async def wait_consistent(engine: AsyncEngine, topic: str, within: float = 90.0) -> None:
     """The relay has published the head and every projection has applied every stream's last version."""
 
     async def done() -> bool:
@@ -60,7 +60,7 @@ async def wait_consistent(engine: AsyncEngine, topic: str, timeout: float = 90.0
         rows = await projection_status(engine)
         return relay["lag_events"] == 0 and len(rows) == len(SERVICES) and all(r["streams_behind"] == 0 for r in rows)
 
-    await poll(done, timeout, "relay and every projection to reach the head")
+    await poll(done, within, "relay and every projection to reach the head")
 
 
 async def assert_read_models_equal_rebuild(stack: Stack, engine: AsyncEngine) -> None:

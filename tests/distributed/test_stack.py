@@ -135,7 +135,7 @@ async def test_broker_outage_loses_nothing(stack: Stack, db: AsyncEngine) -> Non
     assert answers and {a.status_code for a in answers} == {201}
     posted = sum(1 for a in [*warm, *answers] if a.request.url.path == "/orders")
     assert await reported(db) == before + posted
-    await wait_consistent(db, stack.topic, timeout=90)
+    await wait_consistent(db, stack.topic, within=90)
     assert await count(db, select(func.count()).select_from(intake_orders)) == await reported(db)
 
 
