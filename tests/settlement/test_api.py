@@ -66,6 +66,9 @@ async def test_settling_is_refused_when_not_repaired_unknown_or_without_standard
     bad = await api.client.post("/settlements/o-1", json={"distance_km": -3}, headers=auth("finance"))
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "distance_km"
     assert (await api.client.post("/settlements/o-1", json={}, headers=auth("supervisor"))).status_code == 403
+    await repaired_order(store, "midea-1", maker="midea")
+    other_maker = await _approve(api, "midea-1")
+    assert other_maker.status_code == 403 and "midea" in other_maker.json()["detail"]
     assert await store.stream_version("o-1") == 4 and await store.stream_version("o-2") == 1  # nothing half-written
 
 
@@ -176,10 +179,16 @@ async def test_lump_sum_orders_are_charged_against_the_contract(sqlite_api: Any)
     used = (await api.client.get(f"/settlement/contracts/{contract['standard_id']}", headers=auth("finance"))).json()
     assert (used["budget_fen"], used["consumed_fen"], used["remaining_fen"], used["orders"]) == (
         2_500_000, 17500, 2_500_000 - 17500, 1)
+    corrected = await api.client.post("/settlements/o-1/corrections", json={"reason": "5 km", "distance_km": 5},
+                                      headers=auth("finance"))
+    assert corrected.json()["settlement"]["total_fen"] == 15500
+    await api.sync()
+    used = (await api.client.get(f"/settlement/contracts/{contract['standard_id']}", headers=auth("provider"))).json()
+    assert (used["consumed_fen"], used["orders"]) == (15500, 1)  # the reversed settlement no longer counts
     ledger = (await api.client.get("/settlement/ledger/prov-wuhan", headers=auth("finance"))).json()
     assert ledger["balance_fen"] == 0  # neither contract nor customer work is owed per order by the maker
     totals = (await api.client.get("/settlement/totals?month=2026-05", headers=auth("supervisor"))).json()
-    assert {(i["payer"], i["amount_fen"]) for i in totals["items"]} == {("lump_sum", 17500), ("customer", 17500)}
+    assert {(i["payer"], i["amount_fen"]) for i in totals["items"]} == {("lump_sum", 15500), ("customer", 17500)}
 
 
 async def test_anomalies_are_listed_with_reasons(sqlite_api: Any) -> None:

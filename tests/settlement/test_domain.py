@@ -187,6 +187,16 @@ def test_approval_settles_the_proposal_and_a_second_approval_is_refused() -> Non
         decide(again, ApproveSettlement(uuid4(), standard()))
 
 
+def test_the_provider_paid_is_the_one_the_order_was_last_assigned_to() -> None:
+    moved = catalog.new_event(
+        catalog.OrderReassigned(from_outlet_id="prov-wuhan-o1", outlet_id="o9", provider_id="prov-hankou",
+                                technician_id="t9", reason="overloaded", sla_due_at=T0),
+        type_="order.reassigned", source="dispatch", actor="dispatcher:d", occurred_at=T0)
+    state = fold(stored([reported(), dispatched(), moved, arrived(), repaired()]))
+    [settled] = decide(state, ApproveSettlement(uuid4(), standard(provider_id="prov-hankou")))
+    assert isinstance(settled, catalog.OrderSettled) and settled.provider_id == "prov-hankou"
+
+
 def test_no_standard_in_force_is_refused() -> None:
     with pytest.raises(NoStandard):
         decide(fold(stored([reported(), dispatched(), arrived(), repaired()])), ApproveSettlement(uuid4(), None))
