@@ -77,7 +77,7 @@ complaints = Table(
     "quality_complaints",
     metadata,
     Column("complaint_id", String(40), primary_key=True),
-    Column("order_id", String(100)),
+    Column("order_id", String(100), nullable=False, index=True),  # the stream: an order, or complaint:<id>
     Column("maker", String(100)),
     Column("provider_id", String(100)),
     Column("outlet_id", String(100)),
@@ -137,33 +137,41 @@ async def on_reported(conn: AsyncConnection, event: StoredEvent, data: catalog.O
         "reported_at": event.occurred_at,
     }
     await upsert(conn, orders, [row], ["order_id"])
+    await attribute(conn, event.stream_id, event.position)
 
 
 async def on_dispatched(
     conn: AsyncConnection, event: StoredEvent, data: catalog.OrderDispatched | catalog.OrderReassigned
 ) -> None:
-    order = await _order(conn, event.stream_id)
-    if order is None:
-        return
     await conn.execute(
         update(orders).where(orders.c.order_id == event.stream_id)
         .values(provider_id=data.provider_id, outlet_id=data.outlet_id)
     )
-    # complaints received before the order had a provider are counted against the one it went to
+    await attribute(conn, event.stream_id, event.position)
+
+
+async def attribute(conn: AsyncConnection, stream_id: str, position: int) -> None:
+    """Count the stream's not-yet-counted complaints once their maker and provider are known.
+
+    A complaint that names no provider is counted against the provider the order was
+    (or, once dispatched, is) dispatched to, in its receipt month if still open.
+    """
+    order = await _order(conn, stream_id)
     waiting = (
-        await conn.execute(
-            select(complaints.c.complaint_id, complaints.c.natural_month)
-            .where(complaints.c.order_id == event.stream_id, complaints.c.provider_id.is_(None))
-        )
-    ).all()
-    for complaint_id, natural in waiting:
-        month = await counting_month(conn, order["maker"], natural)
-        await conn.execute(
-            update(complaints).where(complaints.c.complaint_id == complaint_id).values(
-                provider_id=data.provider_id, outlet_id=data.outlet_id, month=month,
-                adjustment=month != natural, counted_position=event.position,
-            )
-        )
+        await conn.execute(select(complaints).where(complaints.c.order_id == stream_id, complaints.c.month.is_(None)))
+    ).mappings().all()
+    for complaint in waiting:
+        maker = complaint["maker"] or (order["maker"] if order else None)
+        provider, outlet = complaint["provider_id"], complaint["outlet_id"]
+        if provider is None and order is not None:
+            provider = order["provider_id"]
+        if outlet is None and order is not None and provider == order["provider_id"]:
+            outlet = order["outlet_id"]
+        values: dict[str, Any] = {"maker": maker, "provider_id": provider, "outlet_id": outlet}
+        if maker and provider:
+            month = await counting_month(conn, maker, complaint["natural_month"])
+            values |= {"month": month, "adjustment": month != complaint["natural_month"], "counted_position": position}
+        await conn.execute(update(complaints).where(complaints.c.complaint_id == complaint["complaint_id"]).values(values))
 
 
 async def on_repaired(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderRepaired) -> None:
@@ -211,20 +219,14 @@ async def on_reviewed(conn: AsyncConnection, event: StoredEvent, data: catalog.O
 
 
 async def on_complaint(conn: AsyncConnection, event: StoredEvent, data: catalog.ComplaintReceived) -> None:
-    order = await _order(conn, event.stream_id)
-    maker = data.maker or (order["maker"] if order else None)
-    provider = data.provider_id or (order["provider_id"] if order else None)
-    outlet = data.outlet_id or (order["outlet_id"] if order and provider == order["provider_id"] else None)
-    natural = month_of(data.received_at)
-    month = await counting_month(conn, maker, natural) if maker and provider else None
     row = {
-        "complaint_id": str(data.complaint_id), "order_id": event.stream_id if order else None, "maker": maker,
-        "provider_id": provider, "outlet_id": outlet, "channel": data.channel, "severity": data.severity,
-        "received_at": data.received_at, "natural_month": natural, "month": month,
-        "adjustment": month is not None and month != natural,
-        "counted_position": event.position if month else None,
+        "complaint_id": str(data.complaint_id), "order_id": event.stream_id, "maker": data.maker,
+        "provider_id": data.provider_id, "outlet_id": data.outlet_id, "channel": data.channel,
+        "severity": data.severity, "received_at": data.received_at, "natural_month": month_of(data.received_at),
+        "month": None, "adjustment": False, "counted_position": None,
     }
     await upsert(conn, complaints, [row], ["complaint_id"], update=[])
+    await attribute(conn, event.stream_id, event.position)
 
 
 async def on_policy(conn: AsyncConnection, event: StoredEvent, data: catalog.QualityPolicySet) -> None:

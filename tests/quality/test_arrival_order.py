@@ -64,7 +64,7 @@ def stored(event: NewEvent, stream_id: str, version: int, position: int) -> Stor
 
 async def project(projector: Projector, plan: list[dict[str, object]], maker: str,
                   rng: random.Random | None) -> dict[str, dict[str, MonthScore]]:
-    """Number the events in arrival order and feed them to the projection in batches of 1–8."""
+    """Number the events in arrival order and feed them to the projection in batches of 1–12."""
     global _position
     pending = [list(c) for c in chains(plan, maker, rng)]
     versions = [0] * len(pending)
@@ -75,7 +75,7 @@ async def project(projector: Projector, plan: list[dict[str, object]], maker: st
         _position += 1
         arrived.append(stored(pending[index].pop(0), f"{maker}-{index}", versions[index], _position))
     while arrived:
-        size = rng.randint(1, 8) if rng else len(arrived)
+        size = rng.randint(1, 12) if rng else len(arrived)
         await projector.handle(arrived[:size])
         arrived = arrived[size:]
     async with projector.engine.connect() as conn:
@@ -89,7 +89,7 @@ async def projector(sqlite_engine: AsyncEngine) -> Projector:
     return made
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plan=st.lists(order_plan, min_size=1, max_size=4), seed=st.integers(0, 2**32 - 1))
 async def test_scores_are_invariant_to_arrival_order_within_a_month(
     projector: Projector, plan: list[dict[str, object]], seed: int
