@@ -32,6 +32,8 @@ from services.intake.api.common import (
 )
 from services.intake.api.idempotency import Answer, body_hash, remember
 from services.intake.api.schemas import (
+    PRINTABLE,
+    REF,
     EscalationAccepted,
     EscalationCreate,
     OrderAccepted,
@@ -46,7 +48,7 @@ from services.intake.projection import orders as orders_table
 router = APIRouter(tags=["intake: partners"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 Status = Literal["reported", "dispatched", "on_site", "repaired", "settled"]
-OrderId = Annotated[str, Path(max_length=200)]
+OrderId = Annotated[str, Path(pattern=REF, max_length=200)]
 
 
 def _report(body: OrderCreate, partner_id: str, today: date, runtime: Any) -> ReportOrder:
@@ -71,7 +73,7 @@ def _accepted(result: AppendResult) -> OrderAccepted:
              responses={409: PROBLEM, 422: PROBLEM, 401: PROBLEM})
 async def create_order(
     body: OrderCreate, partner: PartnerDep, runtime: RuntimeDep, response: Response,
-    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(pattern=r"^[\x21-\x7e]{1,200}$")] = None,
 ) -> Any:
     """Report a service order from a partner system; retries with the same Idempotency-Key are safe."""
     command = _report(body, partner.party, china_today(runtime.clock()), runtime)
@@ -140,11 +142,11 @@ def _china_midnight(day: date) -> datetime:
 async def list_orders(
     partner: PartnerDep, runtime: RuntimeDep,
     status: Status | None = None,
-    city: Annotated[str | None, Query(max_length=30)] = None,
+    city: Annotated[str | None, Query(max_length=30, pattern=PRINTABLE)] = None,
     reported_from: Annotated[date | None, Query(description="first day (China time), inclusive")] = None,
     reported_to: Annotated[date | None, Query(description="last day (China time), inclusive")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=300)] = None,
+    cursor: Annotated[str | None, Query(max_length=300, pattern=r"^[A-Za-z0-9_=-]*$")] = None,
 ) -> OrdersPublic:
     """The partner's own orders, newest first, filtered by status, city and report date; cursor-paginated."""
     t = orders_table

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -24,7 +25,7 @@ from libs.web.deps import RuntimeDep
 from libs.web.problems import NotFound, Unauthorized, Unprocessable
 from libs.web.runtime import Runtime
 from services.intake.api.common import append, china_today, load, policies, problem, stable_id, timeline
-from services.intake.api.schemas import PlatformAccepted, PlatformOrder, PlatformReport, PlatformTrail
+from services.intake.api.schemas import REF, PlatformAccepted, PlatformOrder, PlatformReport, PlatformTrail
 from services.intake.domain import DomainError, ReceiveComplaint, ReportOrder, decide
 from services.intake.projection import orders as orders_table
 from services.intake.projection import orders_for_platform_ref
@@ -33,6 +34,8 @@ from services.intake.tables import nonces
 router = APIRouter(tags=["intake: complaint platform"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 WINDOW = timedelta(minutes=5)
+STAMP = re.compile(r"^[0-9]{1,12}$")
+NONCE = re.compile(r"^[\x21-\x7e]{8,200}$")
 
 
 def signature(secret: str, timestamp: str, nonce: str, body: bytes) -> str:
@@ -50,7 +53,7 @@ async def verified_platform(
     """The platform id, once signature, time window and nonce check out (nothing is written otherwise)."""
     if not x_timestamp or not x_nonce or not x_signature:
         raise Unauthorized("send X-Timestamp, X-Nonce and X-Signature")
-    if not x_timestamp.isdigit() or not 8 <= len(x_nonce) <= 200:
+    if not STAMP.match(x_timestamp) or not NONCE.match(x_nonce):
         raise Unauthorized("malformed X-Timestamp or X-Nonce")
     secret = runtime.settings.platform_secret.get_secret_value()
     expected = signature(secret, x_timestamp, x_nonce, await request.body())
@@ -146,7 +149,7 @@ async def receive_report(body: PlatformReport, platform_id: PlatformDep, runtime
 
 
 @router.get("/platform/orders/{platform_ref}", response_model=PlatformTrail, responses={401: PROBLEM, 404: PROBLEM})
-async def platform_trail(platform_ref: Annotated[str, Path(max_length=100)], platform_id: PlatformDep,
+async def platform_trail(platform_ref: Annotated[str, Path(pattern=REF, max_length=100)], platform_id: PlatformDep,
                          runtime: RuntimeDep) -> PlatformTrail:
     """Everything that happened to what the platform forwarded under this reference."""
     async with reader(runtime.engine).connect() as conn:

@@ -35,8 +35,12 @@ def _iso_datetime(value: Any) -> Any:
     return value
 
 
+PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # no control characters (PostgreSQL refuses NUL in text)
+REF = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$"  # ids and references we look up by
+
+
 def _text(max_length: int) -> StringConstraints:
-    return StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=max_length)
+    return StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=max_length, pattern=PRINTABLE)
 
 
 Text20 = Annotated[str, _text(20)]
@@ -52,7 +56,8 @@ Day = Annotated[date, BeforeValidator(_iso_date)]
 Moment = Annotated[AwareDatetime, BeforeValidator(_iso_datetime)]
 Phone = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, pattern=PHONE, max_length=20)]
 Category = Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z][a-z0-9_]{1,39}$")]
-Url = Annotated[str, StringConstraints(strict=True, pattern=r"^https?://[^\s]{1,490}$", max_length=500)]
+Url = Annotated[str, StringConstraints(strict=True, pattern=r"^https?://[^\s\x00-\x1f\x7f]{1,490}$", max_length=500)]
+Ref = Annotated[str, StringConstraints(strict=True, pattern=REF, max_length=200)]
 
 
 class Body(BaseModel):
@@ -90,7 +95,7 @@ class OrderCreate(Body):
     customer: CustomerIn
     product: ProductIn
     location: LocationIn
-    working_conditions: Annotated[str, StringConstraints(strict=True, max_length=500)] = ""
+    working_conditions: Annotated[str, StringConstraints(strict=True, max_length=500, pattern=PRINTABLE)] = ""
     fault: Text2000
 
 
@@ -175,7 +180,7 @@ class PlatformProduct(Body):
     category: Category
     brand: Text50
     model: Text100
-    serial: Annotated[str, StringConstraints(strict=True, max_length=100)] = ""
+    serial: Annotated[str, StringConstraints(strict=True, max_length=100, pattern=PRINTABLE)] = ""
     factory_date: Day | None = None
     purchase_date: Day | None = None
 
@@ -183,7 +188,7 @@ class PlatformProduct(Body):
 class PlatformReport(Body):
     """A report forwarded by a government-style complaint platform, in the platform's shape."""
 
-    platform_ref: Text100
+    platform_ref: Annotated[str, StringConstraints(strict=True, pattern=REF, max_length=100)]
     kind: Literal["repair", "complaint"]
     reported_at: Moment
     reporter: Reporter
@@ -193,8 +198,8 @@ class PlatformReport(Body):
     text: Text2000
     attachments: list[Url] = Field(default_factory=list, max_length=10)
     severity: Literal["low", "normal", "high"] = "normal"
-    order_id: Annotated[str, StringConstraints(strict=True, max_length=200)] | None = None
-    related_ref: Annotated[str, StringConstraints(strict=True, max_length=100)] | None = None
+    order_id: Ref | None = None
+    related_ref: Ref | None = None
 
 
 class PlatformAccepted(BaseModel):
