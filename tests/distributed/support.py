@@ -86,15 +86,19 @@ def stack_engine(stack: Stack) -> AsyncEngine:
     return create_engine(stack.database_url)
 
 
+def new_order() -> dict[str, Any]:
+    """The published partner body with a unique partner reference."""
+    return order_body(partner_ref=f"LOAD-{next(_counter)}-{random.randrange(10**9)}")
+
+
 async def post_order(client: httpx.AsyncClient, url: str, key: str | None = None, who: str = "partner",
-                     retry_503_for: float = 0.0) -> httpx.Response:
+                     retry_503_for: float = 0.0, body: dict[str, Any] | None = None) -> httpx.Response:
     """POST /orders with a unique partner reference (and an Idempotency-Key when given).
 
     With `retry_503_for` a 503 (and a refused connection) is retried with the same key
     until that many seconds have passed, as a partner system would.
     """
-    n = next(_counter)
-    body = order_body(partner_ref=f"LOAD-{n}-{random.randrange(10**9)}")
+    body = body or new_order()
     headers = {**auth(who), **({"Idempotency-Key": key} if key else {})}
     deadline = time.monotonic() + retry_503_for
     while True:
