@@ -14,9 +14,8 @@ const API = {
   outletQueue: (id) => `/dispatch/queues/${encodeURIComponent(id)}`,
   regionQueue: (region) => `/dispatch/queues?region=${encodeURIComponent(region)}`,
   overdue: () => "/dispatch/overdue",
-  slaCompliance: (month) => `/dispatch/sla?month=${month}`,
   totals: (month) => `/settlement/totals?month=${month}`,
-  openOrders: () => "/settlement/open-orders",
+  openOrders: () => "/settlements/open",
   anomalies: () => "/settlement/anomalies",
   scores: (month) => `/quality/scores?month=${month}`,
   order: (id) => `/orders/${encodeURIComponent(id)}`,
@@ -94,10 +93,10 @@ const orderLink = (id) => `<a class="order-link mono" href="/ui/orders/${encodeU
 // ---------- freshness ----------
 async function renderFreshness() {
   const res = await getJSON(API.projections());
-  if (!res.ok) return unavailable("freshness", res, API.projections());
+  if (!res.ok) return $("#freshness") ? unavailable("freshness", res, API.projections()) : undefined;
   const projections = res.body.projections || {};
   const names = Object.keys(projections).sort();
-  fillTable("freshness", names, (n) => {
+  if ($("#freshness")) fillTable("freshness", names, (n) => {
     const p = projections[n];
     return `<tr data-projection="${esc(n)}"><td>${esc(n)}</td><td class="num">${p.position}</td><td class="num">${p.head}</td>` +
       `<td class="num" data-lag-events>${p.lag_events}</td><td class="num">${p.lag_seconds}</td><td class="num">${p.dead_letters}</td></tr>`;
@@ -156,33 +155,38 @@ function tickCountdowns() {
 async function renderDispatch(state) {
   const outletsRes = await getJSON(API.outlets());
   const outlets = outletsRes.ok ? listOf(outletsRes.body, "outlets") : [];
-  const regions = [...new Set(outlets.map((o) => pick(o, "province", "region")).filter(Boolean))].sort();
-  const select = $("#region");
-  if (select.options.length <= 1) for (const r of regions) select.add(new Option(r, r));
   const queues = await Promise.all(outlets.map(async (o) => {
     const id = pick(o, "outlet_id", "id");
     const res = await getJSON(API.outletQueue(id));
-    return { outlet: o, id, res, items: res.ok ? listOf(res.body, "items", "orders", "queue") : [] };
+    return { outlet: o, id, res, items: res.ok ? listOf(res.body, "orders", "items") : [],
+      load: res.ok ? listOf(res.body, "load").reduce((a, l) => a + Number(pick(l, "open_orders") ?? 0), 0) : 0 };
   }));
+  const regionOf = (q) => pick(q.outlet, "province", "region") ?? (q.items[0] && q.items[0].province) ?? "";
+  const cityOf = (q) => (pick(q.outlet, "areas") || []).map((a) => a.city)[0] ?? pick(q.outlet, "city") ?? "";
+  const select = $("#region");
+  if (select.options.length <= 1) {
+    const regions = [...new Set(queues.map(regionOf).concat(queues.map(cityOf)).filter(Boolean))].sort();
+    for (const r of regions) select.add(new Option(r, r));
+  }
   if (!outletsRes.ok) unavailable("outlet-queues", outletsRes, API.outlets());
-  else fillTable("outlet-queues", queues.filter((q) => !state.region || pick(q.outlet, "province", "region") === state.region), (q) => {
+  else fillTable("outlet-queues", queues.filter((q) => !state.region || regionOf(q) === state.region || cityOf(q) === state.region), (q) => {
     const states = q.items.map(slaState);
     const dues = q.items.map((i) => pick(i, "sla_due_at", "due_at")).filter(Boolean).sort();
     return `<tr data-outlet="${esc(q.id)}"><td>${esc(pick(q.outlet, "name") ?? q.id)} <span class="muted mono">${esc(q.id)}</span></td>` +
-      `<td>${esc(pick(q.outlet, "provider_id", "provider") ?? "")}</td><td>${esc(pick(q.outlet, "province", "region") ?? "")} ${esc(pick(q.outlet, "city") ?? "")}</td>` +
+      `<td>${esc(pick(q.outlet, "provider_id", "provider") ?? "")}</td><td>${esc(regionOf(q))} ${esc(cityOf(q))}</td>` +
       `<td class="num" data-open>${q.items.length}</td><td class="num">${states.filter((s) => s === "at_risk").length}</td>` +
       `<td class="num">${states.filter((s) => s === "breached").length}</td><td>${fmtTime(dues[0])}</td></tr>`;
   }, "no outlets registered");
   chart("chart-load", {
     type: "bar",
-    data: { labels: queues.map((q) => q.id), datasets: [{ label: "open orders", data: queues.map((q) => q.items.length), backgroundColor: "#2457c5" }] },
+    data: { labels: queues.map((q) => q.id), datasets: [{ label: "assigned orders (dispatched or on site)", data: queues.map((q) => q.load), backgroundColor: "#2457c5" }] },
     options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
   });
 
   let items;
   if (state.region) {
     const res = await getJSON(API.regionQueue(state.region));
-    if (!res.ok) { unavailable("queue", res, API.regionQueue(state.region)); items = null; } else items = listOf(res.body, "items", "orders", "queue");
+    if (!res.ok) { unavailable("queue", res, API.regionQueue(state.region)); items = null; } else items = listOf(res.body, "orders", "items");
   } else items = queues.flatMap((q) => q.items);
   $("#queue-scope").textContent = state.region ? `· ${state.region}` : "· all regions";
   if (items) {
@@ -192,12 +196,12 @@ async function renderDispatch(state) {
 
   const overdue = await getJSON(API.overdue());
   if (!overdue.ok) unavailable("overdue", overdue, API.overdue());
-  else fillTable("overdue", listOf(overdue.body, "items", "orders"), (item) => {
+  else fillTable("overdue", listOf(overdue.body, "orders", "items"), (item) => {
     const id = pick(item, "order_id", "id");
     const due = pick(item, "sla_due_at", "due_at");
     return `<tr data-order="${esc(id)}"><td>${orderLink(id)}</td><td>${esc(pick(item, "outlet_id") ?? "")}</td><td>${esc(pick(item, "city") ?? "")}</td>` +
       `<td>${esc(pick(item, "tier") ?? "")}</td><td>${fmtTime(due)}</td><td class="num countdown" data-due="${esc(due ?? "")}"></td>` +
-      `<td>${esc(pick(item, "reason", "escalation_reason", "breach") ?? (pick(item, "escalated") ? "escalated" : "SLA breached"))}</td></tr>`;
+      `<td>${item.escalated ? "SLA breached · escalated" : "SLA breached"}${item.tier && item.tier !== "dealer" ? ` · tier ${esc(item.tier)}` : ""}</td></tr>`;
   }, "nothing overdue");
   tickCountdowns();
   return queues;
@@ -209,15 +213,16 @@ async function renderSettlement(state) {
   if (!totals.ok) unavailable("totals", totals, API.totals(state.month));
   else fillTable("totals", listOf(totals.body, "totals", "items"), (t) =>
     `<tr data-provider="${esc(pick(t, "provider_id", "provider"))}" data-payer="${esc(pick(t, "payer"))}"><td>${esc(pick(t, "provider_id", "provider"))}</td>` +
-    `<td>${esc(pick(t, "payer"))}</td><td class="num">${esc(pick(t, "orders", "count", "n") ?? "")}</td>` +
-    `<td class="num" data-total-fen="${esc(pick(t, "total_fen"))}">${yuan(pick(t, "total_fen"))}</td></tr>`, "nothing settled this month");
+    `<td>${esc(pick(t, "payer"))}</td><td class="num">${esc(pick(t, "entries", "orders", "count") ?? "")}</td>` +
+    `<td class="num" data-amount-fen="${esc(pick(t, "amount_fen", "total_fen"))}">${yuan(pick(t, "amount_fen", "total_fen"))}</td></tr>`, "nothing settled this month");
 
   const open = await getJSON(API.openOrders());
   if (!open.ok) unavailable("open-orders", open, API.openOrders());
   else fillTable("open-orders", listOf(open.body, "orders", "items"), (o) => {
     const id = pick(o, "order_id", "id");
     return `<tr data-order="${esc(id)}"><td>${orderLink(id)}</td><td>${esc(pick(o, "provider_id", "provider") ?? "")}</td>` +
-      `<td>${fmtTime(pick(o, "repaired_at", "departed_at"))}</td><td class="num">${yuan(pick(o, "proposed_total_fen", "total_fen"))}</td></tr>`;
+      `<td>${fmtTime(pick(o, "repaired_at", "departed_at"))}</td>` +
+      `<td class="num">${o.proposal ? yuan(o.proposal.total_fen) : `<span class="muted">${esc(o.problem ?? "")}</span>`}</td></tr>`;
   }, "every repaired order is settled");
 
   const anomalies = await getJSON(API.anomalies());
@@ -230,7 +235,11 @@ async function renderSettlement(state) {
 }
 
 // ---------- quality ----------
-const scoreRows = (body) => listOf(body, "scores", "providers", "items");
+/** Scoreboard rows: /quality/scores answers per maker; each row is one provider under one maker. */
+const scoreRows = (body) => (body && Array.isArray(body.makers)
+  ? body.makers.flatMap((m) => (m.scores || []).map((s) => ({ ...s, maker: m.maker, closed: m.closed })))
+  : listOf(body, "scores", "items"));
+const providerOf = (s) => pick(s, "provider_id", "id", "provider");
 const num = (v, digits = 2) => (v === null || v === undefined || v === "" ? "" : Number(v).toFixed(digits));
 
 async function renderQuality(state) {
@@ -239,17 +248,23 @@ async function renderQuality(state) {
   const current = results[results.length - 1];
   if (!current.ok) unavailable("scores", current, API.scores(state.month));
   else fillTable("scores", scoreRows(current.body), (s) => {
-    const delta = pick(s, "delta");
+    const delta = pick(s, "delta") === undefined ? undefined : Number(pick(s, "delta"));
     const amount = pick(s, "amount_fen", "total_amount_fen", "reward_fen");
-    return `<tr data-provider="${esc(pick(s, "provider_id", "provider"))}"><td>${esc(pick(s, "provider_id", "provider"))}</td>` +
+    return `<tr data-provider="${esc(providerOf(s))}" data-maker="${esc(s.maker ?? "")}"><td>${esc(providerOf(s))} <span class="muted">${esc(s.maker ?? "")}${s.closed ? " · closed" : ""}</span></td>` +
       `<td class="num">${esc(pick(s, "n", "reviews") ?? "")}</td><td class="num" data-avg>${num(pick(s, "avg"))}</td>` +
       `<td class="num ${delta > 0 ? "pos" : delta < 0 ? "neg" : ""}">${delta === undefined ? "" : (delta > 0 ? "+" : "") + num(delta)}</td>` +
       `<td class="num" data-complaints>${esc(pick(s, "complaints", "complaint_count") ?? "")}</td>` +
-      `<td><span class="band">${esc(pick(s, "complaint_band", "band") ?? "")}</span>${pick(s, "administrative_action") ? " ⚠" : ""}</td>` +
-      `<td class="num">${amount === undefined ? "" : yuan(amount)}</td></tr>`;
+      `<td><span class="band">${esc(pick(s, "complaint_band", "band") ?? "")}</span>${pick(s, "admin_action", "administrative_action") ? ' <span class="sla-bad" title="administrative action">⚠ action</span>' : ""}</td>` +
+      `<td class="num ${amount > 0 ? "pos" : amount < 0 ? "neg" : ""}" data-amount-fen="${esc(amount ?? "")}">${amount === undefined ? "" : yuan(amount)}</td></tr>`;
   }, "no scores for this month");
 
-  const providers = [...new Set(results.flatMap((r) => (r.ok ? scoreRows(r.body) : []).map((s) => pick(s, "provider_id", "provider"))))].sort();
+  const providers = [...new Set(results.flatMap((r) => (r.ok ? scoreRows(r.body) : []).map(providerOf)))].sort();
+  // A provider serving several makers: its month avg is the pooled total / n over them.
+  const pooled = (r, p) => {
+    const rows = (r.ok ? scoreRows(r.body) : []).filter((x) => providerOf(x) === p && Number(pick(x, "n") ?? 0) > 0);
+    const n = rows.reduce((a, x) => a + Number(x.n), 0);
+    return n ? Math.round((10000 * rows.reduce((a, x) => a + Number(x.total), 0)) / n) / 10000 : null;
+  };
   const palette = ["#2457c5", "#c53030", "#1a7f37", "#b7791f", "#6b46c1", "#0f766e", "#be185d", "#4b5563"];
   chart("chart-trend", {
     type: "line",
@@ -257,10 +272,10 @@ async function renderQuality(state) {
       labels: months,
       datasets: providers.map((p, i) => ({
         label: p, borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length], spanGaps: true,
-        data: results.map((r) => { const s = (r.ok ? scoreRows(r.body) : []).find((x) => pick(x, "provider_id", "provider") === p); return s ? pick(s, "avg") : null; }),
+        data: results.map((r) => pooled(r, p)),
       })),
     },
-    options: { scales: { y: { suggestedMin: -2, suggestedMax: 6 } } },
+    options: { scales: { y: { suggestedMin: -6, suggestedMax: 6 } } },
   });
   const complaints = results.map((r) => (r.ok ? scoreRows(r.body) : []).reduce((sum, s) => sum + Number(pick(s, "complaints", "complaint_count") ?? 0), 0));
   $("#chart-complaints").dataset.values = JSON.stringify(complaints);
@@ -271,28 +286,23 @@ async function renderQuality(state) {
   });
 }
 
-async function renderSlaCompliance(state, queues) {
-  const res = await getJSON(API.slaCompliance(state.month));
-  let labels, values;
-  if (res.ok) {
-    const rows = listOf(res.body, "regions", "items");
-    labels = rows.map((r) => pick(r, "region", "province"));
-    values = rows.map((r) => { const v = pick(r, "compliance", "on_time_ratio"); return v === undefined ? null : Math.round(Number(v) * 1000) / 10; });
-  } else {
-    // Fallback: share of the orders open now that are not breached, per region.
-    const byRegion = {};
-    for (const q of queues) {
-      const region = pick(q.outlet, "province", "region") || "?";
-      byRegion[region] = byRegion[region] || { all: 0, ok: 0 };
-      for (const item of q.items) { byRegion[region].all += 1; if (slaState(item) !== "breached") byRegion[region].ok += 1; }
-    }
-    labels = Object.keys(byRegion).sort();
-    values = labels.map((r) => (byRegion[r].all ? Math.round((1000 * byRegion[r].ok) / byRegion[r].all) / 10 : null));
+/** SLA compliance per region. No service exposes compliance history yet, so this is the share of
+ * the orders open now (waiting for a visit) that are not breached, per province, from the queues. */
+function renderSlaCompliance(queues) {
+  const byRegion = {};
+  for (const item of queues.flatMap((q) => q.items)) {
+    const region = pick(item, "province", "region") || "?";
+    byRegion[region] = byRegion[region] || { all: 0, ok: 0 };
+    byRegion[region].all += 1;
+    if (slaState(item) !== "breached") byRegion[region].ok += 1;
   }
+  const labels = Object.keys(byRegion).sort();
+  const values = labels.map((r) => Math.round((1000 * byRegion[r].ok) / byRegion[r].all) / 10);
   $("#chart-sla").dataset.values = JSON.stringify(values);
+  $("#chart-sla").dataset.labels = JSON.stringify(labels);
   chart("chart-sla", {
     type: "bar",
-    data: { labels, datasets: [{ label: "% within SLA", data: values, backgroundColor: "#1a7f37" }] },
+    data: { labels, datasets: [{ label: "% of open orders within SLA", data: values, backgroundColor: "#1a7f37" }] },
     options: { plugins: { legend: { display: false } }, scales: { y: { min: 0, max: 100 } } },
   });
 }
@@ -330,7 +340,7 @@ async function renderOrder() {
 // ---------- page wiring ----------
 async function refreshDashboard(state) {
   const [queues] = await Promise.all([renderDispatch(state), renderSettlement(state), renderQuality(state), renderFreshness()]);
-  await renderSlaCompliance(state, queues);
+  renderSlaCompliance(queues);
   $("#updated").textContent = `updated ${dtf.format(new Date())}`;
   document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
 }

@@ -1,0 +1,1 @@
+"""`make demo`: fill the embedded default with a few realistic months, through the real API."""

@@ -1,0 +1,327 @@
+"""The demo simulation: months of after-sales work driven through the real HTTP API.
+
+Every order is played as a chain of timed steps (report, dispatch, arrive, repair,
+settle, review, complaints, escalations) on one event heap; the manual clock jumps to
+each step's time before the request, so the events carry simulated times and the SLA
+rules see realistic deadlines. The random generator is seeded: the same seed and end
+day give the same orders, people and outcomes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+
+from app.demo import world
+from libs.events.clock import ManualClock
+from libs.web.runtime import Runtime
+from services.dispatch.watcher import watch_once
+
+Step = Callable[[], Awaitable[None]]
+Progress = Callable[[float, str], None]
+
+OPERATOR = "demo-operator-key"
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@dataclass
+class Stats:
+    """What the run did, and every request the API refused (a demo should have none)."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    seconds: dict[str, float] = field(default_factory=dict)
+    refused: Counter[str] = field(default_factory=Counter)
+    missing: dict[str, str] = field(default_factory=dict)
+    orders: list[str] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
+    escalated_by_watcher: int = 0
+
+
+@dataclass
+class Order:
+    id: str
+    city: world.City
+    county: str
+    maker: world.Maker
+    category: str
+    fault: tuple[str, str, str]
+    partner_key: str
+    outlet: world.Outlet | None = None
+    technician: str = ""
+
+
+class Demo:
+    """One simulation run against an in-process app (see app/demo/__main__.py)."""
+
+    def __init__(self, client: httpx.AsyncClient, clock: ManualClock, rng: random.Random, runtime: Runtime) -> None:
+        self.client, self.clock, self.rng, self.runtime = client, clock, rng, runtime
+        self.sync = runtime.sync
+        self.stats = Stats()
+        self._heap: list[tuple[datetime, int, Step]] = []
+        self._seq = itertools.count()
+        self._serial = itertools.count(1)
+        self._repaired: list[Order] = []
+        self._routes: list[tuple[str, re.Pattern[str]]] = []
+
+    # ----- plumbing -----
+    def at(self, when: datetime, step: Step) -> None:
+        heapq.heappush(self._heap, (when, next(self._seq), step))
+
+    async def call(self, label: str, method: str, path: str, key: str, **kwargs: Any) -> dict[str, Any] | None:
+        """One request; a refusal is counted (and its first text kept), a missing route noted once."""
+        if not self._routed(method, path):
+            self.stats.missing.setdefault(label, f"{method} {path}")
+            return None
+        self.stats.calls[label] += 1
+        kwargs.setdefault("headers", bearer(key))
+        started = time.perf_counter()
+        response = await self.client.request(method, path, **kwargs)
+        self.stats.seconds[label] = self.stats.seconds.get(label, 0.0) + time.perf_counter() - started
+        if response.status_code >= 400:
+            self.stats.refused[label] += 1
+            if len(self.stats.examples) < 8:
+                self.stats.examples.append(f"{label} {method} {path} -> {response.status_code} {response.text[:300]}")
+            return None
+        body: dict[str, Any] = response.json() if response.content else {}
+        return body
+
+    def _routed(self, method: str, path: str) -> bool:
+        """Whether the app serves this route (a service not landed yet is skipped, and reported)."""
+        bare = path.split("?")[0]
+        return any(m == method and rx.fullmatch(bare) for m, rx in self._routes)
+
+    async def load_routes(self) -> None:
+        spec = (await self.client.get("/openapi.json")).json()
+        for template, ops in spec.get("paths", {}).items():
+            rx = re.compile(re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)))
+            self._routes += [(m.upper(), rx) for m in ops]
+
+    async def run(self, start: datetime, end: datetime, orders_per_day: float, progress: Progress) -> Stats:
+        """Play every step due before `end`; the clock ends at `end` (open orders stay open)."""
+        self.clock.set(start)
+        await self.load_routes()
+        await self.setup(start)
+        day = start
+        while day < end:
+            for _ in range(self._poisson(orders_per_day)):
+                self.at(day + timedelta(minutes=self.rng.uniform(0, 60 * 24)), self.report)
+            if day > start and local_month(day) != local_month(day - timedelta(days=1)):
+                self.at(day + timedelta(hours=1), self._close_month(local_month(day - timedelta(days=1))))
+            self.at(_next_local(day, 17), self.settle_batch)
+            day += timedelta(days=1)
+        total = (end - start).total_seconds()
+        while self._heap and self._heap[0][0] < end:
+            when, _, step = heapq.heappop(self._heap)
+            self.clock.set(when)
+            await step()
+            progress((when - start).total_seconds() / total, f"{when:%Y-%m-%d} · {len(self.stats.orders)} orders")
+        self.clock.set(end)
+        await self.sync()
+        progress(1.0, f"{end:%Y-%m-%d} · {len(self.stats.orders)} orders")
+        return self.stats
+
+    def _poisson(self, mean: float) -> int:
+        count, threshold, product = 0, pow(2.718281828459045, -mean), self.rng.random()
+        while product > threshold:
+            count += 1
+            product *= self.rng.random()
+        return count
+
+    # ----- set-up: outlets, fee standards, partners -----
+    async def setup(self, start: datetime) -> None:
+        for outlet in world.OUTLETS:
+            city = outlet.city.name
+            areas = [{"city": city, "county": c} for c in outlet.counties] or [{"city": city, "county": ""}]
+            skills = sorted({c for m in world.MAKERS for c in m.models})
+            await self.call("outlet", "POST", "/dispatch/outlets", OPERATOR, json={
+                "id": outlet.id, "name": outlet.name, "provider_id": outlet.provider_id,
+                "areas": areas, "capacity_per_day": outlet.capacity_per_day, "contact": "027-87654321",
+                "technicians": [{"id": t, "name": f"{self.rng.choice(world.SURNAMES)}师傅", "skills": skills}
+                                for t in outlet.technicians],
+            })
+        for maker in world.MAKERS:
+            labour = {c: 6000 if c == "air_conditioner" else 5000 for c in maker.models}
+            await self.call("fee standard", "POST", "/settlement/standards", world.staff(maker.id, "finance"), json={
+                "maker": maker.id, "provider_id": "*", "kind": "per_order",
+                "effective_from": (start - timedelta(days=30)).date().isoformat(),
+                "travel": {"bands": [{"up_to_km": 10, "fee_fen": 3000}, {"up_to_km": 30, "fee_fen": 5000},
+                                     {"up_to_km": None, "fee_fen": 8000}]},
+                "labour_fen_per_hour": labour, "labour_norm_hours": {"*": "3"},
+                "parts_price_list": {p[0]: p[2] for parts in world.PARTS.values() for p in parts},
+            })
+
+    # ----- one order's life -----
+    async def report(self) -> None:
+        rng = self.rng
+        maker = rng.choice(world.MAKERS)
+        category = rng.choice(sorted(maker.models))
+        city = rng.choice(world.CITIES)
+        county = rng.choice(city.counties)
+        partner_key, partner_id, _ = rng.choice(world.PARTNERS)
+        serial = f"{maker.id[:2].upper()}{rng.randint(2201, 2512)}{next(self._serial):06d}"
+        purchase = self.clock().date() - timedelta(days=rng.randint(20, 6 * 365))
+        fault = rng.choice(world.FAULTS[category])
+        name = rng.choice(world.SURNAMES) + rng.choice(world.GIVEN) + ("" if rng.random() < 0.5 else rng.choice(world.GIVEN))
+        body = {
+            "partner_ref": f"{partner_id.upper()}-{next(self._serial):07d}",
+            "customer": {"name": name, "phone": f"1{rng.choice('3578')}{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
+                         "address": f"{county}{rng.choice(world.STREETS)}{rng.randint(1, 300)}号"},
+            "product": {"category": category, "brand": maker.brand, "model": rng.choice(maker.models[category]),
+                        "serial": serial, "factory_date": (purchase - timedelta(days=rng.randint(20, 200))).isoformat(),
+                        "purchase_date": purchase.isoformat()},
+            "location": {"province": city.province, "city": city.name, "county": county, "provincial_capital": city.capital},
+            "working_conditions": rng.choice(world.WORKING_CONDITIONS),
+            "fault": fault[0],
+        }
+        created = await self.call("report", "POST", "/orders", partner_key, json=body,
+                                  headers={"Idempotency-Key": body["partner_ref"]} | bearer(partner_key))
+        if created is None:
+            return
+        order = Order(created["order_id"], city, county, maker, category, fault, partner_key)
+        self.stats.orders.append(order.id)
+        if rng.random() < 0.08:  # the dealer cannot handle it: up to the regional office (sometimes HQ)
+            self.after(rng.uniform(0.2, 1.5), lambda: self.escalate(order, "经销商无法处理, 转区域办事处"))
+        self.after(rng.uniform(0.1, 1.5), lambda: self.dispatch(order))
+
+    def after(self, hours: float, step: Step) -> None:
+        self.at(self.clock() + timedelta(hours=hours), step)
+
+    async def escalate(self, order: Order, reason: str) -> None:
+        await self.call("escalate", "POST", f"/orders/{order.id}/escalations", OPERATOR, json={"reason": reason})
+
+    async def dispatch(self, order: Order) -> None:
+        outlet = self.rng.choice(world.outlets_for(order.city, order.county)[:2])
+        order.outlet, order.technician = outlet, self.rng.choice(outlet.technicians)
+        desk = world.staff(order.maker.id, "dispatcher")
+        done = await self.call("dispatch", "POST", f"/dispatch/orders/{order.id}/dispatch", desk, json={
+            "outlet_id": outlet.id, "technician_id": order.technician,
+        })
+        if done is None:
+            return
+        sla = 4.0 if order.city.capital else 12.0
+        late = self.rng.random() < 0.1  # some visits miss the SLA: the dispatch SLA watcher escalates them
+        arrive = sla * self.rng.uniform(1.15, 2.0) if late else sla * self.rng.uniform(0.2, 0.9)
+        if late:
+            self.after(sla * 1.1, self.watch)
+        self.after(arrive, lambda: self.arrive(order))
+
+    def _tech(self, order: Order) -> str:
+        return world.technician_key(order.outlet.provider_id if order.outlet else "")
+
+    async def arrive(self, order: Order) -> None:
+        done = await self.call("arrive", "POST", f"/dispatch/orders/{order.id}/arrive", self._tech(order), json={
+            "arrived_at": self.clock().isoformat(), "staff_count": 1 if self.rng.random() < 0.8 else 2,
+        })
+        if done is not None:
+            self.after(self.rng.uniform(0.5, 3.0), lambda: self.repair(order))
+
+    async def repair(self, order: Order) -> None:
+        rng = self.rng
+        parts = []
+        if rng.random() < 0.7:
+            number, name, cost = rng.choice(world.PARTS[order.category])
+            original = rng.random() > 0.03
+            parts.append({"part_no": number, "name": name, "quantity": 1, "original": original,
+                          "unit_cost_fen": cost if rng.random() > 0.05 else int(cost * 1.6)})
+        hours = round(rng.uniform(0.5, 2.5) if rng.random() > 0.04 else rng.uniform(6, 9), 1)
+        done = await self.call("repair", "POST", f"/dispatch/orders/{order.id}/repair", self._tech(order), json={
+            "diagnosis": order.fault[1], "solution": order.fault[2], "parts": parts, "labour_hours": str(hours),
+            "departed_at": self.clock().isoformat(), "test_result": "试机正常",
+            "cause_analysis": "部件老化" if rng.random() < 0.6 else "使用环境恶劣",
+            "sales_opportunity": "客户有意购买空调支架" if rng.random() < 0.1 else None,
+        })
+        if done is None:
+            return
+        self._repaired.append(order)
+        if rng.random() < 0.75:
+            self.after(rng.uniform(4, 72), lambda: self.review(order))
+        if rng.random() < 0.06:
+            self.after(rng.uniform(2, 96), lambda: self.complain(order))
+
+    async def settle_batch(self) -> None:
+        """Finance settles the repaired orders of the last days once a day (a few stay open)."""
+        await self.sync()
+        keep = [o for o in self._repaired if self.rng.random() < 0.15]
+        for order in self._repaired:
+            if order not in keep:
+                await self.call("settle", "POST", f"/settlements/{order.id}", world.staff(order.maker.id, "finance"),
+                                json={"distance_km": self.rng.choice((3, 8, 15, 25, 40))})
+        self._repaired = keep if self.rng.random() < 0.5 else []
+
+    async def review(self, order: Order) -> None:
+        rng = self.rng
+        good = rng.random() < 0.8
+        grades = "AAB" if good else "BCCDE"
+        await self.call("review", "POST", f"/orders/{order.id}/reviews", world.staff(order.maker.id, "supervisor"), json={
+            "channel": rng.choice(("feedback_form", "call_back")),
+            "timeliness": rng.choice(grades), "quality": rng.choice(grades), "attitude": rng.choice(grades),
+            "overall": rng.choice((4, 5)) if good else rng.choice((1, 2, 3)),
+            "comment": "师傅很专业" if good else "等了很久才上门",
+        })
+
+    async def watch(self) -> None:
+        """One pass of the dispatch service's own SLA watcher at this simulated moment (the
+        background job's real-time interval would fire at arbitrary simulated times)."""
+        await self.sync()
+        self.stats.calls["sla watcher pass"] += 1
+        self.stats.escalated_by_watcher += await watch_once(self.runtime)
+
+    async def complain(self, order: Order) -> None:
+        made = await self.call("complaint", "POST", "/quality/complaints", world.staff(order.maker.id, "supervisor"), json={
+            "order_id": order.id, "channel": self.rng.choice(("hotline", "web_form", "call_back", "feedback_form")),
+            "severity": self.rng.choice(("low", "normal", "normal", "high")), "text": "维修后故障再次出现",
+            "received_at": self.clock().isoformat(),
+        })
+        if made is None:
+            return
+        late = self.rng.random() < 0.25  # the 1-hour response SLA is missed now and then
+        self.after(self.rng.uniform(1.1, 3.0) if late else self.rng.uniform(0.1, 0.9),
+                   lambda: self.respond(order, made["complaint_id"]))
+        if late:
+            self.after(1.05, self.watch)
+
+    async def respond(self, order: Order, complaint_id: str) -> None:
+        path = f"/dispatch/orders/{order.id}/complaints/{complaint_id}/respond"
+        await self.call("complaint response", "POST", path, world.staff(order.maker.id, "dispatcher"),
+                        json={"response": "已致电客户致歉, 安排师傅复查"})
+
+    def _close_month(self, month: str) -> Step:
+        async def close() -> None:
+            await self.sync()
+            for maker in world.MAKERS:
+                await self.call("close month", "POST", f"/quality/months/{month}/close", world.staff(maker.id, "supervisor"))
+        return close
+
+
+BEIJING = timezone(timedelta(hours=8))
+
+
+def local_month(moment: datetime) -> str:
+    """The month in China time (months close on local dates)."""
+    return moment.astimezone(BEIJING).strftime("%Y-%m")
+
+
+def _next_local(moment: datetime, hour: int) -> datetime:
+    """The next `hour`:00 Beijing time at or after `moment`."""
+    local = moment.astimezone(BEIJING)
+    at = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    return (at if at >= local else at + timedelta(days=1)).astimezone(UTC)
+
+
+def window(until: datetime, days: float) -> tuple[datetime, datetime]:
+    """The simulated period: `days` ending at `until` (the clock stands there when the demo ends)."""
+    end = until.astimezone(UTC).replace(second=0, microsecond=0)
+    return end - timedelta(days=days), end

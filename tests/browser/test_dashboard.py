@@ -1,0 +1,137 @@
+"""The ops dashboard in a real browser: the panels show what the API says, an order opens its timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.async_api import Page
+
+from tests.browser.conftest import Site, screenshot_path
+
+pytestmark = pytest.mark.browser
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def this_month() -> str:
+    return datetime.now(SHANGHAI).strftime("%Y-%m")
+
+
+def yuan(fen: int) -> str:
+    return f"{fen / 100:,.2f}"
+
+
+async def open_dashboard(page: Page, site: Site, query: str = "") -> None:
+    await page.goto(f"{site.url}/{query}")
+    await page.wait_for_selector("body[data-loaded]", timeout=20_000)
+
+
+async def rows(page: Page, table: str) -> str | None:
+    return await page.get_attribute(f"#{table}", "data-rows")
+
+
+async def test_demo_ran_without_refusals(site: Site) -> None:
+    """The demo went through the real commands; the API refused none of them."""
+    assert len(site.demo.orders) > 30
+    assert not site.demo.refused, site.demo.examples
+
+
+async def test_panels_show_the_api_numbers(page: Page, site: Site) -> None:
+    await open_dashboard(page, site)
+    month = this_month()
+    assert await page.input_value("#month") == month
+    assert await page.input_value("#apikey") == "demo-operator-key"  # the embedded demo pre-fills it
+
+    # Freshness: one row per projection, the lag the API reports.
+    projections = site.api.get("/ops/projections").json()["projections"]
+    assert await rows(page, "freshness") == str(len(projections))
+    for name, lag in projections.items():
+        cell = page.locator(f'#freshness tr[data-projection="{name}"] td[data-lag-events]')
+        assert int(await cell.inner_text()) >= 0 and lag["lag_events"] >= 0
+    assert "lag" in await page.locator('[data-fresh="settlement"]').inner_text()
+
+    # Settlement: totals per provider and payer, open orders, anomalies.
+    totals = site.api.get("/settlement/totals", params={"month": month}).json()["items"]
+    assert await rows(page, "totals") == str(len(totals))
+    for t in totals:
+        cell = page.locator(f'#totals tr[data-provider="{t["provider_id"]}"][data-payer="{t["payer"]}"] td[data-amount-fen]')
+        assert await cell.inner_text() == yuan(t["amount_fen"])
+    open_orders = site.api.get("/settlements/open").json()
+    assert await rows(page, "open-orders") == str(open_orders["count"])
+    anomalies = site.api.get("/settlement/anomalies").json()
+    assert await rows(page, "anomalies") == str(anomalies["count"])
+
+    # Quality: the scoreboard's avg, complaints and amount per provider and maker.
+    makers = site.api.get("/quality/scores", params={"month": month}).json()["makers"]
+    scores = [(m["maker"], s) for m in makers for s in m["scores"]]
+    assert await rows(page, "scores") == str(len(scores))
+    for maker, s in scores:
+        row = page.locator(f'#scores tr[data-provider="{s["id"]}"][data-maker="{maker}"]')
+        if s["avg"] is not None:
+            assert await row.locator("td[data-avg]").inner_text() == f"{float(s['avg']):.2f}"
+        assert await row.locator("td[data-complaints]").inner_text() == str(s["complaints"])
+        assert await row.locator("td[data-amount-fen]").inner_text() == yuan(s["amount_fen"])
+    complaints = [int(v) for v in await page.evaluate("JSON.parse(document.getElementById('chart-complaints').dataset.values)")]
+    assert complaints[-1] == sum(s["complaints"] for _, s in scores)
+
+    await page.screenshot(path=str(screenshot_path("dashboard")), full_page=True)
+
+
+async def test_dispatch_panel_matches_the_queues(page: Page, site: Site) -> None:
+    await open_dashboard(page, site)
+    outlets = site.api.get("/dispatch/outlets").json()
+    outlets = outlets if isinstance(outlets, list) else next(v for v in outlets.values() if isinstance(v, list))
+    assert await rows(page, "outlet-queues") == str(len(outlets))
+    total_open = 0
+    for outlet in outlets:
+        queue = site.api.get(f"/dispatch/queues/{outlet['id']}").json()
+        total_open += len(queue["orders"])
+        cell = page.locator(f'#outlet-queues tr[data-outlet="{outlet["id"]}"] td[data-open]')
+        assert await cell.inner_text() == str(len(queue["orders"]))
+    assert await rows(page, "queue") == str(total_open)
+    overdue = site.api.get("/dispatch/overdue").json()
+    assert await rows(page, "overdue") == str(len(overdue["orders"]))
+    # The countdown is live: computed in the browser from the due time, it moves.
+    if total_open:
+        first = page.locator("#queue td.countdown").first
+        before = await first.inner_text()
+        await page.wait_for_timeout(1500)
+        assert await first.inner_text() != before
+    await page.locator("#panel-dispatch").screenshot(path=str(screenshot_path("dispatch-panel")))
+
+
+async def test_region_filter_reads_the_region_queue(page: Page, site: Site) -> None:
+    region = "湖北"
+    await open_dashboard(page, site, f"?region={region}")
+    queue = site.api.get("/dispatch/queues", params={"region": region}).json()
+    assert await rows(page, "queue") == str(len(queue["orders"]))
+    assert region in await page.inner_text("#queue-scope")
+
+
+async def test_order_page_shows_the_timeline(page: Page, site: Site) -> None:
+    await open_dashboard(page, site)
+    link = page.locator("a.order-link").first
+    href = await link.get_attribute("href")
+    assert href and href.startswith("/ui/orders/")
+    await link.click()
+    await page.wait_for_selector("body[data-loaded]")
+    order_id = href.rsplit("/", 1)[1]
+    order = site.api.get(f"/orders/{order_id}").json()
+    assert await page.inner_text("#order-id") == order_id
+    assert await page.get_attribute("#timeline", "data-events") == str(len(order["timeline"]))
+    types = await page.locator("#timeline li").evaluate_all("els => els.map(e => e.dataset.type)")
+    assert types == [e["type"] for e in order["timeline"]]
+    assert types[0] == "order.reported"
+    assert await page.inner_text('#order-state dd[data-field="status"]') == order["status"]
+    await page.screenshot(path=str(screenshot_path("order-timeline")), full_page=True)
+
+
+async def test_without_a_key_the_page_asks_for_one(page: Page, site: Site) -> None:
+    await page.goto(site.url + "/")
+    await page.evaluate("localStorage.setItem('aftersales.apiKey', 'wrong-key')")
+    await page.reload()
+    await page.wait_for_selector("body[data-loaded]")
+    assert await page.is_visible("#keyerror")
+    assert "refused" in await page.inner_text("#keyerror")
+    assert await rows(page, "scores") == "unavailable"
