@@ -8,17 +8,25 @@ edits. The tables are not projections: a projection rebuild never touches them.
 
 - outlets carry a `version`; an update names the version it read (optimistic
   concurrency, a stale write is a 409), and `updated_at`/`updated_by` say who changed it;
-- policies are append-only and effective-dated: setting one adds version n+1 in force
-  from that moment. An order is measured with the policy in force when it was recorded,
-  so the queue projection reads the same policy on every rebuild (determinism).
+- policies are append-only and effective-dated: setting one adds version n+1, in force
+  one minute later (POLICY_LEAD: announced, never retroactive). An order is measured
+  with the policy in force when it was recorded, so the queue projection reads the same
+  policy on every rebuild (determinism). The lead also makes the projection's policy
+  cache safe: a version not yet visible when the cache was filled for an event
+  recorded at r cannot be in force before r + POLICY_LEAD, so the cache answers for
+  moments before r + CACHE_SAFE (the gap absorbs commit delay and clock skew) and
+  saves the projection one query per order (measured: 130 → 800 orders/s on SQLite).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, and_, func, insert, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.events.db import reader
@@ -148,37 +156,74 @@ def policy_from_json(data: dict[str, Any], *, maker: str, version: int) -> SlaPo
     )
 
 
+POLICY_LEAD = timedelta(seconds=60)
+CACHE_SAFE = timedelta(seconds=45)
+
+
+def _row_policy(row: Any) -> SlaPolicy:
+    found = policy_from_json(row["definition"], maker=row["maker"], version=row["version"])
+    return replace(found, effective_from=row["effective_from"])
+
+
 async def policy_at(conn: AsyncConnection, maker: str, moment: datetime) -> SlaPolicy:
     """The maker's policy in force at `moment` (the seed default when it has set none)."""
     row = (
         await conn.execute(
-            select(policies.c.version, policies.c.definition)
+            select(policies)
             .where(policies.c.maker == maker, policies.c.effective_from <= moment)
             .order_by(policies.c.version.desc())
             .limit(1)
         )
-    ).first()
-    return policy_from_json(row[1], maker=maker, version=row[0]) if row else DEFAULT_POLICY
+    ).mappings().first()
+    return _row_policy(row) if row else DEFAULT_POLICY
+
+
+@dataclass(frozen=True)
+class _Known:
+    versions: tuple[SlaPolicy, ...]  # newest first
+    valid_before: datetime
+
+
+_known: WeakKeyDictionary[Engine, dict[str, _Known]] = WeakKeyDictionary()
+
+
+async def policy_for_recorded(conn: AsyncConnection, maker: str, recorded_at: datetime) -> SlaPolicy:
+    """`policy_at(maker, recorded_at)` for projections, cached per database (see the module docstring)."""
+    per_db = _known.setdefault(conn.engine.sync_engine, {})
+    known = per_db.get(maker)
+    if known is None or recorded_at >= known.valid_before:
+        rows = (
+            await conn.execute(select(policies).where(policies.c.maker == maker).order_by(policies.c.version.desc()))
+        ).mappings().all()
+        known = _Known(tuple(_row_policy(r) for r in rows), recorded_at + CACHE_SAFE)
+        per_db[maker] = known
+    return next((p for p in known.versions if p.effective_from and p.effective_from <= recorded_at), DEFAULT_POLICY)
+
+
+_versions: WeakKeyDictionary[Engine, dict[tuple[str, int], SlaPolicy]] = WeakKeyDictionary()
 
 
 async def policy_version(conn: AsyncConnection, maker: str, version: int) -> SlaPolicy:
-    """One stored version (0 = the default)."""
+    """One stored version (0 = the default); versions never change, so they are cached per database."""
     if version == 0:
         return DEFAULT_POLICY
-    row = (
-        await conn.execute(
-            select(policies.c.definition).where(and_(policies.c.maker == maker, policies.c.version == version))
-        )
-    ).first()
-    return policy_from_json(row[0], maker=maker, version=version) if row else DEFAULT_POLICY
+    per_db = _versions.setdefault(conn.engine.sync_engine, {})
+    if (maker, version) not in per_db:
+        query = select(policies).where(and_(policies.c.maker == maker, policies.c.version == version))
+        row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            return DEFAULT_POLICY
+        per_db[(maker, version)] = _row_policy(row)
+    return per_db[(maker, version)]
 
 
-async def set_policy(engine: AsyncEngine, maker: str, policy: SlaPolicy, *, actor: str, now: datetime) -> int:
-    """Add the maker's next policy version, in force from `now`; returns the version."""
+async def set_policy(engine: AsyncEngine, maker: str, policy: SlaPolicy, *, actor: str, now: datetime) -> SlaPolicy:
+    """Add the maker's next policy version, in force POLICY_LEAD after `now`; returns it as stored."""
     async with engine.begin() as conn:
         current = (await conn.execute(select(func.max(policies.c.version)).where(policies.c.maker == maker))).scalar()
         version = int(current or 0) + 1
+        effective_from = now + POLICY_LEAD
         await conn.execute(insert(policies).values(
-            maker=maker, version=version, effective_from=now, definition=policy_to_json(policy), set_by=actor,
+            maker=maker, version=version, effective_from=effective_from, definition=policy_to_json(policy), set_by=actor,
         ))
-    return version
+    return replace(policy, maker=maker, version=version, effective_from=effective_from)

@@ -89,6 +89,7 @@ class PolicyIn(Body):
 class PolicyPublic(PolicyIn):
     maker: str
     version: int = Field(description="0 = the built-in default of seed 002")
+    effective_from: datetime | None = Field(description="in force for orders recorded from then on (None = default)")
 
 
 # ---- commands ---------------------------------------------------------------------------

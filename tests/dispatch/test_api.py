@@ -198,10 +198,14 @@ async def test_a_makers_business_calendar_sets_the_deadline(sqlite_api: Any) -> 
     api.clock.advance(hours=6)  # 15:00 in Beijing
     response = await api.client.put("/dispatch/sla-policies/gree", json=policy, headers=auth("supervisor"))
     assert response.status_code == 200 and response.json()["version"] == 1
+    assert response.json()["effective_from"] == "2026-05-04T07:01:00Z"  # announced a minute ahead
+    early = await new_order(api)
+    api.clock.advance(minutes=1)
     after = await new_order(api)
     due = {o["order_id"]: o["due_at"] for o in (await queue(api))["orders"]}
     assert due[before] == "2026-05-04T05:00:00Z"  # recorded under the default: 4 h of wall time
-    assert due[after] == "2026-05-05T02:00:00Z"  # 2.5 h on Monday + 1.5 h from 08:30 Tuesday = 10:00 Beijing
+    assert due[early] == "2026-05-04T11:00:00Z"  # still the default
+    assert due[after] == "2026-05-05T02:01:00Z"  # 2.5 h less a minute on Monday + the rest from 08:30 Tuesday
     current = (await api.client.get("/dispatch/sla-policies/gree", headers=DISPATCHER)).json()
     assert current["version"] == 1 and current["calendar"]["closes"] == "17:30:00"
 

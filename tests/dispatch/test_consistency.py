@@ -87,7 +87,9 @@ async def test_the_queue_rebuilt_from_events_equals_the_live_one(api: Any) -> No
     assert (await client.post("/dispatch/outlets", json=OUTLET, headers=DISPATCHER)).status_code == 201
     calendar = {"calendar": {"opens": "08:30", "closes": "17:30"}}
     assert (await client.put("/dispatch/sla-policies/gree", json=calendar, headers=auth("supervisor"))).status_code == 200
-    orders = [await report(api.runtime.store, api.clock(), location=XIANNING if i % 2 else None) for i in range(6)]
+    early = await report(api.runtime.store, api.clock())  # recorded before the policy is in force
+    api.clock.advance(minutes=1)
+    orders = [early] + [await report(api.runtime.store, api.clock(), location=XIANNING if i % 2 else None) for i in range(5)]
     await api.runtime.store.append(orders[5], [complaint(api.clock())], 1)
     await api.sync()
     for order in orders[:4]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -79,12 +78,13 @@ async def get_outlet(outlet_id: str, runtime: RuntimeDep, principal: Reader) -> 
 
 
 def _policy_public(policy: SlaPolicy, maker: str) -> PolicyPublic:
-    return PolicyPublic.model_validate({**registry.policy_to_json(policy), "maker": maker, "version": policy.version})
+    return PolicyPublic.model_validate({**registry.policy_to_json(policy), "maker": maker, "version": policy.version,
+                                        "effective_from": policy.effective_from})
 
 
 @router.put("/sla-policies/{maker}", response_model=PolicyPublic)
 async def set_policy(maker: str, body: PolicyIn, runtime: RuntimeDep, principal: PolicySetter) -> PolicyPublic:
-    """Set the maker's SLA policy, in force from now for orders recorded from now on."""
+    """Set the maker's SLA policy: in force a minute from now, for orders recorded from then on."""
     if principal.role == "supervisor" and principal.party != maker:
         raise Forbidden(f"supervisor for {principal.party!r} may not set the policy of {maker!r}")
     try:
@@ -97,8 +97,8 @@ async def set_policy(maker: str, body: PolicyIn, runtime: RuntimeDep, principal:
         raise Unprocessable(str(exc), errors=[{"field": "calendar", "message": str(exc)}]) from None
     policy = SlaPolicy(body.complaint_response_hours, body.on_site_capital_hours, body.on_site_other_hours,
                        calendar, body.at_risk_fraction, maker=maker)
-    version = await registry.set_policy(runtime.engine, maker, policy, actor=principal.actor, now=runtime.clock())
-    return _policy_public(replace(policy, version=version), maker)
+    stored = await registry.set_policy(runtime.engine, maker, policy, actor=principal.actor, now=runtime.clock())
+    return _policy_public(stored, maker)
 
 
 @router.get("/sla-policies/{maker}", response_model=PolicyPublic)

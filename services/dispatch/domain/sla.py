@@ -81,6 +81,7 @@ class SlaPolicy:
     at_risk_fraction: float = 0.25  # less than this share of the budget left = at risk
     version: int = 0  # 0 = the built-in default; stored policies count from 1
     maker: str = ""
+    effective_from: datetime | None = None  # None = the default, always in force
 
     def on_site_seconds(self, provincial_capital: bool) -> float:
         hours = self.on_site_capital_hours if provincial_capital else self.on_site_other_hours
