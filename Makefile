@@ -27,6 +27,9 @@ lint: install
 bench: install  ## benchmarks: figures and ratios against baselines measured in the same run
 	$(PYTHON) -m bench
 
+demo: install  ## a realistic 3 months through the real API into the embedded default (replaces ./data/aftersales.db); DEMO_ARGS="--seed 7 --months 3"
+	$(PYTHON) -m app.demo --fresh $(DEMO_ARGS)
+
 clean:
 	rm -rf data artifacts .pytest_cache .mypy_cache .ruff_cache
 

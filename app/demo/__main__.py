@@ -55,6 +55,9 @@ async def fill(settings: Settings, seed: int, days: float, until: datetime, orde
     runtime: Runtime = app.state.runtime
     await runtime.start()
     try:
+        if (events := await runtime.store.head_position()) > 0:
+            raise SystemExit(f"the database already holds {events} events: the demo fills an empty one "
+                             "(make demo replaces the embedded SQLite file; for PostgreSQL use a new database)")
         from app.demo import world
 
         for key, id_, name in world.PARTNERS[2:]:
@@ -87,10 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings(sla_watch_interval=3600, log_level="WARNING", demo=True,
                         **({"database_url": args.database_url} if args.database_url else {}))
-    if args.fresh and settings.database_url.startswith("sqlite:///"):
-        Path(settings.database_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
     if settings.database_url.startswith("sqlite:///"):
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(settings.database_url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if args.fresh:
+            for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                leftover.unlink(missing_ok=True)
     started = time.perf_counter()
     stats = asyncio.run(fill(settings, args.seed, round(30.4 * args.months, 2), args.until, args.orders_per_day, Bar()))
     print(f"demo: {len(stats.orders)} orders, {sum(stats.calls.values())} requests in {time.perf_counter() - started:.1f} s "
