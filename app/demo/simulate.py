@@ -9,8 +9,11 @@ day give the same orders, people and outcomes.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import hmac
 import itertools
+import json
 import random
 import re
 import time
@@ -175,19 +178,26 @@ class Demo:
         purchase = self.clock().date() - timedelta(days=rng.randint(20, 6 * 365))
         fault = rng.choice(world.FAULTS[category])
         name = rng.choice(world.SURNAMES) + rng.choice(world.GIVEN) + ("" if rng.random() < 0.5 else rng.choice(world.GIVEN))
+        phone = f"1{rng.choice('3578')}{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}"
+        address = f"{county}{rng.choice(world.STREETS)}{rng.randint(1, 300)}号"
+        location = {"province": city.province, "city": city.name, "county": county, "provincial_capital": city.capital}
+        product = {"category": category, "brand": maker.brand, "model": rng.choice(maker.models[category]),
+                   "serial": serial, "factory_date": (purchase - timedelta(days=rng.randint(20, 200))).isoformat(),
+                   "purchase_date": purchase.isoformat()}
         body = {
             "partner_ref": f"{partner_id.upper()}-{next(self._serial):07d}",
-            "customer": {"name": name, "phone": f"1{rng.choice('3578')}{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
-                         "address": f"{county}{rng.choice(world.STREETS)}{rng.randint(1, 300)}号"},
-            "product": {"category": category, "brand": maker.brand, "model": rng.choice(maker.models[category]),
-                        "serial": serial, "factory_date": (purchase - timedelta(days=rng.randint(20, 200))).isoformat(),
-                        "purchase_date": purchase.isoformat()},
-            "location": {"province": city.province, "city": city.name, "county": county, "provincial_capital": city.capital},
-            "working_conditions": rng.choice(world.WORKING_CONDITIONS),
-            "fault": fault[0],
+            "customer": {"name": name, "phone": phone, "address": address}, "product": product, "location": location,
+            "working_conditions": rng.choice(world.WORKING_CONDITIONS), "fault": fault[0],
         }
-        created = await self.call("report", "POST", "/orders", partner_key, json=body,
-                                  headers={"Idempotency-Key": body["partner_ref"]} | bearer(partner_key))
+        if rng.random() < 0.12:  # forwarded by the provincial complaint platform (signed webhook)
+            created = await self.platform("platform report", {
+                "platform_ref": f"GOV-{next(self._serial):08d}", "kind": "repair", "reported_at": self.clock().isoformat(),
+                "reporter": {"name": name, "phone": phone}, "region": location, "address": address, "product": product,
+                "text": fault[0],
+            })
+        else:
+            created = await self.call("report", "POST", "/orders", partner_key, json=body,
+                                      headers={"Idempotency-Key": body["partner_ref"]} | bearer(partner_key))
         if created is None:
             return
         order = Order(created["order_id"], city, county, maker, category, fault, partner_key)
@@ -212,11 +222,26 @@ class Demo:
         if done is None:
             return
         sla = 4.0 if order.city.capital else 12.0
+        if self.rng.random() < 0.06:  # waiting for parts: the SLA clock pauses, the order stays in the queue for days
+            self.after(sla * 0.3, lambda: self.wait_for_parts(order))
+            return
         late = self.rng.random() < 0.1  # some visits miss the SLA: the dispatch SLA watcher escalates them
         arrive = sla * self.rng.uniform(1.15, 2.0) if late else sla * self.rng.uniform(0.2, 0.9)
         if late:
             self.after(sla * 1.1, self.watch)
+            if self.rng.random() < 0.3:
+                self.after(sla * 1.12, lambda: self.platform_complaint(order))
         self.after(arrive, lambda: self.arrive(order))
+
+    async def wait_for_parts(self, order: Order) -> None:
+        base = f"/dispatch/orders/{order.id}/sla"
+        paused = await self.call("sla pause", "POST", f"{base}/pause", self._tech(order),
+                                 json={"reason": "parts_on_order", "note": "压缩机缺货, 已向厂家订件"})
+        if paused is not None:
+            async def resume() -> None:
+                if await self.call("sla resume", "POST", f"{base}/resume", self._tech(order), json={"note": "配件到货"}):
+                    self.after(self.rng.uniform(1, 3), lambda: self.arrive(order))
+            self.after(self.rng.uniform(24, 96), resume)
 
     def _tech(self, order: Order) -> str:
         return world.technician_key(order.outlet.provider_id if order.outlet else "")
@@ -270,6 +295,28 @@ class Demo:
             "timeliness": rng.choice(grades), "quality": rng.choice(grades), "attitude": rng.choice(grades),
             "overall": rng.choice((4, 5)) if good else rng.choice((1, 2, 3)),
             "comment": "师傅很专业" if good else "等了很久才上门",
+        })
+
+    async def platform(self, label: str, report: dict[str, Any]) -> dict[str, Any] | None:
+        """POST /platform/reports signed as the platform does: HMAC-SHA256 over timestamp, nonce and body."""
+        raw = json.dumps(report, ensure_ascii=False).encode()
+        stamp, nonce = str(int(self.clock().timestamp())), f"demo-{next(self._serial):012d}"
+        secret = self.runtime.settings.platform_secret.get_secret_value()
+        mac = hmac.new(secret.encode(), f"{stamp}.{nonce}.".encode() + raw, hashlib.sha256).hexdigest()
+        headers = {"X-Timestamp": stamp, "X-Nonce": nonce, "X-Signature": f"sha256={mac}",
+                   "Content-Type": "application/json"}
+        return await self.call(label, "POST", "/platform/reports", "", content=raw, headers=headers)
+
+    async def platform_complaint(self, order: Order) -> None:
+        """A customer complains to the platform about an order: intake records it and escalates the order."""
+        await self.platform("platform complaint", {
+            "platform_ref": f"GOV-{next(self._serial):08d}", "kind": "complaint", "reported_at": self.clock().isoformat(),
+            "reporter": {"name": "匿名用户", "phone": "13900000000"},
+            "region": {"province": order.city.province, "city": order.city.name, "county": order.county,
+                       "provincial_capital": order.city.capital},
+            "address": f"{order.county}", "text": "师傅迟迟不上门, 电话也打不通", "severity": "high",
+            "product": {"category": order.category, "brand": order.maker.brand, "model": order.maker.models[order.category][0]},
+            "order_id": order.id,
         })
 
     async def watch(self) -> None:

@@ -83,21 +83,27 @@ async def test_dispatch_panel_matches_the_queues(page: Page, site: Site) -> None
     outlets = site.api.get("/dispatch/outlets").json()
     outlets = outlets if isinstance(outlets, list) else next(v for v in outlets.values() if isinstance(v, list))
     assert await rows(page, "outlet-queues") == str(len(outlets))
-    total_open = 0
+    total_open, queues = 0, []
     for outlet in outlets:
         queue = site.api.get(f"/dispatch/queues/{outlet['id']}").json()
+        queues.append(queue)
         total_open += len(queue["orders"])
         cell = page.locator(f'#outlet-queues tr[data-outlet="{outlet["id"]}"] td[data-open]')
         assert await cell.inner_text() == str(len(queue["orders"]))
     assert await rows(page, "queue") == str(total_open)
     overdue = site.api.get("/dispatch/overdue").json()
-    assert await rows(page, "overdue") == str(len(overdue["orders"]))
+    assert await page.get_attribute("#overdue", "data-overdue") == str(len(overdue["orders"]))
+    late = await page.locator('#overdue tr[data-overdue="1"]').evaluate_all("rs => rs.map(r => r.dataset.order)")
+    assert late == [o["order_id"] for o in overdue["orders"]]
+    escalated = {o["order_id"] for q in queues for o in q["orders"] if o["escalated"] or o["tier"] != "dealer"}
+    shown = await page.locator('#overdue tr[data-overdue="0"]').evaluate_all("rs => rs.map(r => r.dataset.order)")
+    assert set(shown) == escalated - set(late)
     # The countdown is live: computed in the browser from the due time, it moves.
-    if total_open:
-        first = page.locator("#queue td.countdown").first
-        before = await first.inner_text()
-        await page.wait_for_timeout(1500)
-        assert await first.inner_text() != before
+    assert total_open > 0, "the demo leaves orders open at its end"
+    first = page.locator("#queue td.countdown:not([data-paused])").first
+    before = await first.inner_text()
+    await page.wait_for_timeout(1500)
+    assert await first.inner_text() != before
     await page.locator("#panel-dispatch").screenshot(path=str(screenshot_path("dispatch-panel")))
 
 

@@ -139,13 +139,15 @@ function queueRow(item) {
   const state = slaState(item);
   return `<tr data-order="${esc(id)}"><td>${orderLink(id)}</td><td>${esc(pick(item, "outlet_id", "outlet"))}</td>` +
     `<td>${esc(pick(item, "city") ?? "")}</td><td>${esc(pick(item, "tier") ?? "")}</td><td>${fmtTime(due)}</td>` +
-    `<td class="num countdown" data-due="${esc(due ?? "")}"></td><td class="${slaClass(state)}">${esc(state)}${pick(item, "paused") ? " (paused)" : ""}</td></tr>`;
+    `<td class="num countdown" data-due="${esc(due ?? "")}"${item.pause_reason ? ' data-paused="1"' : ""}></td>` +
+    `<td class="${slaClass(state)}">${esc(state)}${item.pause_reason ? ` (${esc(item.pause_reason)})` : ""}</td></tr>`;
 }
 
 function tickCountdowns() {
   const now = Date.now();
   for (const cell of document.querySelectorAll("td.countdown[data-due]")) {
     if (!cell.dataset.due) continue;
+    if (cell.dataset.paused) { cell.textContent = "paused"; cell.className = "num countdown muted"; continue; }
     const left = (new Date(cell.dataset.due) - now) / 1000;
     cell.textContent = duration(left);
     cell.className = "num countdown " + (left < 0 ? "sla-bad" : left < 3600 ? "sla-risk" : "sla-ok");
@@ -194,15 +196,25 @@ async function renderDispatch(state) {
     fillTable("queue", items, queueRow, "no open orders");
   }
 
+  // Overdue (past the on-site deadline) first, then open orders escalated above the dealer or by a breach.
   const overdue = await getJSON(API.overdue());
   if (!overdue.ok) unavailable("overdue", overdue, API.overdue());
-  else fillTable("overdue", listOf(overdue.body, "orders", "items"), (item) => {
-    const id = pick(item, "order_id", "id");
-    const due = pick(item, "sla_due_at", "due_at");
-    return `<tr data-order="${esc(id)}"><td>${orderLink(id)}</td><td>${esc(pick(item, "outlet_id") ?? "")}</td><td>${esc(pick(item, "city") ?? "")}</td>` +
-      `<td>${esc(pick(item, "tier") ?? "")}</td><td>${fmtTime(due)}</td><td class="num countdown" data-due="${esc(due ?? "")}"></td>` +
-      `<td>${item.escalated ? "SLA breached · escalated" : "SLA breached"}${item.tier && item.tier !== "dealer" ? ` · tier ${esc(item.tier)}` : ""}</td></tr>`;
-  }, "nothing overdue");
+  else {
+    const late = listOf(overdue.body, "orders", "items");
+    const seen = new Set(late.map((i) => pick(i, "order_id", "id")));
+    const escalated = (items || queues.flatMap((q) => q.items))
+      .filter((i) => !seen.has(i.order_id) && (i.escalated || (i.tier && i.tier !== "dealer")));
+    fillTable("overdue", [...late.map((i) => ({ ...i, overdue: true })), ...escalated], (item) => {
+      const id = pick(item, "order_id", "id");
+      const due = pick(item, "sla_due_at", "due_at");
+      const why = [item.overdue ? "SLA breached" : "", item.escalated ? "escalated (breach)" : "",
+        item.tier && item.tier !== "dealer" ? `tier ${item.tier}` : "", item.pause_reason ? `paused: ${item.pause_reason}` : ""];
+      return `<tr data-order="${esc(id)}" data-overdue="${item.overdue ? 1 : 0}"><td>${orderLink(id)}</td><td>${esc(pick(item, "outlet_id") ?? "")}</td>` +
+        `<td>${esc(pick(item, "city") ?? "")}</td><td>${esc(pick(item, "tier") ?? "")}</td><td>${fmtTime(due)}</td>` +
+        `<td class="num countdown" data-due="${esc(due ?? "")}"></td><td>${esc(why.filter(Boolean).join(" · "))}</td></tr>`;
+    }, "nothing overdue or escalated");
+    $("#overdue").dataset.overdue = String(late.length);
+  }
   tickCountdowns();
   return queues;
 }
