@@ -1,1 +1,20 @@
-"""The quality service: domain (pure), api (FastAPI router), projection (read models), app (wiring)."""
+"""The quality service (supervision, seed 004): reviews, complaints, monthly performance scores.
+
+Modules: domain (pure decide/evolve), scoring (the seed's rules, pure), months (China
+months), projection (read model), read (scores from it), api (commands), queries (GETs).
+
+Decisions the team should know:
+- A month is a calendar month in China time (Asia/Shanghai). A form counts in the month
+  of the repair it judges (order.repaired departed_at); a complaint in its receipt month.
+- One scored form per order: a supervisor's call-back, if any, supersedes the customer's
+  feedback form (it is the verification the seed describes); `n` = reviewed repairs.
+- Complaints that name no provider count against the provider the order is dispatched to.
+- Money is integer fen (`*_fen`; 1 yuan = 100 fen); averages are exact fractions, shown
+  as decimals rounded half-even to 4 places with the exact value alongside (`avg_exact`).
+- Each maker has a policy (`PUT /quality/policies/{maker}`); without one, the seed's
+  numbers apply (scoring.default_policy). Open months use the current policy; closing a
+  month (`POST /quality/months/{YYYY-MM}/close`) freezes its figures and policy in a
+  quality.month_closed event on stream `quality-month:<maker>:<YYYY-MM>`. Forms and
+  complaints that arrive later for a closed month count in the next open month, listed
+  under `adjustments` — never in a month already paid.
+"""

@@ -141,6 +141,8 @@ async def test_complaints_from_every_channel_count_against_the_provider_and_mont
          "supervisor", 422),
         ({"channel": "hotline", "text": "x", "order_id": "missing"}, "supervisor", 404),
         ({"channel": "hotline", "text": "x", "order_id": "o-1"}, "provider", 403),
+        ({"channel": "hotline", "text": "x", "provider_id": "prov-wuhan", "maker": "midea"}, "supervisor", 403),
+        ({"channel": "hotline", "text": "", "order_id": "o-1"}, "supervisor", 422),
     ]
     for body, who, status in refused:
         response = await api.client.post("/quality/complaints", json=body, headers=auth(who))
@@ -210,3 +212,7 @@ async def test_history_ranking_and_the_statistics_sheet(sqlite_api: Any) -> None
     bad = await api.client.get("/quality/months/2026-4/statistics.csv", params={"maker": "gree"},
                                headers=auth("supervisor"))
     assert bad.status_code == 422
+    bad = await api.client.get("/quality/scores", params={"month": "2026-13"}, headers=auth("supervisor"))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "month"
+    assert (await api.client.get("/quality/rankings", params={"month": "2026-05", "maker": "gree"},
+                                 headers=auth("technician"))).status_code == 403
