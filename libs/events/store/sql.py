@@ -5,26 +5,128 @@ transaction-scoped advisory lock; SQLite: BEGIN IMMEDIATE) before positions are
 assigned, and holds it until commit. A transaction therefore cannot commit a lower
 position after a reader has seen a higher one, which is what lets the relay and the
 tailing projections read "everything after P" without ever skipping (the
-out-of-order-commit gap problem). The lock is short: one head read and one multi-row
-insert.
+out-of-order-commit gap problem).
+
+Appends are the hot path, so on the two drivers we ship (asyncpg, aiosqlite) they talk
+to the driver connection directly instead of going through SQLAlchemy Core:
+
+- PostgreSQL with an expected version: one round trip reads the stream head (none for a
+  new stream), one autocommitted statement takes the advisory lock, inserts the whole
+  batch (sent as one JSON array, `jsonb_to_recordset`) and commits. The head is read
+  before the lock, optimistically: the unique (stream_id, version) constraint refuses
+  the insert if another writer got there first, which is then a ConcurrencyConflict
+  like any other; the hash chain is thus always computed from the real predecessor.
+  With ANY_VERSION the head is read under the lock instead (BEGIN + lock in one round
+  trip), so writers racing on one stream queue rather than fail.
+- SQLite: BEGIN IMMEDIATE, one query for the stream head and the log head, one
+  executemany with explicit positions, COMMIT.
+
+Any other driver uses the portable SQLAlchemy path below (same contract, slower).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+import hashlib
+import json
+import logging
+import sqlite3
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
+import asyncpg
 from sqlalchemy import RowMapping, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.events import catalog
-from libs.events.clock import Clock, system_clock
+from libs.events.clock import Clock, ensure_utc, system_clock
 from libs.events.db import reader
 from libs.events.envelope import GENESIS_HASH, NewEvent, StoredEvent, chain_hash
 from libs.events.errors import ConcurrencyConflict, DuplicateEventId, StoreUnavailable
 from libs.events.schema import events as t
 from libs.events.store.port import AppendResult, EventStore
+
+log = logging.getLogger(__name__)
+
+APPEND_LOCK = 7_351_000  # the same key as PostgresEventStore's
+_RETRIES = 20  # ANY_VERSION appends racing other writers of the same stream
+
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
+_encode_str = functools.lru_cache(maxsize=4096)(_encode)  # types, sources, actors, stream ids repeat
+
+_PG_HEAD = f"SELECT version, hash FROM {t.name} WHERE stream_id = $1 ORDER BY version DESC LIMIT 1"
+_PG_INSERT = f"""
+INSERT INTO {t.name} (id, stream_id, version, type, schema_version, occurred_at, recorded_at, source, actor,
+                    correlation_id, causation_id, data, prev_hash, hash)
+SELECT u.id, $2, u.version, u.type, u.schema_version, u.occurred_at, $3, u.source, u.actor,
+       u.correlation_id, u.causation_id, u.data, u.prev_hash, u.hash
+FROM (SELECT pg_advisory_xact_lock($1)) AS write_lock,
+     jsonb_to_recordset($4::jsonb)
+       AS u(id uuid, version int, type text, schema_version int, occurred_at timestamptz, source text, actor text,
+            correlation_id uuid, causation_id uuid, data jsonb, prev_hash text, hash text)
+RETURNING version, position
+"""
+_SQLITE_HEAD = (
+    f"SELECT (SELECT coalesce(max(position), 0) FROM {t.name}), h.version, h.hash FROM (SELECT 1) "
+    f"LEFT JOIN (SELECT version, hash FROM {t.name} WHERE stream_id = ? ORDER BY version DESC LIMIT 1) AS h"
+)
+_SQLITE_INSERT = (
+    f"INSERT INTO {t.name} (position, id, stream_id, version, type, schema_version, occurred_at, recorded_at, "
+    "source, actor, correlation_id, causation_id, data, prev_hash, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class _Race(Exception):
+    """Internal: another writer took the versions this append computed (unique violation)."""
+
+
+Row = tuple[NewEvent, int, str, str, str]  # event, version, prev_hash, hash, data as canonical JSON
+
+
+def prepare_batch(
+    stream_id: str, events: Sequence[NewEvent], version: int, prev_hash: str, recorded_at: datetime, as_json: bool
+) -> tuple[list[Row], str]:
+    """Number and hash-chain a batch after `version`; also its rows as one JSON array if asked.
+
+    The hash is `envelope.chain_hash`, byte for byte (the unit tests pin it), but the
+    canonical JSON is assembled from pieces serialised once, which the PostgreSQL insert
+    reuses: that is most of the CPU an append costs.
+    """
+    recorded = ensure_utc(recorded_at).isoformat()
+    stream = _encode_str(stream_id)
+    rows: list[Row] = []
+    parts: list[str] = []
+    sha256 = hashlib.sha256
+    for event in events:
+        version += 1
+        data = _encode(event.data)
+        actor, source, type_ = _encode_str(event.actor), _encode_str(event.source), _encode_str(event.type)
+        causation = f'"{event.causation_id}"' if event.causation_id else "null"
+        event_id, correlation = str(event.id), str(event.correlation_id)
+        occurred = ensure_utc(event.occurred_at).isoformat()
+        schema_version = int(event.schema_version)
+        body = (
+            f'{{"actor":{actor},"causation_id":{causation},"correlation_id":"{correlation}","data":{data},'
+            f'"id":"{event_id}","occurred_at":"{occurred}","recorded_at":"{recorded}",'
+            f'"schema_version":{schema_version},"source":{source},"stream_id":{stream},"type":{type_},'
+            f'"version":{version}}}'
+        )
+        digest = sha256((prev_hash + body).encode()).hexdigest()
+        if as_json:
+            parts.append(
+                f'{{"id":"{event_id}","version":{version},"type":{type_},"schema_version":{schema_version},'
+                f'"occurred_at":"{occurred}","source":{source},"actor":{actor},"correlation_id":"{correlation}",'
+                f'"causation_id":{causation},"data":{data},"prev_hash":"{prev_hash}","hash":"{digest}"}}'
+            )
+        rows.append((event, version, prev_hash, digest, data))
+        prev_hash = digest
+    return rows, "[" + ",".join(parts) + "]" if as_json else ""
 
 
 class SqlEventStore(EventStore):
@@ -34,9 +136,11 @@ class SqlEventStore(EventStore):
         self.clock = clock
         self.validate = validate
         self.listeners: list[Callable[[AppendResult], None]] = []  # called after each commit
+        driver = (engine.dialect.name, engine.dialect.driver)
+        self._fast = {("postgresql", "asyncpg"): "pg", ("sqlite", "aiosqlite"): "sqlite"}.get(driver)
 
     async def _lock(self, conn: AsyncConnection) -> None:
-        """Adapters override: serialise appenders until commit."""
+        """Adapters override: serialise appenders until commit (portable path only)."""
 
     async def append(
         self, stream_id: str, events: Sequence[NewEvent], expected_version: int | None
@@ -47,11 +151,12 @@ class SqlEventStore(EventStore):
             for event in events:
                 catalog.validate(event)
         try:
-            async with self.engine.begin() as conn:
-                await self._lock(conn)
-                result = await self._append_locked(conn, stream_id, events, expected_version)
+            if self._fast is None:
+                result = await self._append_portable(stream_id, events, expected_version)
+            else:
+                result = await self._append_fast(stream_id, events, expected_version)
         except IntegrityError:
-            return await self._already_stored(stream_id, events)
+            return await self._already_stored(stream_id, events, expected_version)
         except (DBAPIError, OSError) as exc:
             if isinstance(exc, DBAPIError) and not _is_disconnect(exc):
                 raise
@@ -60,6 +165,143 @@ class SqlEventStore(EventStore):
             for listener in self.listeners:
                 listener(result)
         return result
+
+    # -- fast path (asyncpg / aiosqlite driver connections) -------------------------------
+
+    async def _append_fast(
+        self, stream_id: str, events: Sequence[NewEvent], expected: int | None
+    ) -> AppendResult:
+        for _ in range(_RETRIES):
+            try:
+                async with self.engine.connect() as conn:
+                    raw = (await conn.get_raw_connection()).driver_connection
+                    try:
+                        if self._fast == "pg":
+                            return await self._pg_append(raw, stream_id, events, expected)
+                        return await self._sqlite_append(raw, stream_id, events, expected)
+                    except BaseException as exc:
+                        if not isinstance(exc, _Race | _Conflict):
+                            await _discard_if_broken(conn, raw, self._fast, exc)
+                        raise
+            except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, ConnectionError) as exc:
+                raise StoreUnavailable(str(exc)) from exc
+            except _Race:
+                replay = await self._replay_or_none(stream_id, events)
+                if replay is not None:
+                    return replay
+                if expected is not None:
+                    raise ConcurrencyConflict(stream_id, expected, await self.stream_version(stream_id)) from None
+            except _Conflict as conflict:
+                replay = await self._replay_or_none(stream_id, events)
+                if replay is not None:
+                    return replay
+                raise ConcurrencyConflict(stream_id, conflict.expected, conflict.actual) from None
+        raise StoreUnavailable(f"stream {stream_id}: gave up after {_RETRIES} write races")
+
+    async def _pg_append(
+        self, raw: Any, stream_id: str, events: Sequence[NewEvent], expected: int | None
+    ) -> AppendResult:
+        if expected is None:
+            return await self._pg_append_locked(raw, stream_id, events)
+        if expected == 0:
+            version, prev_hash = 0, GENESIS_HASH  # a new stream: version 1's uniqueness is the check
+        else:
+            head = await raw.fetchrow(_PG_HEAD, stream_id)
+            version, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
+            if expected != version:
+                raise _Conflict(expected, version)
+        return await self._pg_insert(raw, stream_id, events, version, prev_hash)
+
+    async def _pg_append_locked(self, raw: Any, stream_id: str, events: Sequence[NewEvent]) -> AppendResult:
+        """ANY_VERSION: read the head under the lock, so writers racing on one stream queue
+        instead of failing and retrying (each failed insert would also burn positions)."""
+        await raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK})")
+        try:
+            head = await raw.fetchrow(_PG_HEAD, stream_id)
+            version, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
+            result = await self._pg_insert(raw, stream_id, events, version, prev_hash)
+            await raw.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await raw.execute("ROLLBACK")
+            raise
+        return result
+
+    async def _pg_insert(
+        self, raw: Any, stream_id: str, events: Sequence[NewEvent], version: int, prev_hash: str
+    ) -> AppendResult:
+        """One statement: take the commit-order lock, insert the batch, return the positions
+        (and commit, unless the caller opened a transaction)."""
+        recorded_at = ensure_utc(self.clock())
+        rows, batch = prepare_batch(stream_id, events, version, prev_hash, recorded_at, as_json=True)
+        try:
+            returned = await raw.fetch(_PG_INSERT, APPEND_LOCK, stream_id, recorded_at, batch)
+        except asyncpg.UniqueViolationError:
+            raise _Race from None
+        positions = {r[0]: r[1] for r in returned}
+        return self._result(stream_id, rows, recorded_at, [positions[row[1]] for row in rows])
+
+    async def _sqlite_append(
+        self, raw: Any, stream_id: str, events: Sequence[NewEvent], expected: int | None
+    ) -> AppendResult:
+        await raw.execute("BEGIN IMMEDIATE")
+        try:
+            async with raw.execute(_SQLITE_HEAD, (stream_id,)) as cursor:
+                head_position, version, prev_hash = await cursor.fetchone()
+            version, prev_hash = (version, prev_hash) if version is not None else (0, GENESIS_HASH)
+            if expected is not None and expected != version:
+                raise _Conflict(expected, version)
+            recorded_at = ensure_utc(self.clock())
+            rows, _ = prepare_batch(stream_id, events, version, prev_hash, recorded_at, as_json=False)
+            recorded = _sqlite_time(recorded_at)
+            positions = list(range(head_position + 1, head_position + 1 + len(rows)))
+            params = [
+                (
+                    pos, _hex(e.id), stream_id, v, e.type, e.schema_version, _sqlite_time(e.occurred_at), recorded,
+                    e.source, e.actor, _hex(e.correlation_id), _hex(e.causation_id) if e.causation_id else None,
+                    data, prev, digest,
+                )
+                for pos, (e, v, prev, digest, data) in zip(positions, rows, strict=True)
+            ]
+            try:
+                await raw.executemany(_SQLITE_INSERT, params)
+            except sqlite3.IntegrityError:
+                raise _Race from None
+            await raw.execute("COMMIT")
+        except BaseException:
+            await raw.execute("ROLLBACK")
+            raise
+        return self._result(stream_id, rows, recorded_at, positions)
+
+    @staticmethod
+    def _result(stream_id: str, rows: list[Row], recorded_at: datetime, positions: list[int]) -> AppendResult:
+        validate = StoredEvent.model_validate  # pydantic-core on ready-made values: cheaper than model_construct
+        stored = tuple(
+            validate(
+                {
+                    "id": e.id, "type": e.type, "schema_version": e.schema_version, "occurred_at": e.occurred_at,
+                    "source": e.source, "actor": e.actor, "correlation_id": e.correlation_id,
+                    "causation_id": e.causation_id, "data": e.data, "stream_id": stream_id, "version": v,
+                    "position": pos, "recorded_at": recorded_at, "prev_hash": prev, "hash": digest,
+                }
+            )
+            for (e, v, prev, digest, _), pos in zip(rows, positions, strict=True)
+        )
+        return AppendResult(stream_id, rows[-1][1], positions[-1], stored)
+
+    async def _replay_or_none(self, stream_id: str, events: Sequence[NewEvent]) -> AppendResult | None:
+        async with self.read_engine.connect() as conn:
+            stored = await self._find(conn, events)
+        return self._replayed(stream_id, events, stored) if stored else None
+
+    # -- portable path (any SQLAlchemy async driver) --------------------------------------
+
+    async def _append_portable(
+        self, stream_id: str, events: Sequence[NewEvent], expected: int | None
+    ) -> AppendResult:
+        async with self.engine.begin() as conn:
+            await self._lock(conn)
+            return await self._append_locked(conn, stream_id, events, expected)
 
     async def _append_locked(
         self, conn: AsyncConnection, stream_id: str, events: Sequence[NewEvent], expected: int | None
@@ -110,12 +352,15 @@ class SqlEventStore(EventStore):
         rows = (await conn.execute(select(t).where(t.c.id.in_(ids)).order_by(t.c.position))).mappings()
         return [_to_event(r) for r in rows]
 
-    async def _already_stored(self, stream_id: str, events: Sequence[NewEvent]) -> AppendResult:
+    async def _already_stored(
+        self, stream_id: str, events: Sequence[NewEvent], expected: int | None = None
+    ) -> AppendResult:
         async with self.read_engine.connect() as conn:
             stored = await self._find(conn, events)
         if not stored:
             # a unique (stream, version) race without the lock: report it as a conflict
-            raise ConcurrencyConflict(stream_id, -1, await self.stream_version(stream_id))
+            actual = await self.stream_version(stream_id)
+            raise ConcurrencyConflict(stream_id, -1 if expected is None else expected, actual)
         return self._replayed(stream_id, events, stored)
 
     @staticmethod
@@ -151,6 +396,38 @@ class SqlEventStore(EventStore):
         async with self.read_engine.connect() as conn:
             query = select(func.coalesce(func.max(t.c.version), 0)).where(t.c.stream_id == stream_id)
             return int((await conn.execute(query)).scalar_one())
+
+
+class _Conflict(Exception):
+    """Internal: the stream is not at the expected version (checked before writing)."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(expected, actual)
+        self.expected, self.actual = expected, actual
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """What SQLAlchemy's UTCDateTime stores on SQLite: naive UTC, microseconds always."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+async def _discard_if_broken(conn: AsyncConnection, raw: Any, kind: str | None, exc: BaseException) -> None:
+    """A driver connection we may have left mid-transaction or mid-protocol is not pooled again."""
+    try:
+        if isinstance(exc, asyncio.CancelledError) or not isinstance(exc, Exception):
+            broken = True
+        elif kind == "pg":
+            broken = raw.is_closed() or raw.is_in_transaction()
+        else:
+            broken = raw.in_transaction
+    except Exception:
+        broken = True
+    if broken:
+        await conn.invalidate()
+
+
+def _hex(value: UUID | str) -> str:
+    return value.hex if isinstance(value, UUID) else UUID(str(value)).hex
 
 
 def _to_event(row: RowMapping) -> StoredEvent:

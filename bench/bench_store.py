@@ -1,0 +1,229 @@
+"""Append throughput of the event store against plain driver inserts of the same rows.
+
+Baselines write exactly the rows our store writes (same columns, same JSON, precomputed
+hashes) into an identical table: PostgreSQL with asyncpg (one INSERT per event; batches
+as executemany in a transaction and as COPY, whichever is faster), SQLite with the
+stdlib sqlite3 module (same pragmas: WAL, synchronous=NORMAL). Our store additionally
+validates every event against the catalog, reads the stream head, computes the hash
+chain and takes the commit-order lock, all inside the measured time.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench.report import Report
+from bench.support import best_of, escalation, fresh_postgres, rate
+from libs.events.db import create_engine, migrate
+from libs.events.envelope import GENESIS_HASH, NewEvent
+from libs.events.store import SqlEventStore, store_for
+from libs.events.store.sql import prepare_batch
+
+SECONDS = 1.5
+ROUNDS = 3
+BATCH = 100
+STREAMS = 200  # single-event appends go round-robin to existing streams, with expected_version
+COLUMNS = (
+    "id", "stream_id", "version", "type", "schema_version", "occurred_at", "recorded_at", "source", "actor",
+    "correlation_id", "causation_id", "data", "prev_hash", "hash",
+)
+
+
+class Workload:
+    """Feeds both sides the same kind of events: singles to existing streams, batches to new ones."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.versions = {f"{prefix}-s{i}": 0 for i in range(STREAMS)}
+        self.order = list(self.versions)
+        self.n = 0
+        self.batches = 0
+
+    def single(self) -> tuple[str, int, list[NewEvent]]:
+        stream = self.order[self.n % STREAMS]
+        self.n += 1
+        version = self.versions[stream]
+        self.versions[stream] = version + 1
+        return stream, version, [escalation(self.n)]
+
+    def batch(self) -> tuple[str, list[NewEvent]]:
+        self.batches += 1
+        return f"{self.prefix}-b{self.batches}", [escalation(i) for i in range(BATCH)]
+
+
+def _rows(stream: str, version: int, events: list[NewEvent], pg: bool) -> list[tuple[Any, ...]]:
+    """The rows our store would write for this append, ready for the plain driver."""
+    now = datetime.now(UTC)
+    rows, _ = prepare_batch(stream, events, version, GENESIS_HASH, now, as_json=False)
+    if pg:
+        return [
+            (e.id, stream, v, e.type, e.schema_version, e.occurred_at, now, e.source, e.actor, e.correlation_id,
+             e.causation_id, data, prev, digest)
+            for e, v, prev, digest, data in rows
+        ]
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return [
+        (e.id.hex, stream, v, e.type, e.schema_version, e.occurred_at.strftime("%Y-%m-%d %H:%M:%S.%f"), stamp,
+         e.source, e.actor, e.correlation_id.hex, e.causation_id.hex if e.causation_id else None, data, prev, digest)
+        for e, v, prev, digest, data in rows
+    ]
+
+
+async def run(report: Report) -> None:
+    await _postgres(report)
+    report.line("")
+    await _sqlite(report)
+
+
+async def _postgres(report: Report) -> None:
+    async with fresh_postgres() as (url, engine):
+        raw = await asyncpg.connect(url)
+        try:
+            await raw.execute("CREATE TABLE raw_events (LIKE events INCLUDING ALL)")
+            store = store_for(engine)
+            ours, base = Workload("ours"), Workload("raw")
+            columns = ", ".join(COLUMNS)
+            placeholders = ", ".join(f"${i}" for i in range(1, len(COLUMNS) + 1))
+            insert = f"INSERT INTO raw_events ({columns}) VALUES ({placeholders})"
+            pending: dict[str, Any] = {}
+
+            async def store_single() -> int:
+                stream, version, events = pending["ours1"]
+                await store.append(stream, events, version)
+                return 1
+
+            async def raw_single() -> int:
+                await raw.execute(insert, *pending["raw1"][0])
+                return 1
+
+            async def store_batch() -> int:
+                stream, events = pending["oursN"]
+                await store.append(stream, events, 0)
+                return BATCH
+
+            async def raw_many() -> int:
+                async with raw.transaction():
+                    await raw.executemany(insert, pending["rawN"])
+                return BATCH
+
+            async def raw_copy() -> int:
+                await raw.copy_records_to_table("raw_events", records=pending["rawN"], columns=COLUMNS)
+                return BATCH
+
+            def next_ours1() -> None:
+                pending["ours1"] = ours.single()
+
+            def next_raw1() -> None:
+                stream, version, events = base.single()
+                pending["raw1"] = _rows(stream, version, events, pg=True)
+
+            def next_oursN() -> None:
+                pending["oursN"] = ours.batch()
+
+            def next_rawN() -> None:
+                stream, events = base.batch()
+                pending["rawN"] = _rows(stream, 0, events, pg=True)
+
+            best = await best_of(
+                ROUNDS,
+                {
+                    "raw1": lambda: rate(raw_single, SECONDS, next_raw1),
+                    "ours1": lambda: rate(store_single, SECONDS, next_ours1),
+                    "many": lambda: rate(raw_many, SECONDS, next_rawN),
+                    "copy": lambda: rate(raw_copy, SECONDS, next_rawN),
+                    "oursN": lambda: rate(store_batch, SECONDS, next_oursN),
+                },
+            )
+            problems = [p for s in list(ours.versions)[:5] for p in await store.verify(s)]
+        finally:
+            await raw.close()
+    batch_base = max(best["many"], best["copy"])
+    which = "COPY" if best["copy"] >= best["many"] else "executemany"
+    report.line("PostgreSQL (PostgresEventStore, asyncpg)")
+    report.figure("raw asyncpg INSERT, one event per transaction", best["raw1"], "events/s")
+    report.figure("store.append, 1 event, existing stream", best["ours1"], "events/s", baseline=best["raw1"])
+    report.figure("raw asyncpg executemany, 100 rows per transaction", best["many"], "events/s")
+    report.figure("raw asyncpg COPY, 100 rows per statement", best["copy"], "events/s")
+    report.figure(
+        f"store.append, 100 events, new stream (vs {which})", best["oursN"], "events/s", baseline=batch_base,
+        target=0.7,
+    )
+    report.line(f"hash chains of sampled streams intact: {not problems}")
+
+
+async def _sqlite(report: Report) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-sqlite-") as tmp:
+        engine = create_engine(f"sqlite:///{Path(tmp) / 'store.db'}")
+        await migrate(engine)
+        store: SqlEventStore = store_for(engine)
+        raw = sqlite3.connect(Path(tmp) / "raw.db", isolation_level=None)
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("PRAGMA synchronous=NORMAL")
+        source = sqlite3.connect(Path(tmp) / "store.db")
+        for (ddl,) in source.execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'events' AND sql IS NOT NULL"):
+            raw.execute(ddl)
+        source.close()
+        insert = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+        ours, base = Workload("ours"), Workload("raw")
+        pending: dict[str, Any] = {}
+
+        async def store_single() -> int:
+            stream, version, events = pending["ours1"]
+            await store.append(stream, events, version)
+            return 1
+
+        async def raw_single() -> int:
+            raw.execute("BEGIN")
+            raw.execute(insert, pending["raw1"][0])
+            raw.execute("COMMIT")
+            return 1
+
+        async def store_batch() -> int:
+            stream, events = pending["oursN"]
+            await store.append(stream, events, 0)
+            return BATCH
+
+        async def raw_many() -> int:
+            raw.execute("BEGIN")
+            raw.executemany(insert, pending["rawN"])
+            raw.execute("COMMIT")
+            return BATCH
+
+        def next_ours1() -> None:
+            pending["ours1"] = ours.single()
+
+        def next_raw1() -> None:
+            stream, version, events = base.single()
+            pending["raw1"] = _rows(stream, version, events, pg=False)
+
+        def next_oursN() -> None:
+            pending["oursN"] = ours.batch()
+
+        def next_rawN() -> None:
+            stream, events = base.batch()
+            pending["rawN"] = _rows(stream, 0, events, pg=False)
+
+        try:
+            best = await best_of(
+                ROUNDS,
+                {
+                    "raw1": lambda: rate(raw_single, SECONDS, next_raw1),
+                    "ours1": lambda: rate(store_single, SECONDS, next_ours1),
+                    "rawN": lambda: rate(raw_many, SECONDS, next_rawN),
+                    "oursN": lambda: rate(store_batch, SECONDS, next_oursN),
+                },
+            )
+        finally:
+            raw.close()
+            await engine.dispose()
+    report.line("SQLite (SqliteEventStore, aiosqlite; WAL, synchronous=NORMAL)")
+    report.figure("raw sqlite3 INSERT, one event per transaction", best["raw1"], "events/s")
+    report.figure("store.append, 1 event, existing stream", best["ours1"], "events/s", baseline=best["raw1"])
+    report.figure("raw sqlite3 executemany, 100 rows per transaction", best["rawN"], "events/s")
+    report.figure("store.append, 100 events, new stream", best["oursN"], "events/s", baseline=best["rawN"], target=0.7)
