@@ -23,7 +23,7 @@ from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Conflict, Forbidden, NotFound, Problem, Unprocessable
 from libs.web.runtime import Runtime
 from services.quality import domain, read
-from services.quality.months import is_month
+from services.quality.months import is_month, previous_month
 from services.quality.projection import PROJECTION
 from services.quality.queries import router as queries
 from services.quality.scoring import GRADE_POINTS, ComplaintBand, Policy
@@ -41,6 +41,7 @@ _PROBLEMS: dict[type[domain.QualityError], type[Problem]] = {
     domain.InvalidComplaint: Unprocessable,
     domain.MonthNotOver: Conflict,
     domain.MonthAlreadyClosed: Conflict,
+    domain.PreviousMonthOpen: Conflict,
 }
 
 
@@ -234,7 +235,9 @@ async def close_month(
             for level in read.LEVELS
             for entry in read.entries(level, await read.compute(conn, maker, month, level, through, policy))
         ]
-    command = domain.CloseMonth(actor(principal), maker, month, runtime.clock(), scores, through, policy)
+        previous = await read.sheet(conn, maker, previous_month(month), "provider")
+    previous_open = not previous.closed and bool(previous.scores)
+    command = domain.CloseMonth(actor(principal), maker, month, runtime.clock(), scores, through, policy, previous_open)
     try:
         payloads = domain.decide_close(state, command)
     except domain.QualityError as exc:

@@ -13,7 +13,7 @@ from datetime import datetime
 from uuid import UUID
 
 from libs.events import catalog
-from services.quality.months import month_end, month_of
+from services.quality.months import month_end, month_of, previous_month
 from services.quality.scoring import Policy
 
 QUALITY_CHANNELS = ("hotline", "web_form", "call_back", "feedback_form", "suggestion_form", "internal_monitor")
@@ -65,6 +65,10 @@ class MonthNotOver(QualityError):
 
 class MonthAlreadyClosed(QualityError):
     """Closing is final: the figures were frozen and paid on."""
+
+
+class PreviousMonthOpen(QualityError):
+    """A month's delta compares with the previous month's avg, which must be final first."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,7 @@ class CloseMonth:
     scores: list[dict[str, object]]
     through_position: int
     policy: Policy
+    previous_open: bool = False  # the previous month has figures and is not closed
 
 
 @dataclass(frozen=True)
@@ -219,6 +224,8 @@ def decide_close(state: MonthState, cmd: CloseMonth) -> list[catalog.Payload]:
         raise MonthAlreadyClosed(f"{cmd.month} is already closed for {cmd.maker}")
     if cmd.now < month_end(cmd.month):
         raise MonthNotOver(f"{cmd.month} has not ended in China time (now {month_of(cmd.now)})", "month")
+    if cmd.previous_open:
+        raise PreviousMonthOpen(f"close {previous_month(cmd.month)} first: {cmd.month}'s delta compares with it", "month")
     return [
         catalog.MonthClosed(
             month=cmd.month, maker=cmd.maker, scores=cmd.scores,

@@ -86,6 +86,10 @@ async def test_the_seeds_worked_example_survives_close_late_items_and_a_rebuild(
     assert may["adjustments"] == {"late_complaints": 1, "late_reviews": 1}
     assert may["previous_avg"] == "3.5000" and may["improvement_fen"] == -1000 * 100  # 34/11 < 3.5
 
+    api.clock.set(datetime(2026, 6, 1, 2, 0, tzinfo=UTC))
+    assert (await api.client.post("/quality/months/2026-05/close", headers=auth("supervisor"))).status_code == 201
+    assert line(await scores(api, "2026-05"), "prov-wuhan") == may  # frozen = what was live
+
     # rebuilt from the events, the read model and every answer come out the same
     before = await dump_read_model(api.runtime.engine, PROJECTION.metadata)
     answers = [await scores(api, m, lv) for m in ("2026-04", "2026-05") for lv in ("provider", "outlet")]
@@ -156,10 +160,17 @@ async def test_a_month_closes_once_and_only_when_over(sqlite_api: Any) -> None:
     assert (await api.client.post("/quality/months/2026-04/close", headers=auth("provider"))).status_code == 403
     other = await api.client.post("/quality/months/2026-04/close", params={"maker": "midea"}, headers=auth("supervisor"))
     assert other.status_code == 403
+    await factory.repaired_order(api.runtime.store, "apr-1", APRIL)
+    await factory.repaired_order(api.runtime.store, "may-1", MAY)
+    api.clock.set(datetime(2026, 5, 31, 16, 0, tzinfo=UTC))  # 1 June 00:00 in Beijing
+    premature = await api.client.post("/quality/months/2026-05/close", headers=auth("supervisor"))
+    assert premature.status_code == 409 and "2026-04" in premature.json()["detail"]
     assert (await api.client.post("/quality/months/2026-04/close", headers=auth("supervisor"))).status_code == 201
     assert (await api.client.post("/quality/months/2026-04/close", headers=auth("supervisor"))).status_code == 409
     events = await api.runtime.store.read_stream("quality-month:gree:2026-04")
     assert [e.type for e in events] == ["quality.month_closed"]
+    may = await api.client.post("/quality/months/2026-05/close", headers=auth("supervisor"))
+    assert may.status_code == 201 and [s["complaint_band"] for s in may.json()["scores"]] == ["0", "0"]
 
 
 async def test_a_makers_policy_drives_open_months_and_closed_ones_keep_theirs(sqlite_api: Any) -> None:

@@ -101,6 +101,12 @@ def test_a_month_closes_only_after_it_ended_in_china_time_and_only_once() -> Non
         domain.decide_close(domain.evolve_month(domain.MonthState(), event), close("2026-04", just_after))
 
 
+def test_a_month_waits_for_the_previous_one_to_close() -> None:
+    command = domain.CloseMonth(SUPERVISOR, "gree", "2026-05", NOW + timedelta(days=30), [], 10, default_policy(), True)
+    with pytest.raises(domain.PreviousMonthOpen):
+        domain.decide_close(domain.MonthState(), command)
+
+
 def test_months_are_china_months() -> None:
     assert month_of(datetime(2026, 5, 31, 15, 59, tzinfo=UTC)) == "2026-05"
     assert month_of(datetime(2026, 5, 31, 16, 0, tzinfo=UTC)) == "2026-06"

@@ -134,7 +134,7 @@ forms_strategy = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(forms=forms_strategy, complaints=st.integers(0, 40), previous=st.none() | st.fractions(-6, 6),
        data=st.data())
 def test_the_score_does_not_depend_on_the_order_forms_arrive_in(
