@@ -23,7 +23,7 @@ from libs.web.problems import Forbidden
 from libs.web.runtime import Runtime
 from services.quality import read
 from services.quality.months import CHINA
-from services.quality.projection import orders
+from services.quality.projection import orders, policies
 from services.quality.scoring import parse_fraction
 
 router = APIRouter(tags=["quality"])
@@ -62,6 +62,15 @@ async def scores(
             for s in sheets
         ],
     }
+
+
+@router.get("/quality/policies/{maker}", response_model=dict[str, Any])
+async def policy(maker: str, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
+    """A maker's reward/penalty policy (money in fen); the seed's numbers if it never set one."""
+    async with reader(runtime.engine).connect() as conn:
+        row = (await conn.execute(select(policies.c.policy).where(policies.c.maker == maker))).first()
+        current = await read.policy_for(conn, maker)
+    return {"maker": maker, "default": row is None, "policy": current.to_json()}
 
 
 @router.get("/quality/rankings", response_model=dict[str, Any])

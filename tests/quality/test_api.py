@@ -187,7 +187,12 @@ async def test_a_makers_policy_drives_open_months_and_closed_ones_keep_theirs(sq
     broken = {**policy, "complaint_bands": [{"max_complaints": 3, "amount_fen": 0}]}
     response = await api.client.put("/quality/policies/gree", json=broken, headers=auth("supervisor"))
     assert response.status_code == 422 and response.json()["field"] == "complaint_bands"
+    seed = (await api.client.get("/quality/policies/gree", headers=auth("finance"))).json()
+    assert seed["default"] and seed["policy"]["complaint_bands"][0] == {"max_complaints": 0, "amount_fen": 5000 * 100}
     assert (await api.client.put("/quality/policies/gree", json=policy, headers=auth("supervisor"))).status_code == 200
+    await api.sync()
+    assert (await api.client.get("/quality/policies/gree", headers=auth("finance"))).json() == {
+        "maker": "gree", "default": False, "policy": policy}
     may = line(await scores(api, "2026-05"), "prov-wuhan")
     assert (may["improvement_fen"], may["complaint_fen"], may["amount_fen"]) == (2_000_00, 100_00, 2_100_00)
     april = line(await scores(api, "2026-04"), "prov-wuhan")
