@@ -48,26 +48,27 @@ async def test_a_repair_request_becomes_a_platform_order_the_platform_can_follow
     assert await api.runtime.store.head_position() == 1
 
 
-@pytest.mark.parametrize("attack", ["bad_signature", "wrong_secret", "stale", "future", "replay", "unsigned"])
-async def test_forged_stale_or_replayed_requests_are_401_and_change_nothing(sqlite_api: Any, attack: str) -> None:
+async def test_forged_stale_or_replayed_requests_are_401_and_change_nothing(sqlite_api: Any) -> None:
     api = sqlite_api
     body = platform_report()
     now = int(api.clock().timestamp())
     raw, headers = signed(body, now, nonce="nonce-used-once")
-    if attack == "replay":
-        assert (await api.client.post("/platform/reports", content=raw, headers=headers)).status_code == 201
+    assert (await api.client.post("/platform/reports", content=raw, headers=headers)).status_code == 201
     before, nonces_before = await api.runtime.store.head_position(), await _nonce_count(api)
-    if attack == "bad_signature":
-        raw = raw.replace("宜昌".encode(), "武汉".encode())
-    elif attack == "wrong_secret":
-        raw, headers = signed(body, now, secret="guessed")
-    elif attack in ("stale", "future"):
-        raw, headers = signed(body, now, ts=now - 301 if attack == "stale" else now + 301)
-    elif attack == "unsigned":
-        headers = {"Content-Type": "application/json"}
-    response = await api.client.post("/platform/reports", content=raw, headers=headers)
-    assert response.status_code == 401, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
+    attacks = {
+        "replay": (raw, headers),
+        "bad signature": (raw.replace("宜昌".encode(), "武汉".encode()), headers),
+        "wrong secret": signed(body, now, secret="guessed"),
+        "stale": signed(body, now, ts=now - 301),
+        "future": signed(body, now, ts=now + 301),
+        "unsigned": (raw, {"Content-Type": "application/json"}),
+        "malformed timestamp": signed(body, now, ts=10**13),
+        "short nonce": signed(body, now, nonce="n1"),
+    }
+    for attack, (content, sent) in attacks.items():
+        response = await api.client.post("/platform/reports", content=content, headers=sent)
+        assert response.status_code == 401, (attack, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
     assert await api.runtime.store.head_position() == before
     assert await _nonce_count(api) == nonces_before
 
