@@ -24,9 +24,10 @@ from libs.web.problems import Conflict, Forbidden, NotFound, Problem, Unprocessa
 from libs.web.runtime import Runtime
 from services.quality import domain, read
 from services.quality.months import is_month, previous_month
+from services.quality.policy import ComplaintBand, Policy
 from services.quality.projection import PROJECTION
 from services.quality.queries import router as queries
-from services.quality.scoring import GRADE_POINTS, ComplaintBand, Policy
+from services.quality.scoring import GRADE_POINTS
 
 router = APIRouter(tags=["quality"])
 Supervision = Annotated[Principal, Depends(require("supervisor"))]

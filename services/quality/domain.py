@@ -14,7 +14,7 @@ from uuid import UUID
 
 from libs.events import catalog
 from services.quality.months import month_end, month_of, previous_month
-from services.quality.scoring import Policy
+from services.quality.policy import Policy
 
 QUALITY_CHANNELS = ("hotline", "web_form", "call_back", "feedback_form", "suggestion_form", "internal_monitor")
 EVENT_TYPES: dict[type[catalog.Payload], str] = {

@@ -9,13 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.quality.policy import ComplaintBand, Policy, default_policy
 from services.quality.scoring import (
-    ComplaintBand,
     Form,
-    Policy,
     complaint_band,
     decimal4,
-    default_policy,
     improvement_amount,
     month_score,
     scored_forms,
