@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from libs.events import catalog
 from libs.events.envelope import NewEvent, StoredEvent
@@ -249,3 +252,27 @@ def test_events_of_other_services_only_move_the_version() -> None:
                               type_="order.reviewed", source="quality", actor="t", occurred_at=at(9))
     after = fold(state, other)
     assert after == replace(state, version=state.version + 1)
+
+
+OPS = st.sampled_from(["dispatch", "pause", "resume", "arrive", "watch", "watch"])
+
+
+@settings(max_examples=120, deadline=None)
+@given(steps=st.lists(st.tuples(OPS, st.floats(min_value=0, max_value=3)), max_size=12),
+       capital=st.booleans())
+def test_whatever_happens_a_breach_is_escalated_once_and_only_if_it_happened(
+    steps: list[tuple[str, float]], capital: bool,
+) -> None:
+    state = new_order(location=None if capital else XIANNING)
+    now = T0
+    for op, hours in steps:
+        now += timedelta(hours=hours)
+        command: object = {
+            "dispatch": Dispatch(TO, now), "pause": PauseSla("parts_on_order", now, now),
+            "resume": ResumeSla(now, now), "arrive": Arrive(now, now), "watch": EscalateBreaches(now),
+        }[op]
+        with contextlib.suppress(Refused, Invalid):  # commands the state refuses simply do not happen
+            state = run(state, command)
+    state = run(state, EscalateBreaches(now))
+    assert (ON_SITE in state.escalated) == state.on_site_clock(SlaPolicy()).breached(now, None)
+    assert decide(state, EscalateBreaches(now)) == []
