@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import uuid4
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from libs.events import catalog
@@ -31,6 +31,7 @@ from services.quality.scoring import GRADE_POINTS
 
 router = APIRouter(tags=["quality"])
 Supervision = Annotated[Principal, Depends(require("supervisor"))]
+MakerPath = Annotated[str, Path(min_length=1, max_length=100)]
 SOURCE = "quality"
 _STATE_TYPES = {"order.reported", "order.dispatched", "order.reassigned", "order.repaired", "order.reviewed"}
 _PROBLEMS: dict[type[domain.QualityError], type[Problem]] = {
@@ -191,7 +192,7 @@ async def file_complaint(body: ComplaintCreate, runtime: RuntimeDep, principal: 
 
 
 @router.put("/quality/policies/{maker}", response_model=dict[str, Any])
-async def set_policy(maker: str, body: PolicyBody, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
+async def set_policy(maker: MakerPath, body: PolicyBody, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
     """Set a maker's reward/penalty policy (applies to months not yet closed)."""
     stream = f"quality-policy:{maker}"
     version = await runtime.store.stream_version(stream)

@@ -31,6 +31,7 @@ Readers = Annotated[Principal, Depends(require("supervisor", "finance", "provide
 Staff = Annotated[Principal, Depends(require("supervisor", "finance"))]
 MonthQuery = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, China time")]
 MakerQuery = Annotated[str, Query(min_length=1, max_length=100)]
+MakerPath = Annotated[str, Path(min_length=1, max_length=100)]
 LevelQuery = Annotated[read.Level, Query()]
 
 SHEET_COLUMNS = [
@@ -65,7 +66,7 @@ async def scores(
 
 
 @router.get("/quality/policies/{maker}", response_model=dict[str, Any])
-async def policy(maker: str, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
+async def policy(maker: MakerPath, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
     """A maker's reward/penalty policy (money in fen); the seed's numbers if it never set one."""
     async with reader(runtime.engine).connect() as conn:
         row = (await conn.execute(select(policies.c.policy).where(policies.c.maker == maker))).first()
