@@ -40,6 +40,32 @@ from libs.events.store.port import EventStore
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncConnection, StoredEvent, Any], Awaitable[None]]
+BatchFn = Callable[[AsyncConnection, list[tuple[StoredEvent, Any]]], Awaitable[None]]
+
+
+class Batched:
+    """A handler that applies a run of consecutive events of its type in one go.
+
+    For read models that must keep up with a busy topic: one SELECT and one
+    executemany per run instead of a few statements per event. The projector hands it
+    every consecutive (event, data) of its type in the batch, in order, in the batch's
+    transaction; idempotency, gap filling and dead letters stay the projector's job.
+    Called with a single event (a retry, the CLI) it behaves as a plain handler.
+    """
+
+    def __init__(self, fn: BatchFn) -> None:
+        self.fn = fn
+
+    async def __call__(self, conn: AsyncConnection, event: StoredEvent, data: Any) -> None:
+        await self.fn(conn, [(event, data)])
+
+
+@dataclass
+class _Run:
+    """Events waiting for a Batched handler (flushed before any other handler runs)."""
+
+    handler: Batched | None = None
+    items: list[tuple[StoredEvent, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -194,6 +220,7 @@ class Projector:
             )
         seen = await self._stream_versions(conn, streams)
         touched: dict[str, int] = {}
+        run = _Run()
         for event in events:
             last = seen.get(event.stream_id, 0)
             if event.version <= last:
@@ -201,11 +228,12 @@ class Projector:
                 continue
             if event.version > last + 1:
                 for missing in await self._fill_gap(event.stream_id, last, event.version):
-                    await self._apply_one(conn, missing, result, tolerate)
+                    await self._apply_one(conn, missing, result, tolerate, run)
                     result.filled += 1
-            await self._apply_one(conn, event, result, tolerate)
+            await self._apply_one(conn, event, result, tolerate, run)
             seen[event.stream_id] = touched[event.stream_id] = event.version
             result.last_position = max(result.last_position, event.position)
+        await self._flush(conn, run)
         if touched:
             rows = [{"projection": self.name, "stream_id": s, "version": v} for s, v in touched.items()]
             await upsert(conn, stream_checkpoints, rows, ["projection", "stream_id"])
@@ -216,7 +244,17 @@ class Projector:
             )
         return result
 
-    async def _apply_one(self, conn: AsyncConnection, event: StoredEvent, result: BatchResult, tolerate: bool) -> None:
+    async def _flush(self, conn: AsyncConnection, run: _Run) -> None:
+        if run.handler is not None and run.items:
+            try:
+                await run.handler.fn(conn, run.items)
+            except Exception as exc:
+                raise _HandlerFailed from exc
+        run.handler, run.items = None, []
+
+    async def _apply_one(
+        self, conn: AsyncConnection, event: StoredEvent, result: BatchResult, tolerate: bool, run: _Run | None = None
+    ) -> None:
         try:
             current = catalog.upcast(event)
             handler = self.projection.handlers.get(current.type)
@@ -228,6 +266,15 @@ class Projector:
             await self._dead_letter(conn, event, str(exc))
             result.dead += 1
             return
+        if run is not None and not tolerate:
+            if isinstance(handler, Batched):
+                if run.handler is not handler:
+                    await self._flush(conn, run)
+                    run.handler = handler
+                run.items.append((current, data))
+                result.applied += 1
+                return
+            await self._flush(conn, run)  # keep the batch's order across handlers
         try:
             if tolerate:
                 async with conn.begin_nested():
