@@ -20,7 +20,7 @@ from tests.intake.support import PUBLISHED, order_body, platform_report, signed
 from tests.support.app import auth
 
 pytestmark = pytest.mark.integration
-EXAMPLES = 30
+EXAMPLES = 20
 JSON = {"Content-Type": "application/json"}
 
 
@@ -101,7 +101,7 @@ async def test_platform_reports_never_5xx_and_accept_only_valid_bodies(api: Any)
     spec = FromOpenApi((await api.client.get("/openapi.json")).json())
     schema = spec.body("/platform/reports")
     now = api.clock()
-    for body in draw(spec.values(schema), 20):
+    for body in draw(spec.values(schema), 15):
         raw, headers = signed(body, int(now.timestamp()))
         response = await api.client.post("/platform/reports", content=raw, headers=headers)
         assert response.status_code < 500, (body, response.text)
