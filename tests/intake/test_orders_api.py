@@ -171,3 +171,15 @@ async def test_the_read_model_rebuilds_identically(api: Any) -> None:
     assert len(live["intake_orders"]) == 3
     await api.runtime.projectors["intake_orders"].rebuild()
     assert await dump_read_model(api.runtime.engine, read_model) == live
+
+
+async def test_concurrent_escalations_never_skip_or_repeat_a_tier(api: Any) -> None:
+    order = await _report(api)
+    url = f"{order['status_url']}/escalations"
+    answers = await asyncio.gather(*(api.client.post(url, json={"reason": f"r{i}"}, headers=auth("partner"))
+                                     for i in range(5)))
+    assert {a.status_code for a in answers} <= {201, 409}
+    assert 1 <= sum(a.status_code == 201 for a in answers) <= 2
+    timeline = (await api.client.get(order["status_url"], headers=auth("partner"))).json()["timeline"]
+    moves = [(e["data"]["from_tier"], e["data"]["to_tier"]) for e in timeline[1:]]
+    assert moves == [("dealer", "regional"), ("regional", "hq")][: len(moves)]
