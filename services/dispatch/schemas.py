@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from libs.events.catalog import PartUsed
 
@@ -23,8 +23,9 @@ class Body(BaseModel):
 class TechnicianIn(Body):
     id: str = Name
     name: str = Field(min_length=1, max_length=100)
-    skills: list[str] = Field(min_length=1, description="product categories this technician repairs")
-    phone: str = ""
+    skills: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=50, description="product categories this technician repairs")
+    phone: str = Field("", max_length=50)
 
 
 class AreaIn(Body):
@@ -36,8 +37,8 @@ class OutletCreate(Body):
     id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
     name: str = Field(min_length=1, max_length=200)
     provider_id: str = Name
-    areas: list[AreaIn] = Field(min_length=1)
-    technicians: list[TechnicianIn] = []
+    areas: list[AreaIn] = Field(min_length=1, max_length=500)
+    technicians: list[TechnicianIn] = Field([], max_length=500)
     capacity_per_day: int = Field(ge=1, le=10_000)
     contact: str = Field("", max_length=200)
     active: bool = True
@@ -63,12 +64,12 @@ class OutletPublic(OutletCreate):
 
 
 class CalendarIn(Body):
-    tz: str = "Asia/Shanghai"
+    tz: str = Field("Asia/Shanghai", max_length=64)
     opens: time = time(8, 30)
     closes: time = time(17, 30)
-    weekdays: list[int] = Field([0, 1, 2, 3, 4], description="working weekdays, Monday = 0")
-    holidays: list[date] = []
-    workdays: list[date] = Field([], description="weekend days that are worked (调休)")
+    weekdays: list[int] = Field([0, 1, 2, 3, 4], min_length=1, max_length=7, description="working weekdays, Monday = 0")
+    holidays: list[date] = Field([], max_length=400)
+    workdays: list[date] = Field([], max_length=400, description="weekend days that are worked (调休)")
 
     @field_validator("weekdays")
     @classmethod
