@@ -7,7 +7,6 @@ Queries live in services/quality/queries.py and are mounted on the same router.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import uuid4
 
@@ -246,13 +245,9 @@ async def close_month(
         raise refused(exc) from None
     stored = await emit(runtime, principal, stream, payloads, len(events))
     return {
-        "maker": maker, "month": month, "closed": True, "closed_at": _iso(stored[-1].occurred_at),
+        "maker": maker, "month": month, "closed": True, "closed_at": stored[-1].occurred_at.isoformat(),
         "through_position": through, "scores": scores,
     }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat()
 
 
 router.include_router(queries)

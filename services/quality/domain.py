@@ -203,7 +203,7 @@ def decide_complaint(state: OrderState | None, cmd: FileComplaint) -> list[catal
         if maker is None:
             raise InvalidComplaint("a complaint without an order must name the maker", "maker")
         _check_maker(cmd.actor, maker)
-    if cmd.actor.party is not None and cmd.actor.party in (provider, outlet):
+    if cmd.actor.party in (provider, outlet):
         raise OwnWork("a provider may not file complaints about itself through supervision channels")
     fields: dict[str, object] = {
         "channel": cmd.channel, "severity": cmd.severity, "text": cmd.text, "provider_id": provider,

@@ -31,7 +31,7 @@ Position = BigInteger().with_variant(Integer(), "sqlite")
 orders = Table(
     "quality_orders",
     metadata,
-    Column("order_id", String(100), primary_key=True),
+    Column("order_id", String(200), primary_key=True),
     Column("maker", String(100), nullable=False),
     Column("external_ref", String(200), nullable=False),
     Column("customer_name", String(200), nullable=False),
@@ -56,7 +56,7 @@ orders = Table(
 reviews = Table(
     "quality_reviews",
     metadata,
-    Column("order_id", String(100), primary_key=True),
+    Column("order_id", String(200), primary_key=True),
     Column("channel", String(20), primary_key=True),
     Column("maker", String(100), nullable=False),
     Column("provider_id", String(100), nullable=False),
@@ -77,7 +77,7 @@ complaints = Table(
     "quality_complaints",
     metadata,
     Column("complaint_id", String(40), primary_key=True),
-    Column("order_id", String(100), nullable=False, index=True),  # the stream: an order, or complaint:<id>
+    Column("order_id", String(200), nullable=False, index=True),  # the stream: an order, or complaint:<id>
     Column("maker", String(100)),
     Column("provider_id", String(100)),
     Column("outlet_id", String(100)),
