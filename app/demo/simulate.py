@@ -277,14 +277,16 @@ class Demo:
             self.after(rng.uniform(2, 96), lambda: self.complain(order))
 
     async def settle_batch(self) -> None:
-        """Finance settles the repaired orders of the last days once a day (a few stay open)."""
+        """Finance settles yesterday's repairs once a day; a few wait a day or two (some stay open at the end)."""
         await self.sync()
-        keep = [o for o in self._repaired if self.rng.random() < 0.15]
+        waiting: list[Order] = []
         for order in self._repaired:
-            if order not in keep:
-                await self.call("settle", "POST", f"/settlements/{order.id}", world.staff(order.maker.id, "finance"),
-                                json={"distance_km": self.rng.choice((3, 8, 15, 25, 40))})
-        self._repaired = keep if self.rng.random() < 0.5 else []
+            if self.rng.random() < 0.2:
+                waiting.append(order)
+                continue
+            await self.call("settle", "POST", f"/settlements/{order.id}", world.staff(order.maker.id, "finance"),
+                            json={"distance_km": self.rng.choice((3, 8, 15, 25, 40))})
+        self._repaired = waiting
 
     async def review(self, order: Order) -> None:
         rng = self.rng

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -59,7 +60,7 @@ async def test_panels_show_the_api_numbers(page: Page, site: Site) -> None:
         assert await cell.inner_text() == yuan(t["amount_fen"])
     open_orders = site.api.get("/settlements/open").json()
     assert await rows(page, "open-orders") == str(open_orders["count"])
-    anomalies = site.api.get("/settlement/anomalies").json()
+    anomalies = site.api.get("/settlement/anomalies", params={"since": f"{month}-01T00:00:00+08:00"}).json()
     assert await rows(page, "anomalies") == str(anomalies["count"])
 
     # Quality: the scoreboard's avg, complaints and amount per provider and maker.
@@ -78,8 +79,32 @@ async def test_panels_show_the_api_numbers(page: Page, site: Site) -> None:
     await page.screenshot(path=str(screenshot_path("dashboard")), full_page=True)
 
 
+def report_and_dispatch(site: Site, ref: str) -> str:
+    """A fresh order of now (real clock), dispatched to 武汉洪山: due in 4 hours, so its countdown runs."""
+    body = {"partner_ref": ref,
+            "customer": {"name": "张伟", "phone": "13800138000", "address": "洪山区珞喻路1号"},
+            "product": {"category": "air_conditioner", "brand": "格力", "model": "KFR-35GW", "serial": f"GL{ref}",
+                        "factory_date": "2025-03-01", "purchase_date": "2025-06-18"},
+            "location": {"province": "湖北", "city": "武汉", "county": "洪山区", "provincial_capital": True},
+            "fault": "不制冷"}
+    created = site.api.post("/orders", json=body, headers={"Authorization": "Bearer demo-partner-key"})
+    assert created.status_code == 201, created.text
+    order_id: str = created.json()["order_id"]
+    dispatched = site.api.post(f"/dispatch/orders/{order_id}/dispatch",
+                               json={"outlet_id": "WH-HS", "technician_id": "tech-wh-01"},
+                               headers={"Authorization": "Bearer demo-dispatcher-key"})
+    assert dispatched.status_code == 200, dispatched.text
+    deadline = time.monotonic() + 15  # embedded mode: the queue projection tails the store
+    while order_id not in [o["order_id"] for o in site.api.get("/dispatch/queues/WH-HS").json()["orders"]]:
+        assert time.monotonic() < deadline, "the dispatched order never reached its outlet's queue"
+        time.sleep(0.1)
+    return order_id
+
+
 async def test_dispatch_panel_matches_the_queues(page: Page, site: Site) -> None:
+    fresh = report_and_dispatch(site, "BROWSER-0001")
     await open_dashboard(page, site)
+    assert await page.locator(f'#queue tr[data-order="{fresh}"]').count() == 1
     outlets = site.api.get("/dispatch/outlets").json()
     outlets = outlets if isinstance(outlets, list) else next(v for v in outlets.values() if isinstance(v, list))
     assert await rows(page, "outlet-queues") == str(len(outlets))
@@ -99,9 +124,9 @@ async def test_dispatch_panel_matches_the_queues(page: Page, site: Site) -> None
     shown = await page.locator('#overdue tr[data-overdue="0"]').evaluate_all("rs => rs.map(r => r.dataset.order)")
     assert set(shown) == escalated - set(late)
     # The countdown is live: computed in the browser from the due time, it moves.
-    assert total_open > 0, "the demo leaves orders open at its end"
-    first = page.locator("#queue td.countdown:not([data-paused])").first
+    first = page.locator(f'#queue tr[data-order="{fresh}"] td.countdown')
     before = await first.inner_text()
+    assert before.startswith(("3:5", "4:00"))  # h:mm:ss left of the 4-hour on-site SLA in a provincial capital
     await page.wait_for_timeout(1500)
     assert await first.inner_text() != before
     await page.locator("#panel-dispatch").screenshot(path=str(screenshot_path("dispatch-panel")))

@@ -16,7 +16,7 @@ const API = {
   overdue: () => "/dispatch/overdue",
   totals: (month) => `/settlement/totals?month=${month}`,
   openOrders: () => "/settlements/open",
-  anomalies: () => "/settlement/anomalies",
+  anomalies: (month) => `/settlement/anomalies?since=${encodeURIComponent(`${month}-01T00:00:00+08:00`)}`,
   scores: (month) => `/quality/scores?month=${month}`,
   order: (id) => `/orders/${encodeURIComponent(id)}`,
 };
@@ -237,8 +237,8 @@ async function renderSettlement(state) {
       `<td class="num">${o.proposal ? yuan(o.proposal.total_fen) : `<span class="muted">${esc(o.problem ?? "")}</span>`}</td></tr>`;
   }, "every repaired order is settled");
 
-  const anomalies = await getJSON(API.anomalies());
-  if (!anomalies.ok) unavailable("anomalies", anomalies, API.anomalies());
+  const anomalies = await getJSON(API.anomalies(state.month));
+  if (!anomalies.ok) unavailable("anomalies", anomalies, API.anomalies(state.month));
   else fillTable("anomalies", listOf(anomalies.body, "anomalies", "flags", "items"), (a) => {
     const id = pick(a, "order_id", "id");
     return `<tr data-order="${esc(id)}"><td>${orderLink(id)}</td><td>${esc(pick(a, "provider_id", "provider") ?? "")}</td>` +
