@@ -26,6 +26,7 @@ from services.quality.months import is_month, previous_month
 from services.quality.policy import ComplaintBand, Policy
 from services.quality.projection import PROJECTION
 from services.quality.queries import router as queries
+from services.quality.schemas import MonthClosedPublic, PolicyPublic
 from services.quality.scoring import GRADE_POINTS
 
 router = APIRouter(tags=["quality"])
@@ -190,7 +191,7 @@ async def file_complaint(body: ComplaintCreate, runtime: RuntimeDep, principal: 
     )
 
 
-@router.put("/quality/policies/{maker}", response_model=dict[str, Any])
+@router.put("/quality/policies/{maker}", response_model=PolicyPublic)
 async def set_policy(maker: MakerPath, body: PolicyBody, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
     """Set a maker's reward/penalty policy (applies to months not yet closed)."""
     stream = f"quality-policy:{maker}"
@@ -199,8 +200,8 @@ async def set_policy(maker: MakerPath, body: PolicyBody, runtime: RuntimeDep, pr
         payloads = domain.decide_policy(domain.SetPolicy(actor(principal), maker, body.to_policy()))
     except domain.QualityError as exc:
         raise refused(exc) from None
-    stored = await emit(runtime, principal, stream, payloads, version)
-    return {"maker": maker, "version": stored[-1].version, "policy": body.to_policy().to_json()}
+    await emit(runtime, principal, stream, payloads, version)
+    return {"maker": maker, "default": False, "policy": body.to_policy().to_json()}
 
 
 async def catch_up(runtime: Runtime) -> int:
@@ -214,7 +215,7 @@ async def catch_up(runtime: Runtime) -> int:
     return head
 
 
-@router.post("/quality/months/{month}/close", status_code=201, response_model=dict[str, Any])
+@router.post("/quality/months/{month}/close", status_code=201, response_model=MonthClosedPublic)
 async def close_month(
     month: str, runtime: RuntimeDep, principal: Supervision,
     maker: Annotated[str | None, Query(min_length=1, max_length=100, description="default: the caller's maker")] = None,

@@ -24,6 +24,7 @@ from libs.web.runtime import Runtime
 from services.quality import read
 from services.quality.months import CHINA
 from services.quality.projection import orders, policies
+from services.quality.schemas import HistoryPublic, PolicyPublic, RankingPublic, ScoresPublic
 from services.quality.scoring import parse_fraction
 
 router = APIRouter(tags=["quality"])
@@ -47,7 +48,7 @@ def _visible(principal: Principal, scores: list[dict[str, Any]]) -> list[dict[st
     return scores
 
 
-@router.get("/quality/scores", response_model=dict[str, Any])
+@router.get("/quality/scores", response_model=ScoresPublic)
 async def scores(
     runtime: RuntimeDep, principal: Readers, month: MonthQuery,
     maker: Annotated[str | None, Query(min_length=1, max_length=100)] = None, level: LevelQuery = "provider",
@@ -65,7 +66,7 @@ async def scores(
     }
 
 
-@router.get("/quality/policies/{maker}", response_model=dict[str, Any])
+@router.get("/quality/policies/{maker}", response_model=PolicyPublic)
 async def policy(maker: MakerPath, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
     """A maker's reward/penalty policy (money in fen); the seed's numbers if it never set one."""
     async with reader(runtime.engine).connect() as conn:
@@ -74,7 +75,7 @@ async def policy(maker: MakerPath, runtime: RuntimeDep, principal: Staff) -> dic
     return {"maker": maker, "default": row is None, "policy": current.to_json()}
 
 
-@router.get("/quality/rankings", response_model=dict[str, Any])
+@router.get("/quality/rankings", response_model=RankingPublic)
 async def ranking(
     runtime: RuntimeDep, principal: Staff, month: MonthQuery, maker: MakerQuery, level: LevelQuery = "provider"
 ) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def _rank_key(score: dict[str, Any]) -> tuple[int, Fraction, int, int, str]:
     return (avg is None, -(avg or Fraction(0)), score["complaints"], -score["amount_fen"], score["id"])
 
 
-@router.get("/quality/providers/{provider_id}/history", response_model=dict[str, Any])
+@router.get("/quality/providers/{provider_id}/history", response_model=HistoryPublic)
 async def history(provider_id: str, runtime: RuntimeDep, principal: Readers) -> dict[str, Any]:
     """A provider's month-by-month scores (every maker it served), oldest first."""
     if principal.role == "provider" and principal.party != provider_id:
