@@ -2,6 +2,11 @@
 
 Money is integer fen in JSON (`*_fen`) and yuan with two decimals in the CSV, whose
 header says so. Months are 'YYYY-MM' in China time (services/quality/months.py).
+
+The 表7-28 sheet lists a maker's orders repaired in the month (China time), one row
+each: 投诉时间 is when the customer reported the problem (order.reported), 处理时间 when
+the technician left after the repair, 处理费用 the settled total (empty until settled).
+Times are China time; the file starts with a UTF-8 BOM so Excel reads the Chinese.
 """
 
 from __future__ import annotations
