@@ -237,18 +237,18 @@ class Stack:
 
     # --- the whole stack ----------------------------------------------------------------
     def up(self, timeout: float = 90.0, only_first_replica: bool = False) -> None:
-        """Create the database if needed, then start broker, relay, services and projectors.
+        """Create the database if needed, start the broker, then every process at once.
 
-        In stages: the relay migrates the store and creates the demo keys before the
-        services create their read-model tables, and those exist before the projectors
-        start (two processes creating one table at the same moment would race).
+        All at once, as compose or a Kubernetes rollout does: the runtime serialises its
+        start-up (migrations, read-model tables) with an advisory lock, so this also proves
+        that processes starting together do not race.
         """
         asyncio.run(ensure_database(self.database_url))
         names = list(self.processes())
         projectors = [n for n in names if n.startswith("projector-")]
         if only_first_replica:  # the tests start the other replicas themselves
             projectors = [f"projector-{service}" for service in SERVICES]
-        stages = [["broker"], ["relay"], [n for n in names if n in SERVICES], projectors]
+        stages = [["broker"], ["relay", *(n for n in names if n in SERVICES), *projectors]]
         for stage in stages:
             for name in stage:
                 self.start(name)

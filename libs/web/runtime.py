@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events.clock import Clock, system_clock
@@ -53,6 +53,26 @@ class Lag:
     head: int
 
 
+_STARTUP_LOCK = 7_351_002
+
+
+@contextlib.asynccontextmanager
+async def _startup_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """One process at a time creates tables: pods starting together (compose, a rollout) would
+    otherwise race on CREATE TABLE for the same read model and crash at start-up."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _STARTUP_LOCK})
+        await conn.commit()
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _STARTUP_LOCK})
+            await conn.commit()
+
+
 class Runtime:
     def __init__(
         self, settings: Settings, services: list[ServiceSpec], clock: Clock = system_clock,
@@ -79,16 +99,17 @@ class Runtime:
             tail.wakeup.set()
 
     async def start(self) -> None:
-        await migrate(self.engine)
-        async with self.engine.begin() as conn:
-            await conn.run_sync(auth.metadata.create_all)
-        if self.settings.demo:
-            await auth.create_demo_principals(self.engine, self.clock)
-        for projector in self.projectors.values():
-            await projector.setup()
-        for service in self.services:
-            if service.setup:
-                await service.setup(self)
+        async with _startup_lock(self.engine):
+            await migrate(self.engine)
+            async with self.engine.begin() as conn:
+                await conn.run_sync(auth.metadata.create_all)
+            if self.settings.demo:
+                await auth.create_demo_principals(self.engine, self.clock)
+            for projector in self.projectors.values():
+                await projector.setup()
+            for service in self.services:
+                if service.setup:
+                    await service.setup(self)
         role = self.settings.role
         distributed = self.settings.kafka_bootstrap is not None
         if self.settings.run_projections and role in ("api", "projector", "all"):
