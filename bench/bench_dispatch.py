@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,31 +38,38 @@ from tests.support.servers import create_database, drop_database, running_broker
 RATE = 200  # orders per second
 SECONDS = 10
 POLL = 0.01
-CONCURRENCY = 16  # appends in flight at once, like an API process's worker pool
+CONCURRENCY = 24  # appends in flight at once, like an API process's worker pool
 CITIES = ["武汉市", "咸宁市", "宜昌市", "襄阳市"]
 
 
-async def _poll(engine: AsyncEngine, committed: dict[str, float], seen: dict[str, float], total: int) -> None:
-    """Stamp each committed order when its queue row is readable (oldest 500 pending checked per poll)."""
+async def _poll(engine: AsyncEngine, committed: dict[str, tuple[int, float]], seen: dict[str, float], total: int) -> None:
+    """Stamp each committed order when its queue row is readable (rows from the oldest pending position on)."""
     while len(seen) < total:
-        pending = [o for o in committed if o not in seen][:500]
+        pending = [position for order, (position, _) in committed.items() if order not in seen]
         if pending:
             try:
                 async with reader(engine).connect() as conn:
-                    found = (await conn.execute(select(queue.c.order_id).where(queue.c.order_id.in_(pending)))).scalars()
-                    now = time.perf_counter()
-                    seen.update((o, now) for o in found)
+                    query = select(queue.c.order_id).where(queue.c.position >= min(pending))
+                    found = (await conn.execute(query)).scalars().all()
+                now = time.perf_counter()
+                seen.update((o, now) for o in found if o in committed and o not in seen)
             except Exception as exc:  # the projector may not have created its table yet
                 if "dispatch_queue" not in str(exc):
                     raise
         await asyncio.sleep(POLL)
 
 
+def _where(i: int) -> dict[str, Any]:
+    city = CITIES[i % len(CITIES)]
+    return {"province": "湖北省", "city": city, "county": f"{city}{i % 7}区", "provincial_capital": city == "武汉市"}
+
+
 async def _load(store: EventStore, engine: AsyncEngine, rate: int, seconds: float, tag: str) -> tuple[list[float], float]:
     """Append rate×seconds orders on schedule; returns visibility latencies (ms) and the rate achieved."""
-    committed: dict[str, float] = {}
+    committed: dict[str, tuple[int, float]] = {}
     seen: dict[str, float] = {}
     total = int(rate * seconds)
+    events = [reported(datetime.now(UTC), location=_where(i)) for i in range(total)]  # built before the clock runs
     poller = asyncio.create_task(_poll(engine, committed, seen, total))
     start = time.perf_counter()
     slots = asyncio.Semaphore(CONCURRENCY)
@@ -72,11 +80,9 @@ async def _load(store: EventStore, engine: AsyncEngine, rate: int, seconds: floa
             await _append(i)
 
     async def _append(i: int) -> None:
-        city = CITIES[i % len(CITIES)]
-        location = {"province": "湖北省", "city": city, "county": f"{city}{i % 7}区", "provincial_capital": city == "武汉市"}
         order_id = f"{tag}-{i:06d}"
-        await store.append(order_id, [reported(datetime.now(UTC), location=location)], 0)
-        committed[order_id] = time.perf_counter()
+        result = await store.append(order_id, [events[i]], 0)
+        committed[order_id] = (result.position, time.perf_counter())
 
     await asyncio.gather(*(one(i) for i in range(total)))
     achieved = total / (time.perf_counter() - start)
@@ -84,7 +90,7 @@ async def _load(store: EventStore, engine: AsyncEngine, rate: int, seconds: floa
         await asyncio.wait_for(poller, timeout=90)
     except TimeoutError:
         raise RuntimeError(f"{total - len(seen)} orders never reached the dispatch queue") from None
-    return [max(0.0, seen[o] - committed[o]) * 1000 for o in committed], achieved
+    return [max(0.0, seen[o] - at) * 1000 for o, (_, at) in committed.items()], achieved
 
 
 def _figures(report: Report, mode: str, latencies: list[float], achieved: float) -> None:
