@@ -36,6 +36,11 @@ Progress = Callable[[float, str], None]
 OPERATOR = "demo-operator-key"
 
 
+# The first orders of every run take the rare paths once each, so even a short demo shows every step;
+# after them chance decides (platform reports, escalations, pauses, late visits, complaints).
+SHOWCASE = ("platform", "escalate", "pause", "late", "complaint", "platform complaint")
+
+
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
@@ -64,6 +69,7 @@ class Order:
     partner_key: str
     outlet: world.Outlet | None = None
     technician: str = ""
+    fate: str = ""  # a rare path this order is made to take (see SHOWCASE)
 
 
 class Demo:
@@ -189,7 +195,8 @@ class Demo:
             "customer": {"name": name, "phone": phone, "address": address}, "product": product, "location": location,
             "working_conditions": rng.choice(world.WORKING_CONDITIONS), "fault": fault[0],
         }
-        if rng.random() < 0.12:  # forwarded by the provincial complaint platform (signed webhook)
+        fate = SHOWCASE[len(self.stats.orders)] if len(self.stats.orders) < len(SHOWCASE) else ""
+        if rng.random() < 0.12 or fate == "platform":  # forwarded by the provincial complaint platform (signed webhook)
             created = await self.platform("platform report", {
                 "platform_ref": f"GOV-{next(self._serial):08d}", "kind": "repair", "reported_at": self.clock().isoformat(),
                 "reporter": {"name": name, "phone": phone}, "region": location, "address": address, "product": product,
@@ -200,9 +207,9 @@ class Demo:
                                       headers={"Idempotency-Key": body["partner_ref"]} | bearer(partner_key))
         if created is None:
             return
-        order = Order(created["order_id"], city, county, maker, category, fault, partner_key)
+        order = Order(created["order_id"], city, county, maker, category, fault, partner_key, fate=fate)
         self.stats.orders.append(order.id)
-        if rng.random() < 0.08:  # the dealer cannot handle it: up to the regional office (sometimes HQ)
+        if rng.random() < 0.08 or fate == "escalate":  # the dealer cannot handle it: up to the regional office (sometimes HQ)
             self.after(rng.uniform(0.2, 1.5), lambda: self.escalate(order, "经销商无法处理, 转区域办事处"))
         self.after(rng.uniform(0.1, 1.5), lambda: self.dispatch(order))
 
@@ -222,14 +229,16 @@ class Demo:
         if done is None:
             return
         sla = 4.0 if order.city.capital else 12.0
-        if self.rng.random() < 0.06:  # waiting for parts: the SLA clock pauses, the order stays in the queue for days
+        # Waiting for parts: the SLA clock pauses, the order stays in the queue for days.
+        if self.rng.random() < 0.06 or order.fate == "pause":
             self.after(sla * 0.3, lambda: self.wait_for_parts(order))
             return
-        late = self.rng.random() < 0.1  # some visits miss the SLA: the dispatch SLA watcher escalates them
+        # Some visits miss the SLA: the dispatch service's SLA watcher escalates them.
+        late = self.rng.random() < 0.1 or order.fate in ("late", "platform complaint")
         arrive = sla * self.rng.uniform(1.15, 2.0) if late else sla * self.rng.uniform(0.2, 0.9)
         if late:
             self.after(sla * 1.1, self.watch)
-            if self.rng.random() < 0.3:
+            if self.rng.random() < 0.3 or order.fate == "platform complaint":
                 self.after(sla * 1.12, lambda: self.platform_complaint(order))
         self.after(arrive, lambda: self.arrive(order))
 
@@ -273,8 +282,8 @@ class Demo:
         self._repaired.append(order)
         if rng.random() < 0.75:
             self.after(rng.uniform(4, 72), lambda: self.review(order))
-        if rng.random() < 0.06:
-            self.after(rng.uniform(2, 96), lambda: self.complain(order))
+        if rng.random() < 0.06 or order.fate == "complaint":
+            self.after(rng.uniform(2, 48), lambda: self.complain(order))
 
     async def settle_batch(self) -> None:
         """Finance settles yesterday's repairs once a day; a few wait a day or two (some stay open at the end)."""

@@ -19,10 +19,10 @@ from libs.events.store import store_for
 UNTIL = datetime(2026, 6, 3, 4, 0, tzinfo=UTC)  # 12:00 Beijing, 3 June: the window holds the end of May
 
 
-async def _run(tmp_path: Path, name: str, seed: int, days: float = 6) -> tuple[Stats, list[StoredEvent]]:
+async def _run(tmp_path: Path, name: str, seed: int, days: float = 3.5) -> tuple[Stats, list[StoredEvent]]:
     url = f"sqlite:///{tmp_path / name}"
     stats = await fill(Settings(database_url=url, demo=True, sla_watch_interval=3600, log_level="WARNING"),
-                       seed, days, UNTIL, 7.0)
+                       seed, days, UNTIL, 6.0)
     engine = create_engine(url)
     try:
         store, events, position = store_for(engine), [], 0
