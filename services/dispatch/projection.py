@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events import catalog
 from libs.events.envelope import StoredEvent
-from libs.events.projection import Projection
+from libs.events.projection import Batched, Projection
 from libs.events.schema import UTCDateTime
 from libs.events.sqlutil import upsert
 from services.dispatch.domain import ON_SITE, add_working, working_seconds
@@ -79,11 +79,11 @@ async def _set(conn: AsyncConnection, event: StoredEvent, **values: object) -> N
     await conn.execute(update(queue).where(queue.c.order_id == event.stream_id).values(**values, **_stamp(event)))
 
 
-async def on_reported(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderReported) -> None:
+async def _reported_row(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderReported) -> dict[str, object]:
     policy = await policy_for_recorded(conn, data.maker, event.recorded_at)
     budget = policy.on_site_seconds(data.location.provincial_capital)
     loc = data.location
-    row = {
+    return {
         "order_id": event.stream_id, "maker": data.maker, "category": data.product.category,
         "province": loc.province, "city": loc.city, "county": loc.county, "provincial_capital": loc.provincial_capital,
         "status": "reported", "tier": data.tier, "outlet_id": None, "provider_id": None, "technician_id": None,
@@ -91,7 +91,16 @@ async def on_reported(conn: AsyncConnection, event: StoredEvent, data: catalog.O
         "paused_since": None, "pause_reason": None, "due_at": add_working(event.occurred_at, budget, policy.calendar),
         "arrived_at": None, "breached_late": False, "escalated": False, **_stamp(event),
     }
-    await conn.execute(insert(queue), [row])  # version 1 of the stream: the checkpoints rule out a second insert
+
+
+async def on_reported(conn: AsyncConnection, items: list[tuple[StoredEvent, catalog.OrderReported]]) -> None:
+    """A run of new orders in one executemany (the busy path: every order starts here).
+
+    Plain INSERT: order.reported is version 1 of its stream and the projector's
+    per-stream checkpoints never apply an event twice.
+    """
+    rows = [await _reported_row(conn, event, data) for event, data in items]
+    await conn.execute(insert(queue), rows)
 
 
 async def on_dispatched(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderDispatched) -> None:
@@ -168,7 +177,7 @@ PROJECTION = Projection(
     "dispatch_queue",
     metadata,
     {
-        "order.reported": on_reported,
+        "order.reported": Batched(on_reported),
         "order.dispatched": on_dispatched,
         "order.reassigned": on_reassigned,
         "order.sla_paused": on_paused,
