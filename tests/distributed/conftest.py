@@ -1,11 +1,14 @@
-"""The local distributed stack for the proof tests: real processes, PostgreSQL, a noida broker.
+"""The local distributed stack for the proof tests: real processes, a real PostgreSQL, a noida broker.
 
-One stack per module (starting ten processes costs ~10 s on two cores). With CI=true an
-unavailable PostgreSQL or broker is a failure, never a skip (see tests/conftest.py).
+One stack for the whole session (starting ten processes costs ~10 s on two cores), on a
+PRIVATE PostgreSQL server (initdb into a temp dir, a free port): the database-restart proof
+stops and restarts it, and the shared server at :5432 is never touched (nor its connection
+limit shared with other suites). With CI=true an unavailable server is a failure, never a skip.
 """
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,9 +16,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from deploy.local.stack import Stack
-from tests.conftest import _in_thread, _unavailable
+from tests.conftest import _unavailable
+from tests.distributed.private_pg import PrivatePostgres
 from tests.distributed.support import free_port_block, stack_engine
-from tests.support.servers import create_database, drop_database, free_port
+from tests.support.servers import free_port
 
 # Short reconcile grace: after a broker loses messages the sweep fills the gap within seconds.
 STACK_ENV = {"RECONCILE_GRACE": "2", "SLA_WATCH_INTERVAL": "3600", "LOG_LEVEL": "INFO"}
@@ -26,20 +30,28 @@ def make_stack(root: Path, database_url: str, replicas: int = 1) -> Stack:
                  base_port=free_port_block(), projector_replicas=replicas, extra_env=dict(STACK_ENV))
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The whole topology (projector replicas defined but only the first instance started)."""
+@pytest.fixture(scope="session")
+def private_pg() -> Iterator[PrivatePostgres]:
     try:
-        url = _in_thread(create_database())
-    except Exception as exc:
-        _unavailable("PostgreSQL", exc)
-    running = make_stack(tmp_path_factory.mktemp("stack"), url, replicas=2)
+        server = PrivatePostgres.create(free_port())
+        server.start()
+    except (OSError, subprocess.SubprocessError) as exc:
+        _unavailable("a private PostgreSQL (initdb, pg_ctl)", exc)
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture(scope="session")
+def stack(private_pg: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole topology (projector replicas defined, only the first instance of each started)."""
+    running = make_stack(tmp_path_factory.mktemp("stack"), private_pg.url, replicas=2)
     try:
         running.up(only_first_replica=True)
         yield running
     finally:
         running.down()
-        _in_thread(drop_database(url))
 
 
 @pytest.fixture

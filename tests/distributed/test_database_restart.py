@@ -1,13 +1,11 @@
-"""Database restart during load, on a PRIVATE PostgreSQL (never the shared one): requests fail
+"""Database restart during load, on the stack's PRIVATE PostgreSQL (never the shared one): requests fail
 cleanly with a 503 problem (no 500, no half-written order) and everything recovers by itself."""
 
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -17,40 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from deploy.local.stack import Stack
 from libs.events.schema import events
 from services.intake.projection import orders as intake_orders
-from tests.conftest import _unavailable
-from tests.distributed.conftest import make_stack
 from tests.distributed.private_pg import PrivatePostgres
-from tests.distributed.support import new_order, poll, post_order, problem, stack_engine, wait_consistent
-from tests.support.servers import free_port
+from tests.distributed.support import new_order, poll, post_order, problem, wait_consistent
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, PrivatePostgres]]:
-    try:
-        server = PrivatePostgres.create(free_port())
-        server.start()
-    except (OSError, subprocess.SubprocessError) as exc:
-        _unavailable("a private PostgreSQL (initdb, pg_ctl)", exc)
-    stack = make_stack(tmp_path_factory.mktemp("stack-private-pg"), server.url)
-    try:
-        stack.up()
-        yield stack, server
-    finally:
-        stack.down()
-        server.destroy()
-
-
-@pytest.fixture
-async def db(private: tuple[Stack, PrivatePostgres]) -> AsyncIterator[AsyncEngine]:
-    engine = stack_engine(private[0])
-    yield engine
-    await engine.dispose()
-
-
-async def test_database_restart_during_load(private: tuple[Stack, PrivatePostgres], db: AsyncEngine) -> None:
-    stack, server = private
+async def test_database_restart_during_load(stack: Stack, private_pg: PrivatePostgres, db: AsyncEngine) -> None:
+    server = private_pg
+    before = await _reported(db)
     url = stack.url("intake")
     statuses: dict[str, list[int]] = defaultdict(list)
     unavailable: list[httpx.Response] = []
@@ -92,12 +65,15 @@ async def test_database_restart_during_load(private: tuple[Stack, PrivatePostgre
         assert problem(answer)["title"] == "Service unavailable" and answer.headers["retry-after"]
     assert all(codes[-1] == 201 for codes in statuses.values()), "a partner's retry never succeeded"
     assert len(set(orders.values())) == len(orders) == len(statuses)
-    async with db.connect() as conn:  # exactly one order per key: no duplicate from a retried 503
-        stored = (await conn.execute(select(func.count()).where(events.c.type == "order.reported"))).scalar_one()
-    assert stored == len(orders)
+    assert await _reported(db) == before + len(orders)  # exactly one order per key: none from a retried 503
     await wait_consistent(db, stack.topic)  # relay and projectors reconnected by themselves
     async with db.connect() as conn:
-        assert (await conn.execute(select(func.count()).select_from(intake_orders))).scalar_one() == len(orders)
+        assert (await conn.execute(select(func.count()).select_from(intake_orders))).scalar_one() == before + len(orders)
+
+
+async def _reported(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).where(events.c.type == "order.reported"))).scalar_one())
 
 
 async def _true(value: bool) -> bool:
