@@ -13,6 +13,7 @@ import pytest
 
 from libs.events.projection import dump_read_model
 from services.quality.projection import PROJECTION
+from services.quality.scoring import GRADE_POINTS
 from tests.quality import factory
 from tests.support.app import auth
 
@@ -29,8 +30,9 @@ async def post_review(client: httpx.AsyncClient, order_id: str, grades: str, cha
     return await client.post(f"/orders/{order_id}/reviews", json=body, headers=auth(who))
 
 
-async def scores(api: Any, month: str, level: str = "provider") -> dict[str, Any]:
-    await api.sync()
+async def scores(api: Any, month: str, level: str = "provider", sync: bool = True) -> dict[str, Any]:
+    if sync:
+        await api.sync()
     response = await api.client.get(
         "/quality/scores", params={"month": month, "maker": "gree", "level": level}, headers=auth("supervisor")
     )
@@ -46,17 +48,23 @@ def line(sheet: dict[str, Any], subject: str) -> dict[str, Any]:
     return found[0]
 
 
-async def worked_example(api: Any) -> None:
-    """April: 2 forms, total 7 (avg 3.5). May: 10 forms, total 40 (avg 4)."""
+async def worked_example(api: Any, over_http: bool = True) -> None:
+    """April: 2 forms, total 7 (avg 3.5). May: 10 forms, total 40 (avg 4).
+
+    Without `over_http` the forms go straight to the store (faster, for tests about something else).
+    """
     store = api.runtime.store
-    for i, grades in enumerate(["AAC", "ABC"]):
-        await factory.repaired_order(store, f"apr-{i}", APRIL + timedelta(hours=i), cost_fen=12_000)
-        assert (await post_review(api.client, f"apr-{i}", grades)).status_code == 201
-    for i in range(10):
-        await factory.repaired_order(store, f"may-{i}", MAY + timedelta(minutes=i), cost_fen=8_050)
-        response = await post_review(api.client, f"may-{i}", "AAC" if i % 2 else "ABB")
+    forms = [(f"apr-{i}", APRIL + timedelta(hours=i), g, 12_000) for i, g in enumerate(["AAC", "ABC"])]
+    forms += [(f"may-{i}", MAY + timedelta(minutes=i), "AAC" if i % 2 else "ABB", 8_050) for i in range(10)]
+    for order_id, repaired_at, grades, cost in forms:
+        await factory.repaired_order(store, order_id, repaired_at, cost_fen=cost)
+        if not over_http:
+            await store.append(order_id, [factory.review(api.clock(), grades)], 4)
+            continue
+        response = await post_review(api.client, order_id, grades)
         assert response.status_code == 201, response.text
-        assert response.json()["points"] == 4 and response.json()["provider_id"] == "prov-wuhan"
+        assert response.json()["points"] == sum(GRADE_POINTS[g] for g in grades)
+        assert response.json()["provider_id"] == "prov-wuhan"
 
 
 async def test_the_seeds_worked_example_survives_close_late_items_and_a_rebuild(api: Any) -> None:
@@ -91,11 +99,13 @@ async def test_the_seeds_worked_example_survives_close_late_items_and_a_rebuild(
     assert line(await scores(api, "2026-05"), "prov-wuhan") == may  # frozen = what was live
 
     # rebuilt from the events, the read model and every answer come out the same
+    await api.sync()
     before = await dump_read_model(api.runtime.engine, PROJECTION.metadata)
-    answers = [await scores(api, m, lv) for m in ("2026-04", "2026-05") for lv in ("provider", "outlet")]
+    asked = [(m, lv) for m in ("2026-04", "2026-05") for lv in ("provider", "outlet")]
+    answers = [await scores(api, m, lv, sync=False) for m, lv in asked]
     await api.runtime.projectors["quality"].rebuild()
     assert await dump_read_model(api.runtime.engine, PROJECTION.metadata) == before
-    assert [await scores(api, m, lv) for m in ("2026-04", "2026-05") for lv in ("provider", "outlet")] == answers
+    assert [await scores(api, m, lv, sync=False) for m, lv in asked] == answers
 
 
 async def test_only_supervision_records_reviews_and_never_for_its_own_work(sqlite_api: Any) -> None:
@@ -175,7 +185,7 @@ async def test_a_month_closes_once_and_only_when_over(sqlite_api: Any) -> None:
 
 async def test_a_makers_policy_drives_open_months_and_closed_ones_keep_theirs(sqlite_api: Any) -> None:
     api = sqlite_api
-    await worked_example(api)
+    await worked_example(api, over_http=False)
     assert (await api.client.post("/quality/months/2026-04/close", headers=auth("supervisor"))).status_code == 201
     policy = {
         "improvement_reward_fen": 2_000_00, "decline_penalty_fen": 500_00, "all_max_reward_fen": 0,
@@ -203,7 +213,7 @@ async def test_a_makers_policy_drives_open_months_and_closed_ones_keep_theirs(sq
 
 async def test_history_ranking_and_the_statistics_sheet(sqlite_api: Any) -> None:
     api = sqlite_api
-    await worked_example(api)
+    await worked_example(api, over_http=False)
     await factory.repaired_order(api.runtime.store, "may-x", MAY, provider="prov-hankou", outlet="outlet-hk")
     assert (await post_review(api.client, "may-x", "AAA")).status_code == 201
     await api.sync()

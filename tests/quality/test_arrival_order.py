@@ -89,7 +89,7 @@ async def projector(sqlite_engine: AsyncEngine) -> Projector:
     return made
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plan=st.lists(order_plan, min_size=1, max_size=4), seed=st.integers(0, 2**32 - 1))
 async def test_scores_are_invariant_to_arrival_order_within_a_month(
     projector: Projector, plan: list[dict[str, object]], seed: int
