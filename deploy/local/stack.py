@@ -158,8 +158,6 @@ class Stack:
         proc = self.processes()[name]
         env = {**os.environ, **self._common(), **proc.env, "PORT": str(proc.port), "PYTHONPATH": str(ROOT),
                "PATH": str(Path(self.python).parent) + os.pathsep + os.environ.get("PATH", "")}
-        for key in ("CI",):
-            env.pop(key, None)
         with self.log(name).open("ab") as out:
             child = subprocess.Popen(self._command(proc), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
