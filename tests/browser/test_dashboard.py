@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -79,8 +80,8 @@ async def test_panels_show_the_api_numbers(page: Page, site: Site) -> None:
     await page.screenshot(path=str(screenshot_path("dashboard")), full_page=True)
 
 
-def report_and_dispatch(site: Site, ref: str) -> str:
-    """A fresh order of now (real clock), dispatched to 武汉洪山: due in 4 hours, so its countdown runs."""
+def report(site: Site, ref: str) -> str:
+    """A fresh order of now (real clock) from the demo partner, in 武汉 (a provincial capital: 4-hour SLA)."""
     body = {"partner_ref": ref,
             "customer": {"name": "张伟", "phone": "13800138000", "address": "洪山区珞喻路1号"},
             "product": {"category": "air_conditioner", "brand": "格力", "model": "KFR-35GW", "serial": f"GL{ref}",
@@ -90,19 +91,42 @@ def report_and_dispatch(site: Site, ref: str) -> str:
     created = site.api.post("/orders", json=body, headers={"Authorization": "Bearer demo-partner-key"})
     assert created.status_code == 201, created.text
     order_id: str = created.json()["order_id"]
+    return order_id
+
+
+def wait_until(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 15  # embedded mode: the projections tail the store
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def report_and_dispatch(site: Site, ref: str) -> str:
+    """A fresh order dispatched to 武汉洪山: due in 4 hours, so its countdown runs."""
+    order_id = report(site, ref)
     dispatched = site.api.post(f"/dispatch/orders/{order_id}/dispatch",
                                json={"outlet_id": "WH-HS", "technician_id": "tech-wh-01"},
                                headers={"Authorization": "Bearer demo-dispatcher-key"})
     assert dispatched.status_code == 200, dispatched.text
-    deadline = time.monotonic() + 15  # embedded mode: the queue projection tails the store
-    while order_id not in [o["order_id"] for o in site.api.get("/dispatch/queues/WH-HS").json()["orders"]]:
-        assert time.monotonic() < deadline, "the dispatched order never reached its outlet's queue"
-        time.sleep(0.1)
+    wait_until(lambda: order_id in [o["order_id"] for o in site.api.get("/dispatch/queues/WH-HS").json()["orders"]],
+               "the dispatched order never reached its outlet's queue")
+    return order_id
+
+
+def report_and_escalate(site: Site, ref: str) -> str:
+    """A fresh order the dealer cannot handle: escalated to the regional office, not dispatched yet."""
+    order_id = report(site, ref)
+    escalated = site.api.post(f"/orders/{order_id}/escalations", json={"reason": "经销商无法处理"})
+    assert escalated.status_code == 201, escalated.text
+    wait_until(lambda: any(o["order_id"] == order_id and o["tier"] == "regional"
+                           for o in site.api.get("/dispatch/queues", params={"region": "武汉"}).json()["orders"]),
+               "the escalated order never reached the region queue")
     return order_id
 
 
 async def test_dispatch_panel_matches_the_queues(page: Page, site: Site) -> None:
     fresh = report_and_dispatch(site, "BROWSER-0001")
+    waiting = report_and_escalate(site, "BROWSER-0002")
     await open_dashboard(page, site)
     assert await page.locator(f'#queue tr[data-order="{fresh}"]').count() == 1
     outlets = site.api.get("/dispatch/outlets").json()
@@ -115,7 +139,15 @@ async def test_dispatch_panel_matches_the_queues(page: Page, site: Site) -> None
         total_open += len(queue["orders"])
         cell = page.locator(f'#outlet-queues tr[data-outlet="{outlet["id"]}"] td[data-open]')
         assert await cell.inner_text() == str(len(queue["orders"]))
-    assert await rows(page, "queue") == str(total_open)
+    cities = sorted({area["city"] for outlet in outlets for area in outlet["areas"]})
+    open_ids = {o["order_id"] for q in queues for o in q["orders"]}
+    for city in cities:
+        regional = site.api.get("/dispatch/queues", params={"region": city}).json()["orders"]
+        queues.append({"orders": regional})
+        open_ids |= {o["order_id"] for o in regional}
+        cell = page.locator(f'#region-queues tr[data-region="{city}"] td[data-open]')
+        assert await cell.inner_text() == str(len(regional))
+    assert await rows(page, "queue") == str(len(open_ids)) and total_open < len(open_ids)  # + the undispatched one
     overdue = site.api.get("/dispatch/overdue").json()
     assert await page.get_attribute("#overdue", "data-overdue") == str(len(overdue["orders"]))
     late = await page.locator('#overdue tr[data-overdue="1"]').evaluate_all("rs => rs.map(r => r.dataset.order)")
@@ -123,6 +155,7 @@ async def test_dispatch_panel_matches_the_queues(page: Page, site: Site) -> None
     escalated = {o["order_id"] for q in queues for o in q["orders"] if o["escalated"] or o["tier"] != "dealer"}
     shown = await page.locator('#overdue tr[data-overdue="0"]').evaluate_all("rs => rs.map(r => r.dataset.order)")
     assert set(shown) == escalated - set(late)
+    assert waiting in shown
     # The countdown is live: computed in the browser from the due time, it moves.
     first = page.locator(f'#queue tr[data-order="{fresh}"] td.countdown')
     before = await first.inner_text()

@@ -185,11 +185,28 @@ async function renderDispatch(state) {
     options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
   });
 
+  // Region queues (dispatched or not) of every city with an outlet.
+  const cities = [...new Set(queues.map(cityOf).filter(Boolean))].sort();
+  const regionQueues = await Promise.all(cities.map(async (city) => {
+    const res = await getJSON(API.regionQueue(city));
+    return { region: city, ok: res.ok, items: res.ok ? listOf(res.body, "orders", "items") : [] };
+  }));
+  fillTable("region-queues", regionQueues.filter((r) => !state.region || r.region === state.region), (r) => {
+    const states = r.items.map(slaState);
+    return `<tr data-region="${esc(r.region)}"><td>${esc(r.region)}</td><td class="num" data-open>${r.ok ? r.items.length : "?"}</td>` +
+      `<td class="num">${r.items.filter((i) => !i.outlet_id).length}</td><td class="num">${states.filter((x) => x === "at_risk").length}</td>` +
+      `<td class="num">${states.filter((x) => x === "breached").length}</td></tr>`;
+  }, "no regions");
+
   let items;
   if (state.region) {
     const res = await getJSON(API.regionQueue(state.region));
     if (!res.ok) { unavailable("queue", res, API.regionQueue(state.region)); items = null; } else items = listOf(res.body, "orders", "items");
-  } else items = queues.flatMap((q) => q.items);
+  } else {
+    const byId = new Map();
+    for (const item of [...queues.flatMap((q) => q.items), ...regionQueues.flatMap((r) => r.items)]) byId.set(item.order_id, item);
+    items = [...byId.values()];
+  }
   $("#queue-scope").textContent = state.region ? `· ${state.region}` : "· all regions";
   if (items) {
     items.sort((a, b) => String(pick(a, "sla_due_at", "due_at") ?? "").localeCompare(String(pick(b, "sla_due_at", "due_at") ?? "")));
