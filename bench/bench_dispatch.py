@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.report import Report
 from libs.events.db import create_engine, migrate, reader
+from libs.events.schema import checkpoints
 from libs.events.settings import Settings
 from libs.events.store import EventStore, store_for
 from libs.web.runtime import Runtime
@@ -39,11 +40,14 @@ RATE = 200  # orders per second
 SECONDS = 10
 POLL = 0.01
 CONCURRENCY = 24  # appends in flight at once, like an API process's worker pool
+RELAY = "relay:bench-dispatch"
 CITIES = ["武汉市", "咸宁市", "宜昌市", "襄阳市"]
 
 
-async def _poll(engine: AsyncEngine, committed: dict[str, tuple[int, float]], seen: dict[str, float], total: int) -> None:
-    """Stamp each committed order when its queue row is readable (rows from the oldest pending position on)."""
+async def _poll(engine: AsyncEngine, committed: dict[str, tuple[int, float]], seen: dict[str, float], total: int,
+                published: dict[str, float]) -> None:
+    """Stamp each committed order when its queue row is readable (rows from the oldest pending position on),
+    and, in distributed mode, when the relay's checkpoint has passed it (published to Kafka)."""
     while len(seen) < total:
         pending = [position for order, (position, _) in committed.items() if order not in seen]
         if pending:
@@ -51,8 +55,11 @@ async def _poll(engine: AsyncEngine, committed: dict[str, tuple[int, float]], se
                 async with reader(engine).connect() as conn:
                     query = select(queue.c.order_id).where(queue.c.position >= min(pending))
                     found = (await conn.execute(query)).scalars().all()
+                    relayed = (await conn.execute(select(checkpoints.c.position).where(checkpoints.c.name == RELAY))).scalar()
                 now = time.perf_counter()
                 seen.update((o, now) for o in found if o in committed and o not in seen)
+                if relayed is not None:
+                    published.update((o, now) for o, (p, _) in committed.items() if p <= relayed and o not in published)
             except Exception as exc:  # the projector may not have created its table yet
                 if "dispatch_queue" not in str(exc):
                     raise
@@ -64,13 +71,16 @@ def _where(i: int) -> dict[str, Any]:
     return {"province": "湖北省", "city": city, "county": f"{city}{i % 7}区", "provincial_capital": city == "武汉市"}
 
 
-async def _load(store: EventStore, engine: AsyncEngine, rate: int, seconds: float, tag: str) -> tuple[list[float], float]:
+async def _load(
+    report: Report, store: EventStore, engine: AsyncEngine, rate: int, seconds: float, tag: str,
+) -> tuple[list[float], float]:
     """Append rate×seconds orders on schedule; returns visibility latencies (ms) and the rate achieved."""
     committed: dict[str, tuple[int, float]] = {}
     seen: dict[str, float] = {}
     total = int(rate * seconds)
     events = [reported(datetime.now(UTC), location=_where(i)) for i in range(total)]  # built before the clock runs
-    poller = asyncio.create_task(_poll(engine, committed, seen, total))
+    published: dict[str, float] = {}
+    poller = asyncio.create_task(_poll(engine, committed, seen, total, published))
     start = time.perf_counter()
     slots = asyncio.Semaphore(CONCURRENCY)
 
@@ -90,6 +100,10 @@ async def _load(store: EventStore, engine: AsyncEngine, rate: int, seconds: floa
         await asyncio.wait_for(poller, timeout=90)
     except TimeoutError:
         raise RuntimeError(f"{total - len(seen)} orders never reached the dispatch queue") from None
+    if published and tag != "warm":
+        relay = sorted(max(0.0, published[o] - at) * 1000 for o, (_, at) in committed.items() if o in published)
+        report.figure("distributed: commit → published by the relay, p50", statistics.median(relay), "ms")
+        report.figure("distributed: commit → published by the relay, p99", relay[int(0.99 * (len(relay) - 1))], "ms")
     return [max(0.0, seen[o] - at) * 1000 for o, (_, at) in committed.items()], achieved
 
 
@@ -129,8 +143,8 @@ async def _distributed(report: Report) -> None:
             await asyncio.sleep(3)  # let the projector create its tables before the relay starts
             workers.append(_spawn({**env, "ROLE": "relay", "RUN_PROJECTIONS": "false"}))
             store = store_for(engine)
-            await _load(store, engine, 20, 1, "warm")  # topic, consumer group and pools warmed up
-            latencies, achieved = await _load(store, engine, RATE, SECONDS, "run")
+            await _load(report, store, engine, 20, 1, "warm")  # topic, consumer group and pools warmed up
+            latencies, achieved = await _load(report, store, engine, RATE, SECONDS, "run")
             _figures(report, "distributed (PostgreSQL + Kafka, 3 processes)", latencies, achieved)
             for process in workers:
                 process.terminate()
@@ -149,8 +163,8 @@ async def _embedded(report: Report) -> None:
         runtime = Runtime(Settings(database_url=f"sqlite:///{tmp}/bench.db", services="dispatch", demo=False), [SERVICE])
         await runtime.start()
         try:
-            await _load(runtime.store, runtime.engine, 20, 1, "warm")
-            latencies, achieved = await _load(runtime.store, runtime.engine, RATE, SECONDS, "run")
+            await _load(report, runtime.store, runtime.engine, 20, 1, "warm")
+            latencies, achieved = await _load(report, runtime.store, runtime.engine, RATE, SECONDS, "run")
             _figures(report, "embedded (SQLite, store tail, 1 process)", latencies, achieved)
         finally:
             await runtime.stop()
