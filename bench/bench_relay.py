@@ -37,7 +37,7 @@ from libs.events.store import SqlEventStore, store_for
 from libs.events.subscription import KafkaFeed
 from tests.support.servers import running_broker
 
-STREAMS = int(os.environ.get("BENCH_RELAY_STREAMS", "5000"))  # x 10 events: 1 reported + 9 escalated
+STREAMS = int(os.environ.get("BENCH_RELAY_STREAMS", "2000"))  # x 10 events: 1 reported + 9 escalated
 ROUNDS = 2
 EVENTS_PER_ORDER = 10
 PARTITIONS = 6
