@@ -224,3 +224,42 @@ class RoutePublic(BaseModel):
     category: str
     best: SuggestionPublic | None
     candidates: list[SuggestionPublic]
+
+
+class Pause(BaseModel):
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class ComplaintSla(BaseModel):
+    complaint_id: str
+    received_at: datetime
+    due_at: datetime
+    responded_at: datetime | None
+    escalated: bool
+
+
+class OrderDispatchPublic(BaseModel):
+    """One order as dispatch sees it, from its own events (read-your-writes, no projection lag)."""
+
+    order_id: str
+    version: int
+    status: str
+    maker: str
+    category: str
+    province: str
+    city: str
+    county: str
+    tier: str
+    outlet_id: str | None
+    provider_id: str | None
+    technician_id: str | None
+    reported_at: datetime
+    due_at: datetime
+    arrived_at: datetime | None
+    sla_state: SlaStateName
+    time_left_seconds: float
+    paused_seconds: float
+    pauses: list[Pause]
+    complaints: list[ComplaintSla]
+    escalated: list[str] = Field(description="SLA breaches already escalated")

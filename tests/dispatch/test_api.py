@@ -58,6 +58,10 @@ async def test_an_order_goes_through_dispatch_pause_arrival_and_repair(api: Any)
     [paused] = (await queue(api, "wh-jiangxia"))["orders"]
     assert (paused["sla_state"], paused["paused_seconds"], paused["time_left_seconds"]) == ("paused", 7200, 3 * 3600)
     assert (await post(api, f"{order}/sla/resume", {}, TECH)).status_code == 200
+    view = (await api.client.get(f"/dispatch/orders/{order}", headers=TECH)).json()
+    assert (view["status"], view["technician_id"], view["paused_seconds"], view["due_at"]) == (
+        "dispatched", "tech-wh-01", 7200, "2026-05-04T07:00:00Z")  # four hours plus two paused
+    assert [(p["started_at"], p["ended_at"]) for p in view["pauses"]] == [("2026-05-04T02:00:00Z", "2026-05-04T04:00:00Z")]
     api.clock.advance(hours=2.5)
     body = await queue(api, "wh-jiangxia")
     [at_risk] = body["orders"]
@@ -124,6 +128,8 @@ async def test_who_may_do_what(sqlite_api: Any) -> None:
     other = {"Authorization": "Bearer other-tech-key"}
     assert (await post(api, f"{order}/arrive", {}, other)).status_code == 403
     assert (await api.client.get("/dispatch/queues/wh-jiangxia", headers=other)).status_code == 403
+    assert (await api.client.get(f"/dispatch/orders/{order}", headers=other)).status_code == 403
+    assert (await api.client.get(f"/dispatch/orders/{order}", headers=TECH)).status_code == 200
     assert (await api.client.get("/dispatch/overdue", headers=auth("partner"))).status_code == 403
     assert (await api.client.post("/dispatch/outlets", json=OUTLET, headers=TECH)).status_code == 403
 

@@ -10,14 +10,55 @@ from libs.web.auth import Principal
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Forbidden, NotFound
 from services.dispatch import queries, registry
+from services.dispatch.domain import sla_state
 from services.dispatch.domain.routing import suggest
-from services.dispatch.orders import load_order
-from services.dispatch.schemas import OverduePublic, QueuePublic, RoutePublic, SuggestionPublic
+from services.dispatch.orders import load_order, policy_for
+from services.dispatch.schemas import (
+    ComplaintSla,
+    OrderDispatchPublic,
+    OverduePublic,
+    Pause,
+    QueuePublic,
+    RoutePublic,
+    SuggestionPublic,
+)
 
 router = APIRouter(prefix="/dispatch", tags=["dispatch: queues"])
 
 Desk = Annotated[Principal, Depends(require("dispatcher", "supervisor"))]
 OutletReader = Annotated[Principal, Depends(require("dispatcher", "supervisor", "provider", "technician"))]
+
+
+@router.get("/orders/{order_id}", response_model=OrderDispatchPublic)
+async def order_view(order_id: str, runtime: RuntimeDep, principal: OutletReader) -> OrderDispatchPublic:
+    """One order's dispatch state and SLA figures, from its own events."""
+    state = await load_order(runtime.store, order_id)
+    if state.status == "new" or state.reported_at is None:
+        raise NotFound(f"order {order_id} not found")
+    if principal.role in ("provider", "technician") and principal.party != state.provider_id:
+        raise Forbidden(f"order {order_id} is not dispatched to provider {principal.party!r}")
+    now, policy = runtime.clock(), await policy_for(runtime, state)
+    clock = state.on_site_clock(policy)
+    left = clock.left(now, policy.calendar)
+    pauses = [Pause(started_at=a, ended_at=b) for a, b in state.pauses]
+    if state.paused_since is not None:
+        pauses.append(Pause(started_at=state.paused_since, ended_at=None))
+    complaints = [
+        ComplaintSla(complaint_id=str(c.id), received_at=c.received_at, due_at=state.complaint_due(c, policy),
+                     responded_at=c.responded_at, escalated=f"complaint:{c.id}" in state.escalated)
+        for c in state.complaints
+    ]
+    province, city, county = state.region
+    return OrderDispatchPublic(
+        order_id=order_id, version=state.version, status=state.status, maker=state.maker, category=state.category,
+        province=province, city=city, county=county, tier=state.tier, outlet_id=state.outlet_id,
+        provider_id=state.provider_id, technician_id=state.technician_id, reported_at=state.reported_at,
+        due_at=clock.due_at(policy.calendar), arrived_at=state.arrived_at,
+        sla_state=sla_state(left, clock.budget_seconds, paused=state.paused_since is not None,
+                            met=state.arrived_at is not None, at_risk_fraction=policy.at_risk_fraction),
+        time_left_seconds=round(left, 3), paused_seconds=round(clock.paused_total(now, policy.calendar), 3),
+        pauses=pauses, complaints=complaints, escalated=sorted(state.escalated),
+    )
 
 
 @router.get("/queues/{outlet_id}", response_model=QueuePublic)
