@@ -1,0 +1,124 @@
+"""Query answers: queues, overdue work, routing, one order's view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+SlaStateName = Literal["on_time", "at_risk", "breached", "paused", "met"]
+
+
+class QueueItem(BaseModel):
+    order_id: str
+    status: str
+    maker: str
+    category: str
+    province: str
+    city: str
+    county: str
+    tier: str
+    outlet_id: str | None
+    technician_id: str | None
+    reported_at: datetime
+    due_at: datetime
+    sla_state: SlaStateName
+    time_left_seconds: float = Field(description="SLA time left (working time under a calendar); negative = late")
+    paused_seconds: float
+    pause_reason: str | None
+    escalated: bool
+
+
+class TechnicianLoad(BaseModel):
+    technician_id: str
+    open_orders: int
+
+
+class OutletLoad(BaseModel):
+    outlet_id: str
+    open_orders: int = Field(description="dispatched or on site, not yet repaired")
+    technicians: list[TechnicianLoad]
+
+
+class QueuePublic(BaseModel):
+    as_of: datetime
+    outlet_id: str | None = None
+    region: str | None = None
+    orders: list[QueueItem]
+    load: list[OutletLoad]
+
+
+class ComplaintItem(BaseModel):
+    complaint_id: str
+    order_id: str
+    provider_id: str | None
+    outlet_id: str | None
+    received_at: datetime
+    due_at: datetime
+    responded_at: datetime | None
+    escalated: bool
+
+
+class OverduePublic(BaseModel):
+    as_of: datetime
+    orders: list[QueueItem]
+    complaints: list[ComplaintItem]
+
+
+class SuggestionPublic(BaseModel):
+    outlet_id: str
+    provider_id: str
+    technician_id: str
+    match: Literal["county", "city", "nearby"]
+    outlet_load: int
+    capacity_per_day: int
+    technician_load: int
+
+
+class RoutePublic(BaseModel):
+    order_id: str
+    city: str
+    county: str
+    category: str
+    best: SuggestionPublic | None
+    candidates: list[SuggestionPublic]
+
+
+class Pause(BaseModel):
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class ComplaintSla(BaseModel):
+    complaint_id: str
+    received_at: datetime
+    due_at: datetime
+    responded_at: datetime | None
+    escalated: bool
+
+
+class OrderDispatchPublic(BaseModel):
+    """One order as dispatch sees it, from its own events (read-your-writes, no projection lag)."""
+
+    order_id: str
+    version: int
+    status: str
+    maker: str
+    category: str
+    province: str
+    city: str
+    county: str
+    tier: str
+    outlet_id: str | None
+    provider_id: str | None
+    technician_id: str | None
+    reported_at: datetime
+    due_at: datetime
+    arrived_at: datetime | None
+    sla_state: SlaStateName
+    time_left_seconds: float
+    paused_seconds: float
+    pauses: list[Pause]
+    complaints: list[ComplaintSla]
+    escalated: list[str] = Field(description="SLA breaches already escalated")
