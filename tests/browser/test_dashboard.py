@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -39,7 +40,7 @@ async def test_demo_ran_without_refusals(site: Site) -> None:
     assert not site.demo.refused, site.demo.examples
 
 
-async def test_panels_show_the_api_numbers(page: Page, site: Site) -> None:
+async def test_panels_show_the_api_numbers(page: Page, site: Site, tmp_path: Path) -> None:
     await open_dashboard(page, site)
     month = this_month()
     assert await page.input_value("#month") == month
@@ -78,6 +79,17 @@ async def test_panels_show_the_api_numbers(page: Page, site: Site) -> None:
     assert complaints[-1] == sum(s["complaints"] for _, s in scores)
 
     await page.screenshot(path=str(screenshot_path("dashboard")), full_page=True)
+
+    # The statistics sheet (表7-28) of a maker downloads as the API serves it.
+    maker = makers[0]["maker"]
+    async with page.expect_download() as download_info:
+        await page.click(f'#sheets button[data-sheet="{maker}"]')
+    download = await download_info.value
+    assert download.suggested_filename == f"statistics-{maker}-{month}.csv"
+    saved = tmp_path / download.suggested_filename
+    await download.save_as(saved)
+    api_sheet = site.api.get(f"/quality/months/{month}/statistics.csv", params={"maker": maker})
+    assert saved.read_bytes() == api_sheet.content
 
 
 def report(site: Site, ref: str) -> str:

@@ -18,6 +18,7 @@ const API = {
   openOrders: () => "/settlements/open",
   anomalies: (month) => `/settlement/anomalies?since=${encodeURIComponent(`${month}-01T00:00:00+08:00`)}`,
   scores: (month) => `/quality/scores?month=${month}`,
+  sheet: (month, maker) => `/quality/months/${month}/statistics.csv?maker=${encodeURIComponent(maker)}`,
   order: (id) => `/orders/${encodeURIComponent(id)}`,
 };
 
@@ -287,6 +288,13 @@ async function renderQuality(state) {
       `<td class="num ${amount > 0 ? "pos" : amount < 0 ? "neg" : ""}" data-amount-fen="${esc(amount ?? "")}">${amount === undefined ? "" : yuan(amount)}</td></tr>`;
   }, "no scores for this month");
 
+  // The monthly statistics sheet (表7-28) per maker: fetched with the key, saved as a file.
+  const makers = current.ok && Array.isArray(current.body.makers) ? current.body.makers.map((m) => m.maker) : [];
+  $("#sheets").innerHTML = makers.length ? "表7-28 CSV:" + makers.map((m) => `<button type="button" data-sheet="${esc(m)}">${esc(m)}</button>`).join("") : "";
+  for (const button of document.querySelectorAll("#sheets button")) {
+    button.addEventListener("click", () => downloadSheet(state.month, button.dataset.sheet));
+  }
+
   const providers = [...new Set(results.flatMap((r) => (r.ok ? scoreRows(r.body) : []).map(providerOf)))].sort();
   // A provider serving several makers: its month avg is the pooled total / n over them.
   const pooled = (r, p) => {
@@ -334,6 +342,17 @@ function renderSlaCompliance(queues) {
     data: { labels, datasets: [{ label: "% of open orders within SLA", data: values, backgroundColor: "#1a7f37" }] },
     options: { plugins: { legend: { display: false } }, scales: { y: { min: 0, max: 100 } } },
   });
+}
+
+async function downloadSheet(month, maker) {
+  const res = await fetch(API.sheet(month, maker), { headers: { Authorization: `Bearer ${apiKey()}` } });
+  if (!res.ok) { showKeyError(`${API.sheet(month, maker)} answered ${res.status}`); return; }
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await res.blob());
+  link.download = `statistics-${maker}-${month}.csv`;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
 }
 
 // ---------- order page ----------
