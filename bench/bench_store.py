@@ -161,19 +161,19 @@ async def _postgres(report: Report) -> None:
         finally:
             await raw.close()
             await no_ping.dispose()
-    batch_base = max(best["many"], best["copy"])
-    which = "COPY" if best["copy"] >= best["many"] else "executemany"
     report.line("PostgreSQL (PostgresEventStore, asyncpg)")
     report.figure("raw asyncpg INSERT, one event per transaction", best["raw1"], "events/s")
     report.figure("store.append, 1 event, existing stream", best["ours1"], "events/s", baseline=best["raw1"])
     report.figure("  same, pool_pre_ping=True (db.py default)", best["ping1"], "events/s", baseline=best["raw1"])
     report.figure("raw asyncpg executemany, 100 rows per transaction", best["many"], "events/s")
     report.figure("raw asyncpg COPY, 100 rows per statement", best["copy"], "events/s")
-    report.figure(
-        f"store.append, 100 events, new stream (vs {which})", best["oursN"], "events/s", baseline=batch_base,
-        target=0.7,
-    )
-    report.figure("  same, pool_pre_ping=True (db.py default)", best["pingN"], "events/s", baseline=batch_base)
+    # executemany in a transaction is the like-for-like baseline (an atomic batch of INSERTs);
+    # COPY can neither return positions nor take the lock in the same statement.
+    report.figure("store.append, 100 events, new stream (vs executemany)", best["oursN"], "events/s",
+                  baseline=best["many"], target=0.7)
+    report.figure("  same figure vs COPY", best["oursN"], "events/s", baseline=best["copy"])
+    report.figure("  same, pool_pre_ping=True (db.py default), vs executemany", best["pingN"], "events/s",
+                  baseline=best["many"])
     report.line(f"hash chains of sampled streams intact: {not problems}")
 
 
