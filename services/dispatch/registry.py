@@ -27,6 +27,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, and_, func, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.events.db import reader
@@ -111,16 +112,16 @@ async def save_outlet(
 ) -> int:
     """Insert (expected 0) or update (expected = the version read); returns the new version."""
     values = {**outlet_to_row(outlet), "version": expected_version + 1, "updated_at": now, "updated_by": actor}
-    async with engine.begin() as conn:
-        if expected_version == 0:
-            found = (await conn.execute(select(outlets.c.version).where(outlets.c.id == outlet.id))).first()
-            if found is not None:
-                raise StaleWrite(f"outlet {outlet.id} already exists (version {found[0]})")
-            await conn.execute(insert(outlets).values(**values))
-        else:
-            stmt = update(outlets).where(outlets.c.id == outlet.id, outlets.c.version == expected_version)
-            if (await conn.execute(stmt.values(**values))).rowcount != 1:
-                raise StaleWrite(f"outlet {outlet.id} is not at version {expected_version}")
+    try:
+        async with engine.begin() as conn:
+            if expected_version == 0:
+                await conn.execute(insert(outlets).values(**values))
+            else:
+                stmt = update(outlets).where(outlets.c.id == outlet.id, outlets.c.version == expected_version)
+                if (await conn.execute(stmt.values(**values))).rowcount != 1:
+                    raise StaleWrite(f"outlet {outlet.id} is not at version {expected_version}")
+    except IntegrityError:
+        raise StaleWrite(f"outlet {outlet.id} already exists") from None
     return expected_version + 1
 
 
@@ -219,11 +220,15 @@ async def policy_version(conn: AsyncConnection, maker: str, version: int) -> Sla
 
 async def set_policy(engine: AsyncEngine, maker: str, policy: SlaPolicy, *, actor: str, now: datetime) -> SlaPolicy:
     """Add the maker's next policy version, in force POLICY_LEAD after `now`; returns it as stored."""
-    async with engine.begin() as conn:
-        current = (await conn.execute(select(func.max(policies.c.version)).where(policies.c.maker == maker))).scalar()
-        version = int(current or 0) + 1
-        effective_from = now + POLICY_LEAD
-        await conn.execute(insert(policies).values(
-            maker=maker, version=version, effective_from=effective_from, definition=policy_to_json(policy), set_by=actor,
-        ))
+    try:
+        async with engine.begin() as conn:
+            current = (await conn.execute(select(func.max(policies.c.version)).where(policies.c.maker == maker))).scalar()
+            version = int(current or 0) + 1
+            effective_from = now + POLICY_LEAD
+            await conn.execute(insert(policies).values(
+                maker=maker, version=version, effective_from=effective_from, definition=policy_to_json(policy),
+                set_by=actor,
+            ))
+    except IntegrityError:
+        raise StaleWrite(f"another policy of {maker} was set at the same moment; re-read and retry") from None
     return replace(policy, maker=maker, version=version, effective_from=effective_from)

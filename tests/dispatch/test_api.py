@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -149,6 +150,9 @@ async def test_outlet_registry_keeps_versions(sqlite_api: Any) -> None:
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "capacity_per_day"
     twins = {**OUTLET, "id": "y", "technicians": [OUTLET["technicians"][0]] * 2}  # type: ignore[index]
     assert (await client.post("/dispatch/outlets", json=twins, headers=DISPATCHER)).status_code == 422
+    racing = await asyncio.gather(*(client.post("/dispatch/outlets", json={**OUTLET, "id": "z"}, headers=DISPATCHER)
+                                    for _ in range(2)))
+    assert sorted(r.status_code for r in racing) == [201, 409]
 
 
 async def test_sla_state_follows_the_clock_and_a_breach_escalates_once(api: Any) -> None:

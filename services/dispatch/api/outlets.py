@@ -97,7 +97,10 @@ async def set_policy(maker: str, body: PolicyIn, runtime: RuntimeDep, principal:
         raise Unprocessable(str(exc), errors=[{"field": "calendar", "message": str(exc)}]) from None
     policy = SlaPolicy(body.complaint_response_hours, body.on_site_capital_hours, body.on_site_other_hours,
                        calendar, body.at_risk_fraction, maker=maker)
-    stored = await registry.set_policy(runtime.engine, maker, policy, actor=principal.actor, now=runtime.clock())
+    try:
+        stored = await registry.set_policy(runtime.engine, maker, policy, actor=principal.actor, now=runtime.clock())
+    except registry.StaleWrite as exc:
+        raise Conflict(str(exc)) from None
     return _policy_public(stored, maker)
 
 
