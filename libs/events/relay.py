@@ -16,13 +16,14 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events.clock import Clock, system_clock
 from libs.events.db import reader
 from libs.events.envelope import StoredEvent
-from libs.events.kafka import encode, ensure_topic, producer, topic_exists
+from libs.events.kafka import encode, ensure_topic, producer
 from libs.events.schema import checkpoints
 from libs.events.sqlutil import upsert
 from libs.events.store.port import EventStore
@@ -47,6 +48,7 @@ class KafkaPublisher:
         self.bootstrap, self.topic, self.partitions = bootstrap, topic, partitions
         self.topic_check = topic_check
         self._producer = producer(bootstrap)
+        self._admin: AIOKafkaAdminClient | None = None
         self._started = False
         self._checked_at = 0.0
 
@@ -54,6 +56,8 @@ class KafkaPublisher:
         if not self._started:
             await ensure_topic(self.bootstrap, self.topic, self.partitions)
             await self._producer.start()
+            self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+            await self._admin.start()  # kept open: the topic check must not cost a new connection
             self._started = True
             self._checked_at = time.monotonic()
 
@@ -69,14 +73,19 @@ class KafkaPublisher:
             # A broker that restarted empty (memory brokers, a recreated topic) may ack
             # produces into nothing. Trust the acks only if the topic is still there;
             # otherwise fail the batch so the relay republishes it after re-creating it.
-            if not await topic_exists(self.bootstrap, self.topic):
+            if self._admin is None or self.topic not in await self._admin.list_topics():
                 raise TopicMissing(f"topic {self.topic} vanished while publishing")
             self._checked_at = now
 
     async def stop(self) -> None:
         if self._started:
             self._started = False
-            await self._producer.stop()
+            try:
+                await self._producer.stop()
+            finally:
+                if self._admin is not None:
+                    await _quietly(self._admin.close())
+                    self._admin = None
         self._producer = producer(self.bootstrap)
 
 
@@ -94,6 +103,7 @@ class Relay:
         self.name, self.batch, self.clock = name, batch, clock
         self.published = 0
         self.failures = 0
+        self._position: int | None = None  # cached after the first read; this loop is its only writer
 
     async def position(self) -> int:
         async with reader(self.engine).connect() as conn:
@@ -104,10 +114,13 @@ class Relay:
         async with self.engine.begin() as conn:
             row = {"name": self.name, "position": position, "fingerprint": "", "updated_at": self.clock()}
             await upsert(conn, checkpoints, [row], ["name"])
+        self._position = position
 
     async def run_once(self) -> int:
         """Publish the next batch after the checkpoint; returns how many were published."""
-        events = await self.store.read_all(await self.position(), self.batch)
+        if self._position is None:
+            self._position = await self.position()
+        events = await self.store.read_all(self._position, self.batch)
         if not events:
             return 0
         await self.publisher.publish(events)
