@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,6 +31,8 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+
+from libs.events.kafka import ensure_topic
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "dispatch", "settlement", "quality")
@@ -209,6 +212,13 @@ class Stack:
             time.sleep(0.05)
         return False
 
+    def wipe_broker(self) -> None:
+        """Forget everything the broker stored (topics, messages, group offsets): with the broker
+        stopped, this makes it come back empty, like a memory broker or a recreated topic."""
+        if self.pid("broker") is not None:
+            raise RuntimeError("stop the broker first")
+        shutil.rmtree(self.root / "broker-data", ignore_errors=True)
+
     def ready(self, name: str) -> bool:
         proc = self.processes()[name]
         if self.pid(name) is None:
@@ -251,6 +261,10 @@ class Stack:
             for name in stage:
                 self.start(name)
             self.wait_ready(stage, timeout)
+            if stage == ["broker"]:
+                # The topic job of compose/k8s: create the topic with its partitions before any
+                # consumer asks for it (a broker that auto-creates topics would make it with 1).
+                asyncio.run(ensure_topic(self.bootstrap, self.topic, self.partitions))
 
     def stop_many(self, names: Iterable[str], timeout: float = 15.0) -> None:
         """Graceful stop of several processes at once (each takes ~2 s to drain)."""
