@@ -193,7 +193,7 @@ async def _assignments(bootstrap: str, group: str) -> list[list[int]]:
     finally:
         await admin.close()
     members = [m for response in described for g in response.groups for m in g[5]]
-    out = []
+    out: list[list[int]] = []
     for member in members:
         if not member[4]:  # no assignment yet: the group is rebalancing
             out.append([])
