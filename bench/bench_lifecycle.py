@@ -183,7 +183,8 @@ async def distributed() -> AsyncIterator[Target]:
     url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
     await ensure_database(url)
     with tempfile.TemporaryDirectory(prefix="bench-stack-") as tmp:
-        stack = Stack(root=Path(tmp), database_url=url, broker_port=free_port(), base_port=_port_block(),
+        base = _port_block()  # below the ephemeral range; the broker takes base+59
+        stack = Stack(root=Path(tmp), database_url=url, broker_port=base + 59, base_port=base,
                       extra_env={"SLA_WATCH_INTERVAL": "3600", "LOG_LEVEL": "WARNING"})
         try:
             await asyncio.to_thread(stack.up)
@@ -205,9 +206,9 @@ def _spawn(env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
 def _port_block() -> int:
     import socket
 
-    for base in range(31_000, 60_000, 100):
+    for base in range(21_000, 32_000, 100):
         ok = True
-        for port in range(base, base + 40):
+        for port in range(base, base + 60):
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     ok = False

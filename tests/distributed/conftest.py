@@ -19,21 +19,21 @@ from deploy.local.stack import Stack
 from tests.conftest import _unavailable
 from tests.distributed.private_pg import PrivatePostgres
 from tests.distributed.support import free_port_block, stack_engine
-from tests.support.servers import free_port
 
 # Short reconcile grace: after a broker loses messages the sweep fills the gap within seconds.
 STACK_ENV = {"RECONCILE_GRACE": "2", "SLA_WATCH_INTERVAL": "3600", "LOG_LEVEL": "INFO"}
 
 
 def make_stack(root: Path, database_url: str, replicas: int = 1) -> Stack:
-    return Stack(root=root, database_url=database_url, broker_kind="noida", broker_port=free_port(),
-                 base_port=free_port_block(), projector_replicas=replicas, extra_env=dict(STACK_ENV))
+    base = free_port_block()  # processes use base+1 .. base+44; the broker takes base+59
+    return Stack(root=root, database_url=database_url, broker_kind="noida", broker_port=base + 59,
+                 base_port=base, projector_replicas=replicas, extra_env=dict(STACK_ENV))
 
 
 @pytest.fixture(scope="session")
 def private_pg() -> Iterator[PrivatePostgres]:
     try:
-        server = PrivatePostgres.create(free_port())
+        server = PrivatePostgres.create(free_port_block(size=1))
         server.start()
     except (OSError, subprocess.SubprocessError) as exc:
         _unavailable("a private PostgreSQL (initdb, pg_ctl)", exc)
