@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from app.gateway import create_gateway
 from app.main import create_app
 from libs.events.settings import Settings
 from libs.web.context import configure_logging
@@ -12,7 +13,8 @@ from libs.web.context import configure_logging
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
+    app = create_gateway(settings) if settings.role == "gateway" else create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
 
 
 if __name__ == "__main__":

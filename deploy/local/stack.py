@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "dispatch", "settlement", "quality")
 DEFAULT_DIR = ROOT / "data" / "stack"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/aftersales_local"
-# make up: services on 8101-8104, relay 8110, projectors 8121-8124 (+10 per extra replica), broker 19092
+# make up: gateway 8100 (dashboard + one origin), services 8101-8104, relay 8110,
+# projectors 8121-8124 (+10 per extra replica), broker 19092
 DEFAULT_BASE_PORT = 8100
 DEFAULT_BROKER_PORT = 19092
 
@@ -105,6 +106,10 @@ class Stack:
         for i, service in enumerate(SERVICES, start=1):
             procs[service] = Proc(service, self.base_port + i, {
                 "SERVICES": service, "ROLE": "api", "RUN_PROJECTIONS": "false", "RUN_RELAY": "false"})
+        procs["gateway"] = Proc("gateway", self.base_port, {
+            "SERVICES": "", "ROLE": "gateway", "RUN_PROJECTIONS": "false", "RUN_RELAY": "false",
+            "UPSTREAMS": ",".join(f"{s}=http://127.0.0.1:{self.base_port + i}" for i, s in enumerate(SERVICES, start=1)),
+        })
         for replica in range(self.projector_replicas):
             for i, service in enumerate(SERVICES, start=1):
                 name = f"projector-{service}" + (f"-{replica + 1}" if replica else "")
@@ -256,7 +261,7 @@ class Stack:
         projectors = [n for n in names if n.startswith("projector-")]
         if only_first_replica:  # the tests start the other replicas themselves
             projectors = [f"projector-{service}" for service in SERVICES]
-        stages = [["broker"], ["relay", *(n for n in names if n in SERVICES), *projectors]]
+        stages = [["broker"], ["relay", *(n for n in names if n in SERVICES), "gateway", *projectors]]
         for stage in stages:
             for name in stage:
                 self.start(name)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -47,7 +48,7 @@ class KafkaPublisher:
     def __init__(self, bootstrap: str, topic: str, partitions: int = 6, topic_check: float = 2.0) -> None:
         self.bootstrap, self.topic, self.partitions = bootstrap, topic, partitions
         self.topic_check = topic_check
-        self._producer = producer(bootstrap)
+        self._producer: AIOKafkaProducer | None = None  # made in start(): an unstarted one warns when collected
         self._admin: AIOKafkaAdminClient | None = None
         self._started = False
         self._checked_at = 0.0
@@ -55,13 +56,20 @@ class KafkaPublisher:
     async def start(self) -> None:
         if not self._started:
             await ensure_topic(self.bootstrap, self.topic, self.partitions)
-            await self._producer.start()
-            self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-            await self._admin.start()  # kept open: the topic check must not cost a new connection
-            self._started = True
+            self._started = True  # from here on, stop() cleans up whatever did start
+            try:
+                self._producer = producer(self.bootstrap)
+                await self._producer.start()
+                self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+                await self._admin.start()  # kept open: the topic check must not cost a new connection
+            except BaseException:
+                await self.stop()
+                raise
             self._checked_at = time.monotonic()
 
     async def publish(self, events: Sequence[StoredEvent]) -> None:
+        if self._producer is None:
+            raise RuntimeError("publish before start")
         started = time.monotonic()
         futures = []
         for event in events:
@@ -81,12 +89,13 @@ class KafkaPublisher:
         if self._started:
             self._started = False
             try:
-                await self._producer.stop()
+                if self._producer is not None:
+                    await _quietly(self._producer.stop())
             finally:
+                self._producer = None
                 if self._admin is not None:
                     await _quietly(self._admin.close())
                     self._admin = None
-        self._producer = producer(self.bootstrap)
 
 
 class Relay:

@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     services: str = "intake,dispatch,settlement,quality"
-    role: str = "api"  # api | relay | projector | all
+    role: str = "api"  # api | relay | projector | all | gateway (dashboard + routing to UPSTREAMS)
     run_projections: bool = True  # in distributed mode projectors may run as their own processes
     run_relay: bool = True
     demo: bool = True  # create the demo partner/platform/staff keys shown in the README
@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     platform_id: str = "gov-platform"  # intake: the complaint platform that signs with platform_secret
     intake_warranty_policies: str = ""  # intake: JSON per-maker warranty (三包) policies; empty = built-in
     intake_webhook_interval: float = 2.0  # intake: seconds between partner-webhook delivery passes
+
+    upstreams: str = ""  # gateway only: "intake=http://host:8101,dispatch=http://host:8102,..."
+
+    @property
+    def upstream_urls(self) -> dict[str, str]:
+        pairs = (item.split("=", 1) for item in self.upstreams.split(",") if "=" in item)
+        return {name.strip(): url.strip().rstrip("/") for name, url in pairs}
 
     @property
     def service_names(self) -> list[str]:

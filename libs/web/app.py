@@ -77,7 +77,9 @@ def build_app(
     clock: Clock = system_clock,
     extra: list[APIRouter] | None = None,
     title: str = "After-sales service backend",
+    prefer: list[APIRouter] | None = None,
 ) -> FastAPI:
+    """`prefer` routers are matched before the operations routes (the gateway overrides one)."""
     runtime = Runtime(settings, services, clock)
 
     @asynccontextmanager
@@ -95,6 +97,8 @@ def build_app(
     app.state.runtime = runtime
     problems.install(app)
     app.add_middleware(EdgeMiddleware, max_body=settings.max_body_bytes)
+    for router in prefer or []:
+        app.include_router(router)
     app.include_router(ops)
     for service in services:
         app.include_router(service.router)

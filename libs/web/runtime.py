@@ -143,6 +143,14 @@ class Runtime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        for value in list(self.state.values()):
+            closer = getattr(value, "aclose", None)  # clients kept in state (webhooks, gateway)
+            if callable(closer):
+                try:
+                    await closer()
+                except Exception as exc:
+                    log.debug("closing %r: %s", value, exc)
+        self.state.clear()
         await self.engine.dispose()
 
     async def sync(self) -> None:

@@ -13,7 +13,7 @@ from libs.events.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 FIELDS = {name.upper() for name in Settings.model_fields}
-ROLES = {"api", "relay", "projector", "all"}
+ROLES = {"api", "relay", "projector", "all", "gateway"}
 IMAGE = "aftersales:latest"
 
 
@@ -27,6 +27,9 @@ def check_app_env(where: str, env: dict[str, Any]) -> None:
         assert names and str(env.get("RUN_PROJECTIONS")).lower() == "false", f"{where}: an API pod must not project"
     if env["ROLE"] == "projector":
         assert len(names) == 1, f"{where}: one service's projections per projector"
+    if env["ROLE"] == "gateway":
+        upstreams = Settings(upstreams=str(env.get("UPSTREAMS", ""))).upstream_urls
+        assert set(upstreams) == set(ALL), f"{where}: the gateway must route to every service"
     Settings(**{k.lower(): v for k, v in env.items()})  # and the values parse
 
 
@@ -39,7 +42,7 @@ def test_compose_file() -> None:
     assert services["postgres"]["image"].startswith("postgres:")
     apps = {name: s for name, s in services.items() if s.get("image") == IMAGE}
     roles = {(s["environment"]["ROLE"], s["environment"]["SERVICES"]) for s in apps.values()}
-    assert roles == {("relay", ""), *(("api", n) for n in ALL), *(("projector", n) for n in ALL)}
+    assert roles == {("relay", ""), ("gateway", ""), *(("api", n) for n in ALL), *(("projector", n) for n in ALL)}
     declared_volumes = set(compose["volumes"])
     for name, service in services.items():
         for dependency in service.get("depends_on", {}):
@@ -101,7 +104,7 @@ def test_k8s_manifests() -> None:
             assert deployment["spec"]["replicas"] <= int(config["TOPIC_PARTITIONS"]), "idle replicas"
         if env["ROLE"] == "relay":
             assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"]["type"] == "Recreate"
-    assert roles == {("relay", ""), *(("api", n) for n in ALL), *(("projector", n) for n in ALL)}
+    assert roles == {("relay", ""), ("gateway", ""), *(("api", n) for n in ALL), *(("projector", n) for n in ALL)}
     selectors = [d["spec"]["template"]["metadata"]["labels"] for d in by_kind["Deployment"] + by_kind["StatefulSet"]]
     for service in by_kind["Service"]:
         wanted = service["spec"]["selector"].items()

@@ -38,6 +38,7 @@ class Api:
     client: httpx.AsyncClient
     runtime: Runtime
     clock: ManualClock
+    transport: httpx.ASGITransport
 
     async def sync(self) -> None:
         """Let every projection catch up with the store (instead of sleeping)."""
@@ -53,6 +54,6 @@ async def running_api(database_url: str, **settings: object) -> AsyncIterator[Ap
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield Api(client, runtime, clock)
+            yield Api(client, runtime, clock, transport)
     finally:
         await runtime.stop()

@@ -1,0 +1,99 @@
+"""The gateway of the distributed mode: one origin for partners and the ops dashboard.
+
+Each service runs as its own process there; the gateway serves the dashboard at `/` and
+forwards every API path to the process that owns it (UPSTREAMS), so the page and the
+partners see one API exactly as in the embedded mode. It holds no state and reads no
+table; `/ops/projections` merges what every upstream reports about its read models.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request, Response
+
+from app.dashboard import router as dashboard_router
+from libs.events.clock import Clock, system_clock
+from libs.events.settings import Settings
+from libs.web.app import build_app
+from libs.web.deps import RuntimeDep
+from libs.web.problems import NotFound, Problem
+
+ROUTES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^/orders/[^/]+/reviews/?$"), "quality"),
+    (re.compile(r"^/(orders|platform)(/|$)"), "intake"),
+    (re.compile(r"^/dispatch(/|$)"), "dispatch"),
+    (re.compile(r"^/settlements?(/|$)"), "settlement"),
+    (re.compile(r"^/quality(/|$)"), "quality"),
+]
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "host", "content-length",
+              "proxy-authorization", "proxy-authenticate", "trailer"}
+
+router = APIRouter(include_in_schema=False)
+merged = APIRouter(include_in_schema=False)
+
+
+class UpstreamUnavailable(Problem):
+    status, title = 503, "Service unavailable"
+
+
+def owner(path: str) -> str | None:
+    """The service that owns an API path (None: not an API path)."""
+    return next((service for pattern, service in ROUTES if pattern.match(path)), None)
+
+
+def _client(runtime: Any) -> httpx.AsyncClient:
+    client: httpx.AsyncClient | None = runtime.state.get("gateway_client")
+    if client is None:
+        transport = runtime.state.get("gateway_transport")  # tests hand in an in-process transport
+        client = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(30.0, connect=2.0))
+        runtime.state["gateway_client"] = client
+    return client
+
+
+@merged.get("/ops/projections")
+async def merged_projections(runtime: RuntimeDep) -> dict[str, Any]:
+    """Every upstream's projection freshness, merged (what the dashboard shows in distributed mode)."""
+    client = _client(runtime)
+
+    async def one(name: str, url: str) -> tuple[str, Any]:
+        try:
+            return name, (await client.get(f"{url}/ops/projections")).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            return name, {"error": f"{type(exc).__name__}: {exc}"}
+
+    answers = await asyncio.gather(*(one(n, u) for n, u in runtime.settings.upstream_urls.items()))
+    merged: dict[str, Any] = {}
+    for _, body in answers:
+        merged.update(body.get("projections", {}) if isinstance(body, dict) else {})
+    return {"projections": merged, "upstreams": dict(answers), "mode": "distributed"}
+
+
+@router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+async def forward(path: str, request: Request, runtime: RuntimeDep) -> Response:
+    """Forward an API call to the service that owns its path."""
+    service = owner("/" + path)
+    base = runtime.settings.upstream_urls.get(service or "")
+    if service is None or base is None:
+        raise NotFound(f"no service answers /{path}")
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+    try:
+        upstream = await _client(runtime).request(
+            request.method, f"{base}/{path}", params=request.query_params, headers=headers,
+            content=await request.body(),
+        )
+    except httpx.HTTPError as exc:
+        raise UpstreamUnavailable(f"the {service} service is unreachable ({type(exc).__name__}); retry shortly") from exc
+    out = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP | {"content-encoding"}}
+    return Response(upstream.content, status_code=upstream.status_code, headers=out)
+
+
+def create_gateway(settings: Settings, clock: Clock = system_clock) -> FastAPI:
+    """The dashboard plus the routing table; no service of its own."""
+    if not settings.upstream_urls:
+        raise ValueError("the gateway needs UPSTREAMS, e.g. intake=http://127.0.0.1:8101,...")
+    gateway = settings.model_copy(update={"run_projections": False, "run_relay": False})
+    return build_app(gateway, [], clock, extra=[dashboard_router, router], title="After-sales gateway", prefer=[merged])

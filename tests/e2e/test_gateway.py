@@ -1,0 +1,77 @@
+"""The distributed mode's single origin: the dashboard plus routing to each service's process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.gateway import create_gateway, owner
+from libs.events.settings import Settings
+from tests.support.app import auth
+
+pytestmark = pytest.mark.integration
+
+ORDER = {
+    "partner_ref": "JD-GW-1",
+    "customer": {"name": "张伟", "phone": "13800138000", "address": "洪山区珞喻路1号"},
+    "product": {"category": "air_conditioner", "brand": "格力", "model": "KFR-35GW", "serial": "GL2503A0001",
+                "factory_date": "2025-03-01", "purchase_date": "2025-06-18"},
+    "location": {"province": "湖北", "city": "武汉", "county": "洪山区", "provincial_capital": True},
+    "working_conditions": "卧室", "fault": "不制冷",
+}
+
+
+def test_every_api_path_has_one_owner() -> None:
+    assert owner("/orders") == "intake" and owner("/orders/abc") == "intake"
+    assert owner("/orders/abc/reviews") == "quality"
+    assert owner("/platform/reports") == "intake"
+    assert owner("/dispatch/queues/o1") == "dispatch"
+    assert owner("/settlements/open") == owner("/settlement/totals") == "settlement"
+    assert owner("/quality/scores") == "quality"
+    assert owner("/healthz") is None and owner("/ordersx") is None
+
+
+async def _gateway(tmp_path: Path, upstreams: str, transport: httpx.AsyncBaseTransport | None) -> Any:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gw.db'}", upstreams=upstreams, role="gateway")
+    app = create_gateway(settings)
+    runtime = app.state.runtime
+    if transport is not None:
+        runtime.state["gateway_transport"] = transport
+    await runtime.start()
+    return app, runtime
+
+
+async def test_gateway_forwards_to_the_owning_service_and_merges_freshness(sqlite_api: Any, tmp_path: Path) -> None:
+    every = ",".join(f"{s}=http://upstream" for s in ("intake", "dispatch", "settlement", "quality"))
+    app, runtime = await _gateway(tmp_path, every, sqlite_api.transport)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as gw:
+            created = await gw.post("/orders", json=ORDER, headers={**auth("partner"), "Idempotency-Key": "gw-1"})
+            assert created.status_code == 201, created.text
+            order_id = created.json()["order_id"]
+            via_gateway = (await gw.get(f"/orders/{order_id}", headers=auth("partner"))).json()
+            direct = (await sqlite_api.client.get(f"/orders/{order_id}", headers=auth("partner"))).json()
+            assert via_gateway == direct
+            refused = await gw.get(f"/orders/{order_id}", headers=auth("partner2"))
+            assert refused.status_code == 404 and refused.headers["content-type"].startswith("application/problem+json")
+            fresh = (await gw.get("/ops/projections")).json()
+            assert set(sqlite_api.runtime.projectors) <= set(fresh["projections"])
+            assert (await gw.get("/")).status_code == 200
+            assert (await gw.get("/healthz")).json() == {"status": "ok"}
+    finally:
+        await runtime.stop()
+
+
+async def test_unreachable_service_is_a_503_problem(tmp_path: Path) -> None:
+    app, runtime = await _gateway(tmp_path, "dispatch=http://127.0.0.1:9", None)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as gw:
+            down = await gw.get("/dispatch/overdue", headers=auth("dispatcher"))
+            assert down.status_code == 503 and down.json()["title"] == "Service unavailable"
+            unknown = await gw.get("/orders", headers=auth("partner"))  # intake not configured
+            assert unknown.status_code == 404
+    finally:
+        await runtime.stop()
