@@ -21,7 +21,7 @@ test: install  ## the whole suite: unit, integration (PostgreSQL + both brokers)
 	$(PYTHON) -m pytest -q
 
 lint: install
-	$(BIN)/ruff check libs services app tests bench
+	$(BIN)/ruff check libs services app tests bench deploy
 	$(BIN)/mypy
 
 bench: install  ## benchmarks: figures and ratios against baselines measured in the same run

@@ -100,7 +100,7 @@ async def run(report: Report) -> None:
         def escalate(self, data: dict[str, Any]) -> None:
             self.tier = data["to_tier"]
 
-    class Orders(Application):
+    class Orders(Application[Any]):
         name = "Orders"
 
     async with fresh_postgres() as (url, migrated):

