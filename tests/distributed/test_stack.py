@@ -32,9 +32,9 @@ from tests.distributed.support import (
 from tests.support.app import auth
 
 pytestmark = pytest.mark.integration
-# The issue asks for 30 s; 12 s already outlasts every client timeout and the relay's backoff,
-# and keeps the suite inside its CI budget. DIST_OUTAGE=30 runs the full length.
-OUTAGE = float(os.environ.get("DIST_OUTAGE", "12"))
+# The broker stays down for 30 s (the issue's figure): longer than every client timeout and
+# the relay's backoff. DIST_OUTAGE=5 shortens it for a quick local run.
+OUTAGE = float(os.environ.get("DIST_OUTAGE", "30"))
 
 
 async def count(engine: AsyncEngine, query: Any) -> int:
