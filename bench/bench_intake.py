@@ -119,7 +119,8 @@ async def database() -> AsyncIterator[str]:
 
 async def run(report: Report) -> None:
     async with database() as url:
-        app = create_app(Settings(database_url=url, services="intake", demo=True, log_level="WARNING"))
+        # The API process as deployed in the distributed mode: projections run in their own processes.
+        app = create_app(Settings(database_url=url, services="intake", demo=True, log_level="WARNING", run_projections=False))
         runtime: Runtime = app.state.runtime
         await runtime.start()
         pool = await asyncpg.create_pool(url, min_size=10, max_size=10)
