@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -9,7 +10,7 @@ from fastapi import Depends, Header, Request
 
 from libs.events.clock import Clock
 from libs.events.store import SqlEventStore
-from libs.web.auth import Principal, find_principal
+from libs.web.auth import Principal, find_principal, hash_key
 from libs.web.problems import Forbidden, Unauthorized
 from libs.web.runtime import Runtime
 
@@ -27,19 +28,52 @@ def get_clock(request: Request) -> Clock:
     return get_runtime(request).clock
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-StoreDep = Annotated[SqlEventStore, Depends(get_store)]
-ClockDep = Annotated[Clock, Depends(get_clock)]
+# FastAPI runs a plain `def` dependency in a worker thread: the aliases use async twins so a
+# request does not pay a thread hop for each of them.
+async def _runtime(request: Request) -> Runtime:
+    return get_runtime(request)
+
+
+async def _store(request: Request) -> SqlEventStore:
+    return get_store(request)
+
+
+async def _clock(request: Request) -> Clock:
+    return get_clock(request)
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+StoreDep = Annotated[SqlEventStore, Depends(_store)]
+ClockDep = Annotated[Clock, Depends(_clock)]
+
+
+KEY_TTL = 30.0  # seconds a found API key is trusted without asking the database again
 
 
 async def current_principal(
     request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
 ) -> Principal:
+    """The caller, from its Bearer key, with a short per-process cache.
+
+    Every command would otherwise spend a pool checkout and a query on a row that never
+    changes (keys are only added; a re-key adds a row). The price: a key deleted from
+    `principals` keeps working for at most KEY_TTL seconds in a running process.
+    """
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized("send 'Authorization: Bearer <api key>'")
-    principal = await find_principal(get_runtime(request).engine, authorization[7:].strip())
+    runtime = get_runtime(request)
+    key = authorization[7:].strip()
+    cache: dict[str, tuple[Principal, float]] = runtime.state.setdefault("principals", {})
+    digest, now = hash_key(key), time.monotonic()
+    hit = cache.get(digest)
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    principal = await find_principal(runtime.engine, key)
     if principal is None:
         raise Unauthorized("unknown API key")
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[digest] = (principal, now + KEY_TTL)
     return principal
 
 

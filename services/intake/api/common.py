@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Annotated
 from uuid import UUID, uuid5
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends
 
 from libs.events import catalog
 from libs.events.envelope import StoredEvent
 from libs.events.errors import UnknownEventType
 from libs.events.store import AppendResult
-from libs.web.auth import Principal, find_principal, hash_key
+from libs.web.auth import Principal
 from libs.web.context import correlation_id
-from libs.web.problems import Conflict, Forbidden, NotFound, Problem, Unauthorized, Unprocessable
+from libs.web.deps import CurrentPrincipal
+from libs.web.problems import Conflict, Forbidden, NotFound, Problem, Unprocessable
 from libs.web.runtime import Runtime
 from services.intake.api.schemas import TimelineEntry
 from services.intake.domain import (
@@ -34,34 +34,8 @@ SOURCE = "intake"
 NAMESPACE = UUID("6d1f2f7e-6a43-4bde-9a36-1f0b5d9c0e11")  # deterministic ids for idempotent retries
 CHINA = timedelta(hours=8)  # purchase and factory dates are calendar days in China (no DST)
 
-KEY_CACHE = "intake.principals"
-KEY_TTL = 30.0  # seconds a looked-up API key is trusted without asking the database again
 
-
-async def cached_principal(
-    request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
-) -> Principal:
-    """`libs.web.deps.current_principal` with a short per-process cache: the hot path (POST /orders)
-    otherwise spends a pool checkout and a query per request on a row that never changes
-    (keys are only ever added; a re-key adds a new row)."""
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise Unauthorized("send 'Authorization: Bearer <api key>'")
-    runtime: Runtime = request.app.state.runtime
-    cache: dict[str, tuple[Principal, float]] = runtime.state.setdefault(KEY_CACHE, {})
-    digest, now = hash_key(authorization[7:].strip()), time.monotonic()
-    hit = cache.get(digest)
-    if hit is not None and hit[1] > now:
-        return hit[0]
-    principal = await find_principal(runtime.engine, authorization[7:].strip())
-    if principal is None:
-        raise Unauthorized("unknown API key")
-    if len(cache) > 10_000:
-        cache.clear()
-    cache[digest] = (principal, now + KEY_TTL)
-    return principal
-
-
-async def partner(principal: Annotated[Principal, Depends(cached_principal)]) -> Principal:
+async def partner(principal: CurrentPrincipal) -> Principal:
     """Partners (and operators) only, as `require("partner")` does."""
     if principal.role not in ("partner", "operator"):
         raise Forbidden(f"role {principal.role!r} may not do this; needs one of partner")
