@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -14,7 +15,7 @@ from libs.events.db import reader
 from services.dispatch.domain import SlaClock, SlaPolicy, sla_state
 from services.dispatch.projection import complaints, queue
 from services.dispatch.registry import policy_version
-from services.dispatch.schemas import ComplaintItem, OutletLoad, QueueItem, TechnicianLoad
+from services.dispatch.schemas import ComplaintItem, OutletLoad, QueueItem, RegionCompliance, TechnicianLoad
 
 OPEN = ("reported", "dispatched")  # waiting for the on-site visit
 ASSIGNED = ("dispatched", "arrived")  # counted as load
@@ -131,3 +132,25 @@ async def load_by_outlet(engine: AsyncEngine) -> tuple[dict[str, int], dict[tupl
     outlets = {o.outlet_id: o.open_orders for o in loads}
     technicians = {(o.outlet_id, t.technician_id): t.open_orders for o in loads for t in o.technicians}
     return outlets, technicians
+
+
+async def compliance(engine: AsyncEngine, start: datetime, end: datetime) -> list[RegionCompliance]:
+    """On-site SLA compliance per province for the orders that arrived in [start, end).
+
+    Read from facts the events recorded (arrival time, arrived after the deadline), so a
+    late-synced arrival counts when it happened and a rebuild gives the same figures.
+    """
+    late = func.sum(case((queue.c.breached_late, 1), else_=0))
+    async with reader(engine).connect() as conn:
+        rows = (await conn.execute(
+            select(queue.c.province, func.count(), late)
+            .where(queue.c.arrived_at >= start, queue.c.arrived_at < end)
+            .group_by(queue.c.province).order_by(queue.c.province)
+        )).all()
+    out = []
+    for province, arrived, late_count in rows:
+        on_time = int(arrived) - int(late_count or 0)
+        percent = (Decimal(100 * on_time) / Decimal(int(arrived))).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        out.append(RegionCompliance(province=province, arrived=int(arrived), on_time=on_time,
+                                    late=int(late_count or 0), on_time_percent=percent))
+    return out

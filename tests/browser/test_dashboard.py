@@ -78,6 +78,14 @@ async def test_panels_show_the_api_numbers(page: Page, site: Site, tmp_path: Pat
     complaints = [int(v) for v in await page.evaluate("JSON.parse(document.getElementById('chart-complaints').dataset.values)")]
     assert complaints[-1] == sum(s["complaints"] for _, s in scores)
 
+    # SLA compliance per region: the chart plots what dispatch's compliance endpoint says.
+    regions = site.api.get("/dispatch/compliance", params={"month": month}).json()["regions"]
+    assert regions, "the demo month has on-site visits"
+    plotted = await page.evaluate("JSON.parse(document.getElementById('chart-sla').dataset.values)")
+    labels = await page.evaluate("JSON.parse(document.getElementById('chart-sla').dataset.labels)")
+    assert labels == [r["province"] for r in regions]
+    assert [float(v) for v in plotted] == [float(r["on_time_percent"]) for r in regions]
+
     await page.screenshot(path=str(screenshot_path("dashboard")), full_page=True)
 
     # The statistics sheet (表7-28) of a maker downloads as the API serves it.

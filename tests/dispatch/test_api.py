@@ -241,3 +241,23 @@ async def test_a_complaint_must_be_answered_within_the_hour(sqlite_api: Any) -> 
     assert await watch_once(api.runtime) == 1
     [event] = [e for e in await api.runtime.store.read_stream(ignored) if e.type == "order.escalated"]
     assert event.data["breach"].startswith("complaint:")
+
+
+async def test_sla_compliance_per_region_counts_arrivals_of_the_month(api: Any) -> None:
+    await with_outlet(api)
+    on_time, late, elsewhere = await new_order(api), await new_order(api), await new_order(api, location=XIANNING)
+    for order in (on_time, late):
+        assert (await post(api, f"{order}/dispatch", TO)).status_code == 200
+    api.clock.advance(hours=1)
+    assert (await post(api, f"{on_time}/arrive", {"staff_count": 1}, TECH)).status_code == 200
+    api.clock.advance(hours=5)  # past the 4-hour deadline of the provincial capital
+    assert (await post(api, f"{late}/arrive", {"staff_count": 1}, TECH)).status_code == 200
+    await api.sync()
+    body = (await api.client.get("/dispatch/compliance", params={"month": "2026-05"}, headers=DISPATCHER)).json()
+    assert body == {"month": "2026-05", "regions": [
+        {"province": "湖北省", "arrived": 2, "on_time": 1, "late": 1, "on_time_percent": "50.0"}]}
+    assert elsewhere  # reported but not arrived: not counted yet
+    april = (await api.client.get("/dispatch/compliance", params={"month": "2026-04"}, headers=DISPATCHER)).json()
+    assert april["regions"] == []
+    bad = await api.client.get("/dispatch/compliance", params={"month": "2026-13"}, headers=DISPATCHER)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "month"

@@ -14,6 +14,7 @@ const API = {
   outletQueue: (id) => `/dispatch/queues/${encodeURIComponent(id)}`,
   regionQueue: (region) => `/dispatch/queues?region=${encodeURIComponent(region)}`,
   overdue: () => "/dispatch/overdue",
+  compliance: (month) => `/dispatch/compliance?month=${month}`,
   totals: (month) => `/settlement/totals?month=${month}`,
   openOrders: () => "/settlements/open",
   anomalies: (month) => `/settlement/anomalies?since=${encodeURIComponent(`${month}-01T00:00:00+08:00`)}`,
@@ -323,23 +324,18 @@ async function renderQuality(state) {
   });
 }
 
-/** SLA compliance per region. No service exposes compliance history yet, so this is the share of
- * the orders open now (waiting for a visit) that are not breached, per province, from the queues. */
-function renderSlaCompliance(queues) {
-  const byRegion = {};
-  for (const item of queues.flatMap((q) => q.items)) {
-    const region = pick(item, "province", "region") || "?";
-    byRegion[region] = byRegion[region] || { all: 0, ok: 0 };
-    byRegion[region].all += 1;
-    if (slaState(item) !== "breached") byRegion[region].ok += 1;
-  }
-  const labels = Object.keys(byRegion).sort();
-  const values = labels.map((r) => Math.round((1000 * byRegion[r].ok) / byRegion[r].all) / 10);
+/** SLA compliance per region: the share of the month's on-site visits that arrived within the
+ * SLA, per province, from dispatch's compliance read model. */
+async function renderSlaCompliance(state) {
+  const res = await getJSON(API.compliance(state.month));
+  const regions = res.ok ? listOf(res.body, "regions") : [];
+  const labels = regions.map((r) => r.province);
+  const values = regions.map((r) => Number(r.on_time_percent));
   $("#chart-sla").dataset.values = JSON.stringify(values);
   $("#chart-sla").dataset.labels = JSON.stringify(labels);
   chart("chart-sla", {
     type: "bar",
-    data: { labels, datasets: [{ label: "% of open orders within SLA", data: values, backgroundColor: "#1a7f37" }] },
+    data: { labels, datasets: [{ label: "% of visits on time", data: values, backgroundColor: "#1a7f37" }] },
     options: { plugins: { legend: { display: false } }, scales: { y: { min: 0, max: 100 } } },
   });
 }
@@ -387,8 +383,8 @@ async function renderOrder() {
 
 // ---------- page wiring ----------
 async function refreshDashboard(state) {
-  const [queues] = await Promise.all([renderDispatch(state), renderSettlement(state), renderQuality(state), renderFreshness()]);
-  renderSlaCompliance(queues);
+  await Promise.all([renderDispatch(state), renderSettlement(state), renderQuality(state), renderFreshness(),
+    renderSlaCompliance(state)]);
   $("#updated").textContent = `updated ${dtf.format(new Date())}`;
   document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
 }

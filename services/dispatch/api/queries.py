@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -15,6 +16,7 @@ from services.dispatch.domain.routing import suggest
 from services.dispatch.orders import load_order, policy_for
 from services.dispatch.schemas import (
     ComplaintSla,
+    CompliancePublic,
     OrderDispatchPublic,
     OverduePublic,
     Pause,
@@ -24,6 +26,7 @@ from services.dispatch.schemas import (
 )
 
 router = APIRouter(prefix="/dispatch", tags=["dispatch: queues"])
+CHINA = timezone(timedelta(hours=8))  # the makers' months are China calendar months
 
 Desk = Annotated[Principal, Depends(require("dispatcher", "supervisor"))]
 OutletReader = Annotated[Principal, Depends(require("dispatcher", "supervisor", "provider", "technician"))]
@@ -91,6 +94,18 @@ async def overdue(runtime: RuntimeDep, principal: Desk) -> OverduePublic:
     now = runtime.clock()
     orders, complaints = await queries.overdue(runtime.engine, now)
     return OverduePublic(as_of=now, orders=orders, complaints=complaints)
+
+
+@router.get("/compliance", response_model=CompliancePublic)
+async def compliance(
+    runtime: RuntimeDep, principal: Desk,
+    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, China time")],
+) -> CompliancePublic:
+    """On-site SLA compliance per province for orders that arrived in the month (China time)."""
+    year, number = (int(x) for x in month.split("-"))
+    start = datetime(year, number, 1, tzinfo=CHINA)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=CHINA)
+    return CompliancePublic(month=month, regions=await queries.compliance(runtime.engine, start, end))
 
 
 @router.get("/orders/{order_id}/route", response_model=RoutePublic)

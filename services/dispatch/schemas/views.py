@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -122,3 +123,18 @@ class OrderDispatchPublic(BaseModel):
     pauses: list[Pause]
     complaints: list[ComplaintSla]
     escalated: list[str] = Field(description="SLA breaches already escalated")
+
+
+class RegionCompliance(BaseModel):
+    """On-site SLA compliance of one province: orders that arrived in the month, on time or late."""
+
+    province: str
+    arrived: int
+    on_time: int
+    late: int
+    on_time_percent: Decimal
+
+
+class CompliancePublic(BaseModel):
+    month: str
+    regions: list[RegionCompliance]
