@@ -21,12 +21,13 @@ class Report:
             print(doc.strip().splitlines()[0])
 
     def figure(self, label: str, value: float, unit: str = "", *, baseline: float | None = None,
-               target: float | None = None) -> None:
-        """One figure, with its ratio to a baseline measured in the same run and the target ratio."""
+               target: float | None = None, ratio: float | None = None) -> None:
+        """One figure, with its ratio to a baseline measured in the same run and the target ratio
+        (`ratio` when it was taken otherwise than value / baseline, e.g. as a median of rounds)."""
         entry: dict[str, Any] = {"value": round(value, 3), "unit": unit}
         text = f"  {label:<58} {value:>12,.1f} {unit}"
-        if baseline:
-            ratio = value / baseline
+        if baseline or ratio is not None:
+            ratio = ratio if ratio is not None else value / baseline if baseline else 0.0
             entry["ratio"] = round(ratio, 3)
             text += f"   ratio {ratio:5.2f}x"
             if target is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import orjson
+
 Clock = Callable[[], datetime]
 
 
@@ -35,3 +37,11 @@ def ensure_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime: time inside the system is always timezone-aware UTC")
     return value.astimezone(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    """`ensure_utc(moment).isoformat()`, the same text (a unit test compares them), about
+    4x faster through orjson: the store formats a time per event it appends."""
+    if moment.tzinfo is not UTC:
+        moment = ensure_utc(moment)
+    return orjson.dumps(moment)[1:-1].decode()

@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from libs.events.clock import ensure_utc
+from libs.events.clock import ensure_utc, iso_utc
 
 SPEC_VERSION = "1.0"
 GENESIS_HASH = "0" * 64
@@ -99,34 +100,60 @@ class StoredEvent(NewEvent):
         )
 
 
+_ORJSON = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME  # datetimes go through str(), as in json
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept (for hashing and storage).
+
+    orjson does it several times faster than the stdlib, and encoding is most of an
+    append's CPU; what orjson refuses (integers beyond 64 bits, non-string keys, lone
+    surrogates) falls back to the stdlib. The two write the same text for strings,
+    integers, UUIDs and ordinary floats (a unit test compares them); only the notation of
+    floats below 1e-4 differs, and the choice between them depends only on the value, so
+    every hash is still reproducible from the stored data.
+    """
+    try:
+        return orjson.dumps(value, option=_ORJSON, default=str)
+    except TypeError:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
 def canonical_json(value: Any) -> str:
-    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept (for hashing and storage)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return canonical_bytes(value).decode()
+
+
+def chain_body(event: NewEvent, stream_id: str, version: int, occurred_at: str, recorded_at: str) -> bytes:
+    """The canonical JSON of everything that makes up one event's history: what the hash
+    chain hashes after the predecessor's hash (times are ISO 8601 strings in UTC).
+
+    The global position is left out on purpose: it is a property of the log, not of the
+    order's history, and PostgreSQL assigns it only at insert time.
+    """
+    return canonical_bytes(
+        {
+            "actor": event.actor,
+            "causation_id": event.causation_id,
+            "correlation_id": event.correlation_id,
+            "data": event.data,
+            "id": event.id,
+            "occurred_at": occurred_at,
+            "recorded_at": recorded_at,
+            "schema_version": event.schema_version,
+            "source": event.source,
+            "stream_id": stream_id,
+            "type": event.type,
+            "version": version,
+        }
+    )
 
 
 def chain_hash(
     event: NewEvent, *, stream_id: str, version: int, recorded_at: datetime, prev_hash: str
 ) -> str:
-    """SHA-256 over the predecessor's hash and everything that makes up this event's history.
-
-    The global position is left out on purpose: it is a property of the log, not of the
-    order's history, and PostgreSQL assigns it only at insert time.
-    """
-    body = {
-        "id": str(event.id),
-        "type": event.type,
-        "schema_version": event.schema_version,
-        "stream_id": stream_id,
-        "version": version,
-        "occurred_at": ensure_utc(event.occurred_at).isoformat(),
-        "recorded_at": ensure_utc(recorded_at).isoformat(),
-        "source": event.source,
-        "actor": event.actor,
-        "correlation_id": str(event.correlation_id),
-        "causation_id": str(event.causation_id) if event.causation_id else None,
-        "data": event.data,
-    }
-    return hashlib.sha256((prev_hash + canonical_json(body)).encode()).hexdigest()
+    """SHA-256 over the predecessor's hash and `chain_body`."""
+    occurred, recorded = iso_utc(event.occurred_at), iso_utc(recorded_at)
+    return hashlib.sha256(prev_hash.encode() + chain_body(event, stream_id, version, occurred, recorded)).hexdigest()
 
 
 def verify_chain(events: list[StoredEvent]) -> list[str]:

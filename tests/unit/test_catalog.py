@@ -6,7 +6,7 @@ import pytest
 
 from libs.events import catalog
 from libs.events.envelope import GENESIS_HASH, StoredEvent, chain_hash, verify_chain
-from libs.events.errors import EmitterNotAllowed, UnknownEventType
+from libs.events.errors import EmitterNotAllowed, InvalidEventData, UnknownEventType
 from tests.factories import T0, escalated
 
 
@@ -64,3 +64,19 @@ def test_naive_times_are_refused() -> None:
 def test_chain_detects_reordering() -> None:
     a = _stored("order.escalated", 2, escalated(1).data)
     assert verify_chain([a, a]) != []
+
+
+def test_catalog_built_events_skip_the_second_parse_but_nothing_else() -> None:
+    payload = catalog.OrderEscalated(from_tier="dealer", to_tier="regional", reason="x", trigger="manual")
+    built = catalog.new_event(payload, type_="order.escalated", source="intake", actor="t", occurred_at=T0)
+    assert isinstance(built, catalog.CatalogEvent)
+    catalog.validate(built)
+    with pytest.raises(EmitterNotAllowed):  # the emitter is still checked at append
+        catalog.validate(catalog.new_event(payload, type_="order.escalated", source="quality", actor="t",
+                                           occurred_at=T0))
+    with pytest.raises(InvalidEventData):  # a payload model of another type is refused when built
+        catalog.new_event(payload, type_="order.arrived", source="dispatch", actor="t", occurred_at=T0)
+    with pytest.raises(TypeError):  # and its payload cannot be swapped afterwards
+        built.model_copy(update={"data": {"from_tier": 1}})
+    with pytest.raises(InvalidEventData):  # a plain NewEvent is parsed at append as before
+        catalog.validate(escalated(1).model_copy(update={"data": {"from_tier": 1}}))

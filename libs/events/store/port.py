@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from libs.events.envelope import NewEvent, StoredEvent
 
@@ -12,15 +13,23 @@ ANY_VERSION: int | None = None
 NO_STREAM = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AppendResult:
-    """Where the batch landed. `replayed` is true when the batch was already stored."""
+    """Where the batch landed. `replayed` is true when the batch was already stored.
+
+    `stored` is the stored events or a function that builds them: many callers need
+    only the version and position, so the events are built on first use of `events`.
+    """
 
     stream_id: str
     version: int
     position: int
-    events: tuple[StoredEvent, ...]
+    stored: tuple[StoredEvent, ...] | Callable[[], tuple[StoredEvent, ...]] = field(repr=False)
     replayed: bool = False
+
+    @cached_property
+    def events(self) -> tuple[StoredEvent, ...]:
+        return self.stored() if callable(self.stored) else self.stored
 
 
 class EventStore(ABC):

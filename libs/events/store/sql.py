@@ -28,25 +28,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
-import json
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 import asyncpg
+import orjson
 from sqlalchemy import RowMapping, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from libs.events import catalog
-from libs.events.clock import Clock, ensure_utc, system_clock
+from libs.events.clock import Clock, ensure_utc, iso_utc, system_clock
 from libs.events.db import reader
-from libs.events.envelope import GENESIS_HASH, NewEvent, StoredEvent, chain_hash
+from libs.events.envelope import GENESIS_HASH, NewEvent, StoredEvent, canonical_json, chain_body, chain_hash
 from libs.events.errors import ConcurrencyConflict, DuplicateEventId, StoreUnavailable
 from libs.events.schema import events as t
 from libs.events.store.port import AppendResult, EventStore
@@ -56,8 +55,6 @@ log = logging.getLogger(__name__)
 APPEND_LOCK = 7_351_000  # the same key as PostgresEventStore's
 _RETRIES = 20  # ANY_VERSION appends racing other writers of the same stream
 
-_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
-_encode_str = functools.lru_cache(maxsize=4096)(_encode)  # types, sources, actors, stream ids repeat
 
 _PG_HEAD = f"SELECT version, hash FROM {t.name} WHERE stream_id = $1 ORDER BY version DESC LIMIT 1"
 _PG_INSERT = f"""
@@ -86,47 +83,38 @@ class _Race(Exception):
     """Internal: another writer took the versions this append computed (unique violation)."""
 
 
-Row = tuple[NewEvent, int, str, str, str]  # event, version, prev_hash, hash, data as canonical JSON
+Row = tuple[NewEvent, int, str, str, str, str]
+"""event, version, prev_hash, hash, data (canonical JSON), occurred_at (ISO 8601, UTC)"""
 
 
 def prepare_batch(
     stream_id: str, events: Sequence[NewEvent], version: int, prev_hash: str, recorded_at: datetime, as_json: bool
 ) -> tuple[list[Row], str]:
-    """Number and hash-chain a batch after `version`; also its rows as one JSON array if asked.
-
-    The hash is `envelope.chain_hash`, byte for byte (the unit tests pin it), but the
-    canonical JSON is assembled from pieces serialised once, which the PostgreSQL insert
-    reuses: that is most of the CPU an append costs.
-    """
-    recorded = ensure_utc(recorded_at).isoformat()
-    stream = _encode_str(stream_id)
+    """Number and hash-chain a batch after `version`; also its rows as one JSON array if asked
+    (what the PostgreSQL insert takes). The hash is `envelope.chain_hash`'s."""
+    recorded = iso_utc(recorded_at)
     rows: list[Row] = []
-    parts: list[str] = []
     sha256 = hashlib.sha256
     for event in events:
         version += 1
-        data = _encode(event.data)
-        actor, source, type_ = _encode_str(event.actor), _encode_str(event.source), _encode_str(event.type)
-        causation = f'"{event.causation_id}"' if event.causation_id else "null"
-        event_id, correlation = str(event.id), str(event.correlation_id)
-        occurred = ensure_utc(event.occurred_at).isoformat()
-        schema_version = int(event.schema_version)
-        body = (
-            f'{{"actor":{actor},"causation_id":{causation},"correlation_id":"{correlation}","data":{data},'
-            f'"id":"{event_id}","occurred_at":"{occurred}","recorded_at":"{recorded}",'
-            f'"schema_version":{schema_version},"source":{source},"stream_id":{stream},"type":{type_},'
-            f'"version":{version}}}'
-        )
-        digest = sha256((prev_hash + body).encode()).hexdigest()
-        if as_json:
-            parts.append(
-                f'{{"id":"{event_id}","version":{version},"type":{type_},"schema_version":{schema_version},'
-                f'"occurred_at":"{occurred}","source":{source},"actor":{actor},"correlation_id":"{correlation}",'
-                f'"causation_id":{causation},"data":{data},"prev_hash":"{prev_hash}","hash":"{digest}"}}'
-            )
-        rows.append((event, version, prev_hash, digest, data))
+        occurred = iso_utc(event.occurred_at)
+        digest = sha256(prev_hash.encode() + chain_body(event, stream_id, version, occurred, recorded)).hexdigest()
+        rows.append((event, version, prev_hash, digest, canonical_json(event.data), occurred))
         prev_hash = digest
-    return rows, "[" + ",".join(parts) + "]" if as_json else ""
+    if not as_json:
+        return rows, ""
+    batch = orjson.dumps(
+        [
+            {
+                "id": e.id, "version": v, "type": e.type, "schema_version": e.schema_version, "occurred_at": occurred,
+                "source": e.source, "actor": e.actor, "correlation_id": e.correlation_id,
+                "causation_id": e.causation_id, "data": orjson.Fragment(data), "prev_hash": prev, "hash": digest,
+            }
+            for e, v, prev, digest, data, occurred in rows
+        ],
+        default=str,  # UUIDs of other classes (asyncpg's, read back from the store)
+    )
+    return rows, batch.decode()
 
 
 class SqlEventStore(EventStore):
@@ -173,16 +161,16 @@ class SqlEventStore(EventStore):
     ) -> AppendResult:
         for _ in range(_RETRIES):
             try:
-                async with self.engine.connect() as conn:
-                    raw = (await conn.get_raw_connection()).driver_connection
-                    try:
-                        if self._fast == "pg":
+                if self._fast == "pg":
+                    async with self.engine.connect() as conn:
+                        raw = (await conn.get_raw_connection()).driver_connection
+                        try:
                             return await self._pg_append(raw, stream_id, events, expected)
-                        return await self._sqlite_append(raw, stream_id, events, expected)
-                    except BaseException as exc:
-                        if not isinstance(exc, _Race | _Conflict):
-                            await _discard_if_broken(conn, raw, self._fast, exc)
-                        raise
+                        except BaseException as exc:
+                            if not isinstance(exc, _Race | _Conflict) and _broken(raw, "pg", exc):
+                                await conn.invalidate()
+                            raise
+                return await self._sqlite_append(stream_id, events, expected)
             except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, ConnectionError) as exc:
                 raise StoreUnavailable(str(exc)) from exc
             except _Race:
@@ -241,44 +229,40 @@ class SqlEventStore(EventStore):
         positions = {r[0]: r[1] for r in returned}
         return self._result(stream_id, rows, recorded_at, [positions[row[1]] for row in rows])
 
-    async def _sqlite_append(
-        self, raw: Any, stream_id: str, events: Sequence[NewEvent], expected: int | None
-    ) -> AppendResult:
+    async def _sqlite_append(self, stream_id: str, events: Sequence[NewEvent], expected: int | None) -> AppendResult:
+        """The whole transaction in one trip to the aiosqlite connection's thread, on a bare
+        pooled connection: the SQLAlchemy Connection around it cost more than the trip
+        (greenlet switches at checkout and return; see db._reset)."""
         recorded_at = ensure_utc(self.clock())
-        run_on_thread = getattr(raw, "_execute", None)  # aiosqlite: run a function on its connection's thread
-        if run_on_thread is not None and hasattr(raw, "_conn"):
-            # One hop to the connection's thread for the whole transaction instead of four.
-            rows, positions = await run_on_thread(_sqlite_write, raw._conn, stream_id, events, expected, recorded_at)
-            return self._result(stream_id, rows, recorded_at, positions)
-        await raw.execute("BEGIN IMMEDIATE")
+        pooled = await self.engine.raw_connection()
+        raw: Any = pooled.driver_connection
         try:
-            async with raw.execute(_SQLITE_HEAD, (stream_id,)) as cursor:
-                head = await cursor.fetchone()
-            rows, positions, params = _sqlite_rows(head, stream_id, events, expected, recorded_at)
-            try:
-                await raw.executemany(_SQLITE_INSERT, params)
-            except sqlite3.IntegrityError:
-                raise _Race from None
-            await raw.execute("COMMIT")
-        except BaseException:
-            await raw.execute("ROLLBACK")
+            rows, positions = await raw._execute(_sqlite_write, raw._conn, stream_id, events, expected, recorded_at)
+        except BaseException as exc:
+            if not isinstance(exc, _Race | _Conflict) and _broken(raw, "sqlite", exc):
+                await greenlet_spawn(pooled.invalidate)
+                raise
+            pooled.close()
             raise
+        pooled.close()
         return self._result(stream_id, rows, recorded_at, positions)
 
     @staticmethod
     def _result(stream_id: str, rows: list[Row], recorded_at: datetime, positions: list[int]) -> AppendResult:
-        validate = StoredEvent.model_validate  # pydantic-core on ready-made values: cheaper than model_construct
-        stored = tuple(
-            validate(
-                {
-                    "id": e.id, "type": e.type, "schema_version": e.schema_version, "occurred_at": e.occurred_at,
-                    "source": e.source, "actor": e.actor, "correlation_id": e.correlation_id,
-                    "causation_id": e.causation_id, "data": e.data, "stream_id": stream_id, "version": v,
-                    "position": pos, "recorded_at": recorded_at, "prev_hash": prev, "hash": digest,
-                }
+        def stored() -> tuple[StoredEvent, ...]:
+            validate = StoredEvent.model_validate  # pydantic-core on ready-made values: cheaper than model_construct
+            return tuple(
+                validate(
+                    {
+                        "id": e.id, "type": e.type, "schema_version": e.schema_version, "occurred_at": e.occurred_at,
+                        "source": e.source, "actor": e.actor, "correlation_id": e.correlation_id,
+                        "causation_id": e.causation_id, "data": e.data, "stream_id": stream_id, "version": v,
+                        "position": pos, "recorded_at": recorded_at, "prev_hash": prev, "hash": digest,
+                    }
+                )
+                for (e, v, prev, digest, *_), pos in zip(rows, positions, strict=True)
             )
-            for (e, v, prev, digest, _), pos in zip(rows, positions, strict=True)
-        )
+
         return AppendResult(stream_id, rows[-1][1], positions[-1], stored)
 
     async def _replay_or_none(self, stream_id: str, events: Sequence[NewEvent]) -> AppendResult | None:
@@ -411,11 +395,10 @@ def _sqlite_rows(
     positions = list(range(head_position + 1, head_position + 1 + len(rows)))
     params = [
         (
-            pos, _hex(e.id), stream_id, v, e.type, e.schema_version, _sqlite_time(e.occurred_at), recorded,
-            e.source, e.actor, _hex(e.correlation_id), _hex(e.causation_id) if e.causation_id else None,
-            data, prev, digest,
+            pos, e.id.hex, stream_id, v, e.type, e.schema_version, _sqlite_stamp(occurred), recorded, e.source,
+            e.actor, e.correlation_id.hex, e.causation_id.hex if e.causation_id else None, data, prev, digest,
         )
-        for pos, (e, v, prev, digest, data) in zip(positions, rows, strict=True)
+        for pos, (e, v, prev, digest, data, occurred) in zip(positions, rows, strict=True)
     ]
     return rows, positions, params
 
@@ -442,26 +425,25 @@ def _sqlite_write(
 
 def _sqlite_time(moment: datetime) -> str:
     """What SQLAlchemy's UTCDateTime stores on SQLite: naive UTC, microseconds always."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return _sqlite_stamp(iso_utc(moment))
 
 
-async def _discard_if_broken(conn: AsyncConnection, raw: Any, kind: str | None, exc: BaseException) -> None:
-    """A driver connection we may have left mid-transaction or mid-protocol is not pooled again."""
+def _sqlite_stamp(iso_utc: str) -> str:
+    """`_sqlite_time` from the ISO form of a UTC moment ("...T08:00:00[.ffffff]+00:00"),
+    which the hash needs anyway: slicing is cheaper than formatting twice."""
+    core = iso_utc[:-6]
+    return f"{core[:10]} {core[11:]}" if len(core) == 26 else f"{core[:10]} {core[11:]}.000000"
+
+
+def _broken(raw: Any, kind: str, exc: BaseException) -> bool:
+    """Whether a driver connection we may have left mid-transaction or mid-protocol must
+    not be pooled again."""
+    if isinstance(exc, asyncio.CancelledError) or not isinstance(exc, Exception):
+        return True
     try:
-        if isinstance(exc, asyncio.CancelledError) or not isinstance(exc, Exception):
-            broken = True
-        elif kind == "pg":
-            broken = raw.is_closed() or raw.is_in_transaction()
-        else:
-            broken = raw.in_transaction
+        return bool(raw.is_closed() or raw.is_in_transaction()) if kind == "pg" else bool(raw.in_transaction)
     except Exception:
-        broken = True
-    if broken:
-        await conn.invalidate()
-
-
-def _hex(value: UUID | str) -> str:
-    return value.hex if isinstance(value, UUID) else UUID(str(value)).hex
+        return True
 
 
 def _to_event(row: RowMapping) -> StoredEvent:
