@@ -105,3 +105,18 @@ async def test_timestamps_come_back_timezone_aware(engine: AsyncEngine) -> None:
     await store.append("order-1", [escalated(1)], 0)
     (event,) = await store.read_stream("order-1")
     assert event.occurred_at.utcoffset() is not None and event.recorded_at.utcoffset() is not None
+
+
+async def test_sqlite_pool_rolls_back_only_what_is_left_open(sqlite_engine: AsyncEngine) -> None:
+    """The SQLite pool skips SQLAlchemy's unconditional rollback on return (a thread trip
+    per checkout); a connection handed back mid-transaction must still come back clean,
+    without holding the write lock."""
+    async with sqlite_engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        await raw.execute("BEGIN IMMEDIATE")  # driver-level, behind SQLAlchemy's back
+        await raw.execute("INSERT INTO checkpoints (name, position, fingerprint, updated_at) "
+                          "VALUES ('left-open', 1, '', '2026-01-01 00:00:00.000000')")
+    store = store_for(sqlite_engine)
+    await asyncio.wait_for(store.append("order-1", [escalated(1)], 0), 5)  # the write lock was released
+    async with sqlite_engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM checkpoints WHERE name = 'left-open'"))).scalar() == 0
