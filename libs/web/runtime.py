@@ -151,6 +151,7 @@ class Runtime:
                 except Exception as exc:
                     log.debug("closing %r: %s", value, exc)
         self.state.clear()
+        await self.store.close()
         await self.engine.dispose()
 
     async def sync(self) -> None:

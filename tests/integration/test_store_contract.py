@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -120,3 +122,26 @@ async def test_sqlite_pool_rolls_back_only_what_is_left_open(sqlite_engine: Asyn
     await asyncio.wait_for(store.append("order-1", [escalated(1)], 0), 5)  # the write lock was released
     async with sqlite_engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM checkpoints WHERE name = 'left-open'"))).scalar() == 0
+
+
+async def test_sqlite_append_waits_for_another_writer_without_blocking_the_loop(
+    sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Appends run inline only when the write lock is free; while another connection holds
+    it they wait on a connection thread, and the event loop keeps serving."""
+    store = store_for(sqlite_engine)
+    await store.append("order-1", [escalated(1)], 0)  # opens the inline connection
+    other = sqlite3.connect(tmp_path / "events.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    pending = asyncio.create_task(store.append("order-1", [escalated(2)], 1))
+    ticks = 0
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert not pending.done() and ticks == 20
+    other.execute("COMMIT")
+    other.close()
+    result = await asyncio.wait_for(pending, 10)
+    assert (result.version, result.position) == (2, 2)
+    assert await store.verify("order-1") == []
+    await store.close()
