@@ -31,7 +31,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return _sqlite_engine(url, **kwargs)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping at every checkout (a round trip each): the store reconnects and retries an
+    # append when the server went away, SQLAlchemy invalidates the pool on the first
+    # disconnect it sees elsewhere, and connections are recycled before idle timeouts.
+    kwargs.setdefault("pool_pre_ping", False)
+    kwargs.setdefault("pool_recycle", 300)
     return create_async_engine(url, **kwargs)
 
 
