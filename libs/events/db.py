@@ -31,8 +31,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url, **kwargs)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_size", 20)  # an API process at concurrency 16 churns no overflow connections
+    kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_recycle", 300)
     ping_idle = not kwargs.get("pool_pre_ping", False)
     engine = create_async_engine(url, **kwargs)

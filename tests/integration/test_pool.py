@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events import db
-from libs.events.db import create_engine
+from libs.events.db import create_engine, migrate
 from libs.events.store import store_for
 from tests.factories import escalated
 
@@ -68,5 +72,26 @@ async def test_an_append_survives_its_connection_dying_under_it(
         await _kill(pg_url, await _backend(engine))
         result = await store.append("order-1", [escalated(2)], 1)
         assert (result.version, len(await store.read_stream("order-1"))) == (2, 2)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+async def test_appends_beyond_the_pool_size_return_their_connections_cleanly(
+    backend: str, pg_url: str, postgres: AsyncEngine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Overflow connections are closed when handed back, which is I/O on the async drivers."""
+    url = pg_url if backend == "postgres" else f"sqlite:///{tmp_path / 'events.db'}"
+    engine = create_engine(url, pool_size=1, max_overflow=6)
+    try:
+        if backend == "sqlite":
+            await migrate(engine)
+        store = store_for(engine)
+        store._inline_file = None  # SQLite: take the pooled path, as when the write lock is busy
+        with caplog.at_level(logging.WARNING):
+            results = await asyncio.gather(*(store.append(f"order-{n}", [escalated(n)], 0) for n in range(12)))
+        assert sorted(r.position for r in results) == list(range(1, 13))
+        assert not [r for r in caplog.records if r.name.startswith("sqlalchemy")], caplog.text
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     finally:
         await engine.dispose()

@@ -201,6 +201,9 @@ class SqlEventStore(EventStore):
                 raise ConcurrencyConflict(stream_id, conflict.expected, conflict.actual) from None
         raise StoreUnavailable(f"stream {stream_id}: gave up after {_RETRIES} write races")
 
+    # Connections go back with `await greenlet_spawn(pooled.close)`: returning one the pool
+    # has no room for closes it, which is I/O on the async drivers.
+
     async def _checkout(self) -> PoolProxiedConnection:
         """A bare pooled connection. (Engine.raw_connection does not wrap the driver's
         errors as Engine.connect does: a server that refuses connections is unavailable.)"""
@@ -222,9 +225,9 @@ class SqlEventStore(EventStore):
             if not isinstance(exc, _Race | _Conflict) and _broken(raw, "pg", exc):
                 await greenlet_spawn(pooled.invalidate)
                 raise
-            pooled.close()
+            await greenlet_spawn(pooled.close)
             raise
-        pooled.close()
+        await greenlet_spawn(pooled.close)
         return result
 
     async def _pg_append(
@@ -287,9 +290,9 @@ class SqlEventStore(EventStore):
             if not isinstance(exc, _Race | _Conflict) and _broken(raw, "sqlite", exc):
                 await greenlet_spawn(pooled.invalidate)
                 raise
-            pooled.close()
+            await greenlet_spawn(pooled.close)
             raise
-        pooled.close()
+        await greenlet_spawn(pooled.close)
         return self._result(stream_id, rows, positions, recorded_at)
 
     def _inline_write(
