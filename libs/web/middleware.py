@@ -61,13 +61,28 @@ class EdgeMiddleware:
         finally:
             route = _route(scope)
             elapsed = time.perf_counter() - started
-            metrics.http_requests.labels(scope["method"], route, str(status)).inc()
-            metrics.http_latency.labels(scope["method"], route).observe(elapsed)
-            if route not in ("/metrics", "/healthz", "/readyz"):
+            count, latency = _series(scope["method"], route, status)
+            count.inc()
+            latency.observe(elapsed)
+            if route not in ("/metrics", "/healthz", "/readyz") and log.isEnabledFor(logging.INFO):
                 log.info("%s %s %s", scope["method"], scope["path"], status,
                          extra={"status": status, "path": scope["path"], "method": scope["method"],
                                 "duration_ms": round(elapsed * 1000, 2)})
             correlation.reset(token)
+
+
+_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _series(method: str, route: str, status: int) -> tuple[Any, Any]:
+    """The request counter and latency histogram of (method, route, status), looked up once:
+    `labels()` formats and locks on every call. Routes are templates, so the set is small."""
+    found = _SERIES.get((method, route, status))
+    if found is None:
+        found = (metrics.http_requests.labels(method, route, str(status)), metrics.http_latency.labels(method, route))
+        if len(_SERIES) < 10_000:  # methods are the client's to choose
+            _SERIES[(method, route, status)] = found
+    return found
 
 
 class _BodyTooLarge(Exception):

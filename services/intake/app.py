@@ -11,7 +11,7 @@ from services.intake.projection import PROJECTION
 
 
 async def setup(runtime: Runtime) -> None:
-    """Create intake's own durable tables (idempotency, nonces, webhook outbox)."""
+    """Create intake's own durable tables (nonces, webhook secrets and outbox)."""
     async with runtime.engine.begin() as conn:
         await conn.run_sync(tables.metadata.create_all)
 

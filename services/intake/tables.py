@@ -1,27 +1,18 @@
 """Intake's own durable tables (not read models: a rebuild must never drop them).
 
-Idempotency answers, platform nonces, partner webhook secrets and the webhook outbox.
-Created at service start-up (`create_all`, idempotent).
+Platform nonces, partner webhook secrets and the webhook outbox. Created at service
+start-up (`create_all`, idempotent). Idempotency-Key answers need no table of their own:
+the event a key appended is the answer (see api/idempotency.py); databases created
+before that still hold an `intake_idempotency` table, no longer read or written.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, Text, Uuid
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, Uuid
 
 from libs.events.schema import Position, UTCDateTime
 
 metadata = MetaData()
-
-idempotency = Table(
-    "intake_idempotency",
-    metadata,
-    Column("partner_id", String(100), primary_key=True),
-    Column("key", String(200), primary_key=True),
-    Column("body_hash", String(64), nullable=False),
-    Column("status_code", Integer, nullable=False),
-    Column("response", JSON, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-)
 
 nonces = Table(
     "intake_platform_nonces",

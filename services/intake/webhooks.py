@@ -71,7 +71,10 @@ async def collect(runtime: Runtime, batch: int = 500) -> int:
         cursor = (await conn.execute(select(webhook_cursor.c.position)
                                      .where(webhook_cursor.c.name == "webhooks"))).scalar() or 0
     upto = await runtime.projectors[PROJECTION.name].position()
-    events = [e for e in await runtime.store.read_all(cursor, batch) if e.position <= upto]
+    if upto <= cursor:  # nothing the read model has caught up with yet (no read of the store)
+        return 0
+    # positions may have gaps, never more events than positions: no more than upto - cursor to read
+    events = [e for e in await runtime.store.read_all(cursor, min(batch, upto - cursor)) if e.position <= upto]
     if not events:
         return 0
     streams = {e.stream_id for e in events}
@@ -105,6 +108,8 @@ async def deliver(runtime: Runtime, client: httpx.AsyncClient, batch: int = 50) 
             select(deliveries).where(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now)
             .order_by(deliveries.c.position).limit(batch)
         )).mappings().all()
+    if not due:  # the usual pass: no transactions to open
+        return 0
     due = await _claim(runtime, due, now)
     secrets_of = {p: await ensure_secret(runtime.engine, runtime.clock, p) for p in {r["partner_id"] for r in due}}
     outcomes = await asyncio.gather(*(_post(client, dict(r), secrets_of[r["partner_id"]], now) for r in due))

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 from uuid import UUID, uuid5
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from libs.events import catalog
 from libs.events.envelope import StoredEvent
@@ -16,7 +16,7 @@ from libs.events.errors import UnknownEventType
 from libs.events.store import AppendResult
 from libs.web.auth import Principal
 from libs.web.context import correlation_id
-from libs.web.deps import CurrentPrincipal
+from libs.web.deps import authenticate
 from libs.web.problems import Conflict, Forbidden, NotFound, Problem, Unprocessable
 from libs.web.runtime import Runtime
 from services.intake.api.schemas import TimelineEntry
@@ -35,8 +35,10 @@ NAMESPACE = UUID("6d1f2f7e-6a43-4bde-9a36-1f0b5d9c0e11")  # deterministic ids fo
 CHINA = timedelta(hours=8)  # purchase and factory dates are calendar days in China (no DST)
 
 
-async def partner(principal: CurrentPrincipal) -> Principal:
-    """Partners (and operators) only, as `require("partner")` does."""
+async def partner(request: Request) -> Principal:
+    """Partners (and operators) only, as `require("partner")` does (one dependency level, see
+    `libs.web.deps.authenticate`)."""
+    principal = await authenticate(request, request.headers.get("authorization"))
     if principal.role not in ("partner", "operator"):
         raise Forbidden(f"role {principal.role!r} may not do this; needs one of partner")
     return principal

@@ -1,57 +1,24 @@
-"""Idempotency-Key answers, stored durably per partner.
+"""Idempotency-Key: the same key and body get the first answer; another body is refused.
 
 The order and event ids are derived from (partner, key), so a retry — even one racing
-the first request, or following a crash between append and remember — appends nothing
-new: the store recognises the event id. The first stored answer wins; a different body
-under the same key is refused.
+the first request, or following a crash — appends nothing new: the store recognises the
+event id and hands back the stored event (a replayed append). That event is the first
+answer, durably: its order id, version, position, maker, tier and warranty are the 201
+body, and the facts it took from the request body tell whether the retry sent the same
+body. No answer is stored besides it, so a keyed report costs one database checkout,
+like any other (a separate answer table cost a second checkout and three round trips).
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
-from typing import Any
+from libs.events import catalog
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
-
-from libs.events.db import reader
-from libs.events.envelope import canonical_json
-from libs.web.runtime import Runtime
-from services.intake.tables import idempotency
+# What OrderReported takes from the request (and the caller); the rest — maker, tier,
+# warranty — is decided from it and may differ on a later day or under other policies.
+FROM_REQUEST = ("channel", "partner_id", "external_ref", "customer", "product", "location", "working_conditions",
+                "fault")
 
 
-@dataclass(frozen=True)
-class Answer:
-    body_hash: str
-    status_code: int
-    response: dict[str, Any]
-
-
-def body_hash(body: dict[str, Any]) -> str:
-    """Hash of the parsed body: whitespace and key order do not make a different request."""
-    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
-
-
-async def recall(runtime: Runtime, partner_id: str, key: str) -> Answer | None:
-    async with reader(runtime.engine).connect() as conn:
-        row = (await conn.execute(
-            select(idempotency.c.body_hash, idempotency.c.status_code, idempotency.c.response)
-            .where(idempotency.c.partner_id == partner_id, idempotency.c.key == key)
-        )).first()
-    return Answer(row[0], row[1], dict(row[2])) if row else None
-
-
-async def remember(runtime: Runtime, partner_id: str, key: str, answer: Answer) -> Answer:
-    """Store the answer unless one is already stored; returns the one that counts."""
-    dialect = postgresql if runtime.engine.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(idempotency).values(
-        partner_id=partner_id, key=key, body_hash=answer.body_hash, status_code=answer.status_code,
-        response=answer.response, created_at=runtime.clock(),
-    ).on_conflict_do_nothing(index_elements=["partner_id", "key"])
-    async with runtime.engine.begin() as conn:
-        inserted = (await conn.execute(stmt)).rowcount
-    if inserted:
-        return answer
-    stored = await recall(runtime, partner_id, key)
-    return stored or answer
+def same_request(first: catalog.OrderReported, retry: catalog.OrderReported) -> bool:
+    """Whether a retry reports what the first request under its key reported."""
+    return all(getattr(first, name) == getattr(retry, name) for name in FROM_REQUEST)
