@@ -94,11 +94,15 @@ class KafkaFeed:
             try:
                 await kafka.start()
                 backoff = 0.2
+                empty = 0
                 while not stop.is_set():
                     batches = await kafka.getmany(timeout_ms=50, max_records=2000)
                     if not batches:
-                        await self._idle(kafka, stop)
+                        empty += 1
+                        if empty > 1:  # one empty poll during a catch-up is the prefetch lagging
+                            await self._idle(kafka, stop)
                         continue
+                    empty = 0
                     await self._handle(batches)
                     await kafka.commit({tp: msgs[-1].offset + 1 for tp, msgs in batches.items()})
             except Exception as exc:
@@ -117,7 +121,8 @@ class KafkaFeed:
         Some Kafka-protocol brokers (noida-db) answer an empty fetch at once instead of
         long-polling for fetch_max_wait_ms, which makes aiokafka's prefetcher spin; an idle
         projector then burns a core. Pausing the assignment costs at most `idle_pause` of
-        latency after a quiet spell and nothing under load.
+        latency after a quiet spell and nothing under load (it follows two empty polls in a
+        row: a single one mid catch-up only means the prefetch has not caught up).
         """
         partitions = kafka.assignment()
         if not partitions:
