@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events.clock import Clock, system_clock
 from libs.events.db import create_engine, migrate, reader
+from libs.events.envelope import NewEvent
 from libs.events.projection import Projection, Projector
 from libs.events.relay import KafkaPublisher, Relay
 from libs.events.schema import dead_letters
@@ -92,8 +93,8 @@ class Runtime:
         self._tasks: list[asyncio.Task[Any]] = []
         self.state: dict[str, Any] = {}  # per-service singletons (e.g. a webhook client)
 
-    def _on_append(self, result: AppendResult) -> None:
-        for event in result.events:
+    def _on_append(self, result: AppendResult, events: Sequence[NewEvent]) -> None:
+        for event in events:
             metrics.appends.labels(event.type).inc()
         for tail in self.tails.values():
             tail.wakeup.set()

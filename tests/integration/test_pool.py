@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -31,49 +32,45 @@ async def _kill(url: str, pid: int) -> None:
     await killer.dispose()
 
 
-async def test_an_idle_connection_that_died_is_replaced_before_use(
-    pg_url: str, postgres: AsyncEngine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+async def one_connection(pg_url: str, postgres: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """A migrated PostgreSQL database behind a pool of exactly one connection."""
     engine = create_engine(pg_url, pool_size=1, max_overflow=0)
-    try:
-        dead = await _backend(engine)
-        await _kill(pg_url, dead)
-        monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)  # it has sat idle long enough
-        assert await _backend(engine) != dead  # pinged at checkout, replaced, no error
-    finally:
-        await engine.dispose()
+    yield engine
+    await engine.dispose()
+
+
+async def test_an_idle_connection_that_died_is_replaced_before_use(
+    pg_url: str, one_connection: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead = await _backend(one_connection)
+    await _kill(pg_url, dead)
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)  # it has sat idle long enough
+    assert await _backend(one_connection) != dead  # pinged at checkout, replaced, no error
 
 
 async def test_a_busy_connection_is_not_pinged_and_a_dead_one_fails_its_use_once(
-    pg_url: str, postgres: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    pg_url: str, one_connection: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = create_engine(pg_url, pool_size=1, max_overflow=0)
-    try:
-        monkeypatch.setattr(db, "IDLE_PING_SECONDS", 3600.0)
-        dead = await _backend(engine)
-        await _kill(pg_url, dead)
-        with pytest.raises(DBAPIError):
-            await _backend(engine)
-        assert await _backend(engine) != dead  # SQLAlchemy invalidated the pool: fresh from now on
-    finally:
-        await engine.dispose()
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 3600.0)
+    dead = await _backend(one_connection)
+    await _kill(pg_url, dead)
+    with pytest.raises(DBAPIError):
+        await _backend(one_connection)
+    assert await _backend(one_connection) != dead  # SQLAlchemy invalidated the pool: fresh from now on
 
 
 async def test_an_append_survives_its_connection_dying_under_it(
-    pg_url: str, postgres: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    pg_url: str, one_connection: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The store retries once on a fresh pool; a retry of an append that did commit answers
     what was stored (event ids are unique), so nothing is written twice."""
     monkeypatch.setattr(db, "IDLE_PING_SECONDS", 3600.0)
-    engine = create_engine(pg_url, pool_size=1, max_overflow=0)
-    try:
-        store = store_for(engine)
-        await store.append("order-1", [escalated(1)], 0)
-        await _kill(pg_url, await _backend(engine))
-        result = await store.append("order-1", [escalated(2)], 1)
-        assert (result.version, len(await store.read_stream("order-1"))) == (2, 2)
-    finally:
-        await engine.dispose()
+    store = store_for(one_connection)
+    await store.append("order-1", [escalated(1)], 0)
+    await _kill(pg_url, await _backend(one_connection))
+    result = await store.append("order-1", [escalated(2)], 1)
+    assert (result.version, len(await store.read_stream("order-1"))) == (2, 2)
 
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])

@@ -32,13 +32,13 @@ import contextlib
 import hashlib
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import PoolProxiedConnection, RowMapping, func, insert, select
+from sqlalchemy import RowMapping, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.util import greenlet_spawn
@@ -132,7 +132,9 @@ class SqlEventStore(EventStore):
         self.read_engine = reader(engine)
         self.clock = clock
         self.validate = validate
-        self.listeners: list[Callable[[AppendResult], None]] = []  # called after each commit
+        # called after each commit with its result and the events as appended (which, unlike
+        # result.events, cost nothing to hand over)
+        self.listeners: list[Callable[[AppendResult, Sequence[NewEvent]], None]] = []
         driver = (engine.dialect.name, engine.dialect.driver)
         self._fast = {("postgresql", "asyncpg"): "pg", ("sqlite", "aiosqlite"): "sqlite"}.get(driver)
         self._inline_file = sqlite_file(engine) if self._fast == "sqlite" else None
@@ -162,7 +164,7 @@ class SqlEventStore(EventStore):
             raise StoreUnavailable(str(exc)) from exc
         if not result.replayed:
             for listener in self.listeners:
-                listener(result)
+                listener(result, events)
         return result
 
     # -- fast path (asyncpg / aiosqlite driver connections) -------------------------------
@@ -174,7 +176,8 @@ class SqlEventStore(EventStore):
         for _ in range(_RETRIES):
             try:
                 if self._fast == "pg":
-                    return await self._pg_append_pooled(stream_id, events, expected)
+                    async with self._pooled() as raw:
+                        return await self._pg_append(raw, stream_id, events, expected)
                 return await self._sqlite_append(stream_id, events, expected)
             except _PG_DISCONNECTED as exc:
                 if reconnected:
@@ -201,34 +204,29 @@ class SqlEventStore(EventStore):
                 raise ConcurrencyConflict(stream_id, conflict.expected, conflict.actual) from None
         raise StoreUnavailable(f"stream {stream_id}: gave up after {_RETRIES} write races")
 
-    # Connections go back with `await greenlet_spawn(pooled.close)`: returning one the pool
-    # has no room for closes it, which is I/O on the async drivers.
+    @contextlib.asynccontextmanager
+    async def _pooled(self) -> AsyncIterator[Any]:
+        """A bare pooled driver connection (a SQLAlchemy Connection around it costs greenlet
+        switches at checkout and return), handed back inside a greenlet (returning one the
+        pool has no room for closes it, which is I/O on the async drivers) or discarded if
+        an error may have left it mid-transaction or mid-protocol.
 
-    async def _checkout(self) -> PoolProxiedConnection:
-        """A bare pooled connection. (Engine.raw_connection does not wrap the driver's
-        errors as Engine.connect does: a server that refuses connections is unavailable.)"""
+        Engine.raw_connection does not wrap the driver's errors as Engine.connect does: a
+        server that refuses connections is unavailable.
+        """
         try:
-            return await self.engine.raw_connection()
+            pooled = await self.engine.raw_connection()
         except self.engine.dialect.loaded_dbapi.Error as exc:
             raise StoreUnavailable(str(exc)) from exc
-
-    async def _pg_append_pooled(
-        self, stream_id: str, events: Sequence[NewEvent], expected: int | None
-    ) -> AppendResult:
-        """On a bare pooled connection (a SQLAlchemy Connection around it costs greenlet
-        switches at checkout and return)."""
-        pooled = await self._checkout()
-        raw: Any = pooled.driver_connection
+        raw = pooled.driver_connection
         try:
-            result = await self._pg_append(raw, stream_id, events, expected)
+            yield raw
         except BaseException as exc:
-            if not isinstance(exc, _Race | _Conflict) and _broken(raw, "pg", exc):
-                await greenlet_spawn(pooled.invalidate)
-                raise
-            await greenlet_spawn(pooled.close)
+            discard = not isinstance(exc, _Race | _Conflict) and _broken(raw, self._fast, exc)
+            with contextlib.suppress(Exception):  # the error that brought us here is the one to report
+                await greenlet_spawn(pooled.invalidate if discard else pooled.close)
             raise
         await greenlet_spawn(pooled.close)
-        return result
 
     async def _pg_append(
         self, raw: Any, stream_id: str, events: Sequence[NewEvent], expected: int | None
@@ -276,23 +274,13 @@ class SqlEventStore(EventStore):
     async def _sqlite_append(self, stream_id: str, events: Sequence[NewEvent], expected: int | None) -> AppendResult:
         """Inline when the write lock is free (see `_inline_write`); otherwise the whole
         transaction in one trip to an aiosqlite connection's thread, which waits for the
-        lock there, on a bare pooled connection (a SQLAlchemy Connection around it cost
-        more than the trip: greenlet switches at checkout and return; see db._reset)."""
+        lock there (see `_pooled` and db._reset for why a bare pooled connection)."""
         recorded_at = ensure_utc(self.clock())
         written = self._inline_write(stream_id, events, expected, recorded_at) if self._inline_file else None
         if written is not None:
             return self._result(stream_id, *written, recorded_at)
-        pooled = await self._checkout()
-        raw: Any = pooled.driver_connection
-        try:
+        async with self._pooled() as raw:
             rows, positions = await raw._execute(_sqlite_write, raw._conn, stream_id, events, expected, recorded_at)
-        except BaseException as exc:
-            if not isinstance(exc, _Race | _Conflict) and _broken(raw, "sqlite", exc):
-                await greenlet_spawn(pooled.invalidate)
-                raise
-            await greenlet_spawn(pooled.close)
-            raise
-        await greenlet_spawn(pooled.close)
         return self._result(stream_id, rows, positions, recorded_at)
 
     def _inline_write(
@@ -532,7 +520,7 @@ def _sqlite_stamp(iso_utc: str) -> str:
     return f"{core[:10]} {core[11:]}" if len(core) == 26 else f"{core[:10]} {core[11:]}.000000"
 
 
-def _broken(raw: Any, kind: str, exc: BaseException) -> bool:
+def _broken(raw: Any, kind: str | None, exc: BaseException) -> bool:
     """Whether a driver connection we may have left mid-transaction or mid-protocol must
     not be pooled again."""
     if isinstance(exc, asyncio.CancelledError) or not isinstance(exc, Exception):
