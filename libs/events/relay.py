@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 class TopicMissing(Exception):
     """The topic disappeared under the relay (acks cannot be trusted)."""
+
+
+class BrokerStalled(Exception):
+    """A step with the broker took longer than the relay allows; it starts over."""
 
 
 class Publisher(Protocol):
@@ -107,9 +111,11 @@ class Relay:
         name: str = "relay:service-orders.v1",
         batch: int = 2000,
         clock: Clock = system_clock,
+        broker_timeout: float = 30.0,
     ) -> None:
         self.store, self.engine, self.publisher = store, engine, publisher
         self.name, self.batch, self.clock = name, batch, clock
+        self.broker_timeout = broker_timeout
         self.published = 0
         self.failures = 0
         self._position: int | None = None  # cached after the first read; this loop is its only writer
@@ -132,7 +138,7 @@ class Relay:
         events = await self.store.read_all(self._position, self.batch)
         if not events:
             return 0
-        await self.publisher.publish(events)
+        await self._bounded(self.publisher.publish(events), "publishing")
         await self._save(events[-1].position)
         self.published += len(events)
         return len(events)
@@ -143,7 +149,7 @@ class Relay:
         while not stop.is_set():
             try:
                 if not started:
-                    await self.publisher.start()
+                    await self._bounded(self.publisher.start(), "connecting")
                     started = True
                 sent = await self.run_once()
                 backoff = idle
@@ -152,14 +158,24 @@ class Relay:
             except Exception as exc:  # broker or database down: wait and retry, never give up
                 self.failures += 1
                 log.warning("relay %s: %s; retrying in %.1fs", self.name, exc, backoff)
-                if started:
-                    await _quietly(self.publisher.stop())
-                    started = False
+                await _quietly(self._bounded(self.publisher.stop(), "disconnecting"))  # also what a stalled start began
+                started = False
                 backoff = min(max_backoff, backoff * 2)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=backoff)
         if started:
-            await _quietly(self.publisher.stop())
+            await _quietly(self._bounded(self.publisher.stop(), "disconnecting"))
+
+    async def _bounded(self, step: Awaitable[None], what: str) -> None:
+        """Every wait on the broker ends: the client library's own timeouts cover single
+        requests, yet once in CI a relay waited forever on a broker that came back empty
+        mid-reconnect (no log line for 3.5 minutes). A stalled step fails like any broker
+        error: the publisher is torn down and rebuilt, and the batch, not yet checkpointed,
+        is published again (at-least-once)."""
+        try:
+            await asyncio.wait_for(step, self.broker_timeout)
+        except TimeoutError:
+            raise BrokerStalled(f"{what} took longer than {self.broker_timeout:.0f}s") from None
 
 
 async def _quietly(coro: object) -> None:

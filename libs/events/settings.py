@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     log_json: bool = True
     sla_watch_interval: float = 15.0
     reconcile_grace: float = 30.0
+    relay_broker_timeout: float = 30.0  # relay: seconds a connect/publish may take before it starts over
     platform_id: str = "gov-platform"  # intake: the complaint platform that signs with platform_secret
     intake_warranty_policies: str = ""  # intake: JSON per-maker warranty (三包) policies; empty = built-in
     intake_webhook_interval: float = 2.0  # intake: seconds between partner-webhook delivery passes

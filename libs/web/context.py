@@ -43,3 +43,18 @@ def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+def log_tasks_on(signum: int) -> None:
+    """Log every asyncio task's stack when the process gets `signum` (SIGUSR1): what a stuck
+    relay or projector is waiting on, without a debugger in the container."""
+    import asyncio
+    import io
+
+    def dump() -> None:
+        out = io.StringIO()
+        for task in asyncio.all_tasks():
+            task.print_stack(limit=25, file=out)
+        logging.getLogger("tasks").warning("asyncio tasks:\n%s", out.getvalue())
+
+    asyncio.get_running_loop().add_signal_handler(signum, dump)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,6 +30,7 @@ from libs.events.settings import Settings
 from libs.events.store import AppendResult, SqlEventStore, store_for
 from libs.events.subscription import KafkaFeed, StoreTail
 from libs.web import auth, metrics
+from libs.web.context import log_tasks_on
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ class Runtime:
             tail.wakeup.set()
 
     async def start(self) -> None:
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
+            log_tasks_on(signal.SIGUSR1)
         async with _startup_lock(self.engine):
             await migrate(self.engine)
             async with self.engine.begin() as conn:
@@ -127,7 +131,8 @@ class Runtime:
         if distributed and self.settings.run_relay and role in ("relay", "all"):
             publisher = KafkaPublisher(self.settings.kafka_bootstrap or "", self.settings.topic,
                                        self.settings.topic_partitions)
-            self.relay = Relay(self.store, self.engine, publisher, name=f"relay:{self.settings.topic}", clock=self.clock)
+            self.relay = Relay(self.store, self.engine, publisher, name=f"relay:{self.settings.topic}", clock=self.clock,
+                               broker_timeout=self.settings.relay_broker_timeout)
             self._spawn(self.relay.run(self._stop))
         if role in ("api", "all"):
             for service in self.services:

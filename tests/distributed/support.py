@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import signal
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -56,15 +57,26 @@ async def poll(condition: Callable[[], Awaitable[bool]], within: float, what: st
         await asyncio.sleep(every)
 
 
-async def wait_consistent(engine: AsyncEngine, topic: str, within: float = 90.0) -> None:
-    """The relay has published the head and every projection has applied every stream's last version."""
+async def wait_consistent(stack: Stack, engine: AsyncEngine, within: float = 90.0) -> None:
+    """The relay has published the head and every projection has applied every stream's last version.
+
+    If not in time, the failure shows where they stand and what the relay's tasks wait on
+    (SIGUSR1 makes a process log its asyncio stacks): a CI log is all there is afterwards.
+    """
+    state: dict[str, Any] = {}
 
     async def done() -> bool:
-        relay = await relay_status(engine, topic)
-        rows = await projection_status(engine)
+        state["relay"] = relay = await relay_status(engine, stack.topic)
+        state["projections"] = rows = await projection_status(engine)
         return relay["lag_events"] == 0 and len(rows) == len(SERVICES) and all(r["streams_behind"] == 0 for r in rows)
 
-    await poll(done, within, "relay and every projection to reach the head")
+    try:
+        await poll(done, within, "relay and every projection to reach the head")
+    except AssertionError as exc:
+        stack.signal("relay", signal.SIGUSR1)
+        await asyncio.sleep(1.0)
+        tail = stack.log("relay").read_text(errors="replace").splitlines()[-60:]
+        raise AssertionError(f"{exc}; status {state}; relay log tail:\n" + "\n".join(tail)) from None
 
 
 async def assert_read_models_equal_rebuild(stack: Stack, engine: AsyncEngine) -> None:

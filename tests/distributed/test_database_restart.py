@@ -66,7 +66,7 @@ async def test_database_restart_during_load(stack: Stack, private_pg: PrivatePos
     assert all(codes[-1] == 201 for codes in statuses.values()), "a partner's retry never succeeded"
     assert len(set(orders.values())) == len(orders) == len(statuses)
     assert await _reported(db) == before + len(orders)  # exactly one order per key: none from a retried 503
-    await wait_consistent(db, stack.topic)  # relay and projectors reconnected by themselves
+    await wait_consistent(stack, db)  # relay and projectors reconnected by themselves
     async with db.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(intake_orders))).scalar_one() == before + len(orders)
 

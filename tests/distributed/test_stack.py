@@ -128,7 +128,7 @@ async def test_two_projector_instances_split_partitions(stack: Stack, db: AsyncE
     async with httpx.AsyncClient(timeout=60) as client:
         answers = await load(client, stack.url("intake"), 80, 10, tag="scale")
     assert {a.status_code for a in answers} == {201}
-    await wait_consistent(db, stack.topic)
+    await wait_consistent(stack, db)
     assert await count(db, select(func.count()).select_from(intake_orders)) == await reported(db)
     await assert_read_models_equal_rebuild(stack, db)
 
@@ -146,7 +146,7 @@ async def test_kill_9_relay_and_projector_mid_load(stack: Stack, db: AsyncEngine
         answers = await running
     assert {a.status_code for a in answers} == {201}, [a.text for a in answers if a.status_code != 201][:3]
     assert await reported(db) == before + 160
-    await wait_consistent(db, stack.topic)
+    await wait_consistent(stack, db)
     orders_in_model = await count(db, select(func.count()).select_from(intake_orders))
     assert orders_in_model == await reported(db)
     await assert_read_models_equal_rebuild(stack, db)
@@ -180,7 +180,7 @@ async def test_broker_outage_loses_nothing(stack: Stack, db: AsyncEngine) -> Non
     assert answers and {a.status_code for a in answers} == {201}
     posted = sum(1 for a in [*warm, *answers] if a.request.url.path == "/orders")
     assert await reported(db) == before + posted
-    await wait_consistent(db, stack.topic, within=90)
+    await wait_consistent(stack, db, within=90)
     assert await count(db, select(func.count()).select_from(intake_orders)) == await reported(db)
 
 

@@ -126,3 +126,45 @@ async def test_crash_after_publish_before_checkpoint_republishes(postgres: Async
     relay = Relay(store, postgres, Recording(), name="relay:crash")
     assert await relay.run_once() == 2
     assert sent == [1, 2, 1, 2] and await relay.position() == 2
+
+
+@pytest.mark.parametrize("stall_in", ["start", "publish"])
+async def test_a_broker_call_that_never_returns_is_abandoned_and_retried(postgres: AsyncEngine, stall_in: str) -> None:
+    """A client call that hangs (once in CI a relay waited forever on a broker that came back
+    empty mid-reconnect) fails after the relay's broker timeout; the publisher is rebuilt and
+    everything goes out, the stalled batch again (at-least-once)."""
+    store = store_for(postgres)
+    stream = f"order-stall-{stall_in}"
+    await store.append(stream, [escalated(1), escalated(2)], 0)
+    sent: list[int] = []
+    calls = {"start": 0, "publish": 0, "stop": 0}
+
+    class StallsOnce:
+        async def _maybe_stall(self, step: str) -> None:
+            calls[step] += 1
+            if step == stall_in and calls[step] == 1:
+                await asyncio.Event().wait()  # never set: a call that never returns
+
+        async def start(self) -> None:
+            await self._maybe_stall("start")
+
+        async def stop(self) -> None:
+            calls["stop"] += 1
+
+        async def publish(self, events: list) -> None:  # type: ignore[type-arg]
+            await self._maybe_stall("publish")
+            sent.extend(e.position for e in events if e.stream_id == stream)
+
+    relay = Relay(store, postgres, StallsOnce(), name=f"relay:stall-{stall_in}", broker_timeout=0.3)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop, idle=0.01))
+    head = await store.head_position()
+    for _ in range(200):
+        if await relay.position() == head:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    assert await relay.position() == head and relay.failures == 1
+    assert calls[stall_in] == 2 and calls["stop"] >= 1  # torn down after the stall, then started over
+    assert len(sent) == 2 and sorted(set(sent)) == sent
