@@ -7,6 +7,7 @@ batch per partition at a time; duplicates are absorbed by the consumers.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -34,8 +35,8 @@ def decode(value: bytes) -> StoredEvent:
 
 async def ensure_topic(bootstrap: str, topic: str, partitions: int = 6, replication: int = 1) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    try:  # close even if start() fails or is cancelled half-way: it may have spawned a metadata task
+        await admin.start()
         await admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=replication)])
     except TopicAlreadyExistsError:
         pass
@@ -45,8 +46,8 @@ async def ensure_topic(bootstrap: str, topic: str, partitions: int = 6, replicat
 
 async def topic_exists(bootstrap: str, topic: str) -> bool:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
     try:
+        await admin.start()
         return topic in await admin.list_topics()
     finally:
         await admin.close()
@@ -58,6 +59,25 @@ def producer(bootstrap: str, **kwargs: Any) -> AIOKafkaProducer:
     kwargs.setdefault("request_timeout_ms", 10_000)
     kwargs.setdefault("max_batch_size", 256 * 1024)
     return AIOKafkaProducer(bootstrap_servers=bootstrap, **kwargs)
+
+
+async def stop_producer(kafka: AIOKafkaProducer, within: float = 5.0) -> None:
+    """Stop a producer, dropping what it could not deliver within `within` seconds.
+
+    aiokafka's stop() waits until every pending batch is delivered: forever if the broker
+    accepts connections but never answers (a frozen broker, a half-open connection). The
+    relay publishes undelivered batches again, so dropping them loses nothing. Cancelling
+    the sender task (aiokafka has no public abort) makes stop() close the client at once.
+    """
+    stopping = asyncio.ensure_future(kafka.stop())
+    if (await asyncio.wait({stopping}, timeout=within))[0]:
+        stopping.result()  # its error, if any
+        return
+    sender = getattr(getattr(kafka, "_sender", None), "sender_task", None)
+    if sender is not None:
+        log.warning("producer could not deliver its pending batches in %.0fs; dropping them", within)
+        sender.cancel()
+    await stopping
 
 
 def consumer(bootstrap: str, topic: str, group_id: str, **kwargs: Any) -> AIOKafkaConsumer:

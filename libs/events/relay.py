@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.events.clock import Clock, system_clock
 from libs.events.db import reader
 from libs.events.envelope import StoredEvent
-from libs.events.kafka import encode, ensure_topic, producer
+from libs.events.kafka import encode, ensure_topic, producer, stop_producer
 from libs.events.schema import checkpoints
 from libs.events.sqlutil import upsert
 from libs.events.store.port import EventStore
@@ -94,7 +94,7 @@ class KafkaPublisher:
             self._started = False
             try:
                 if self._producer is not None:
-                    await _quietly(self._producer.stop())
+                    await _quietly(stop_producer(self._producer))
             finally:
                 self._producer = None
                 if self._admin is not None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
 from collections import defaultdict
 
 import pytest
@@ -13,7 +15,7 @@ from libs.events.kafka import consumer, decode
 from libs.events.relay import KafkaPublisher, Relay
 from libs.events.store import store_for
 from tests.factories import escalated
-from tests.support.servers import Broker
+from tests.support.servers import Broker, running_broker
 
 pytestmark = pytest.mark.integration
 
@@ -168,3 +170,53 @@ async def test_a_broker_call_that_never_returns_is_abandoned_and_retried(postgre
     assert await relay.position() == head and relay.failures == 1
     assert calls[stall_in] == 2 and calls["stop"] >= 1  # torn down after the stall, then started over
     assert len(sent) == 2 and sorted(set(sent)) == sent
+
+
+def _client_tasks() -> list[asyncio.Task]:  # type: ignore[type-arg]
+    """Tasks running aiokafka code (producer senders, metadata refreshers, connection readers)."""
+    codes = {task: getattr(task.get_coro(), "cr_code", None) for task in asyncio.all_tasks()}
+    return [task for task, code in codes.items() if code is not None and "aiokafka" in code.co_filename]
+
+
+async def test_a_frozen_broker_stalls_the_relay_only_while_frozen(postgres: AsyncEngine) -> None:
+    """SIGSTOP the broker: it accepts connections and answers nothing (a frozen VM, a long GC).
+    The relay gives up on each stalled step, drops the producer's undeliverable batches and
+    starts over; after SIGCONT everything is published, each stream in order, and the
+    abandoned clients left nothing running behind."""
+    store = store_for(postgres)
+    topic = f"orders-{random.randrange(10**9)}"
+    with running_broker("noida") as broker:
+        assert broker.process is not None
+        relay = Relay(store, postgres, KafkaPublisher(broker.bootstrap, topic, partitions=3),
+                      name=f"relay:{topic}", broker_timeout=1.5)
+        before = set(_client_tasks())
+        stop = asyncio.Event()
+        running = asyncio.create_task(relay.run(stop, idle=0.02, max_backoff=0.5))
+        streams = [f"order-frozen-{i}" for i in range(10)]
+        for stream in streams:
+            await store.append(stream, [escalated(1)], 0)
+        head = await store.head_position()
+        for _ in range(300):
+            if await relay.position() == head:
+                break
+            await asyncio.sleep(0.05)
+        assert await relay.position() == head
+        os.killpg(broker.process.pid, signal.SIGSTOP)
+        try:
+            for stream in streams:
+                await store.append(stream, [escalated(2), escalated(3)], 1)  # appends never wait on the broker
+            await asyncio.sleep(6.0)
+            assert await relay.position() < await store.head_position() and relay.failures >= 2
+        finally:
+            os.killpg(broker.process.pid, signal.SIGCONT)
+        head = await store.head_position()
+        for _ in range(600):
+            if await relay.position() == head:
+                break
+            await asyncio.sleep(0.1)
+        stop.set()
+        await asyncio.wait_for(running, 30)
+        assert await relay.position() == head
+        assert set(_client_tasks()) - before == set()  # every abandoned producer and admin client closed
+        seen = await _read_topic(broker.bootstrap, topic, 3 * len(streams))
+    _assert_every_stream_in_order(seen, {s: 3 for s in streams})
