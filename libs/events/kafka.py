@@ -70,13 +70,13 @@ async def stop_producer(kafka: AIOKafkaProducer, within: float = 5.0) -> None:
     the sender task (aiokafka has no public abort) makes stop() close the client at once.
     """
     stopping = asyncio.ensure_future(kafka.stop())
-    if (await asyncio.wait({stopping}, timeout=within))[0]:
-        stopping.result()  # its error, if any
-        return
-    sender = getattr(getattr(kafka, "_sender", None), "sender_task", None)
-    if sender is not None:
-        log.warning("producer could not deliver its pending batches in %.0fs; dropping them", within)
-        sender.cancel()
+    try:
+        await asyncio.wait({stopping}, timeout=within)
+    finally:  # also when our caller gives up on us first: the abort must still happen
+        sender = getattr(getattr(kafka, "_sender", None), "sender_task", None)
+        if not stopping.done() and sender is not None:
+            log.warning("producer could not deliver its pending batches in %.0fs; dropping them", within)
+            sender.cancel()
     await stopping
 
 

@@ -207,6 +207,8 @@ async def test_a_frozen_broker_stalls_the_relay_only_while_frozen(postgres: Asyn
                 await store.append(stream, [escalated(2), escalated(3)], 1)  # appends never wait on the broker
             await asyncio.sleep(6.0)
             assert await relay.position() < await store.head_position() and relay.failures >= 2
+            senders = [t for t in _client_tasks() if t.get_coro().__qualname__ == "Sender._sender_routine"]
+            assert len(senders) <= 1  # each abandoned producer was aborted, not left retrying
         finally:
             os.killpg(broker.process.pid, signal.SIGCONT)
         head = await store.head_position()
