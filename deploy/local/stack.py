@@ -50,9 +50,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def port_open(port: int) -> bool:
+def port_open(port: int, timeout: float = 1.0) -> bool:
+    """Something accepts connections on the port (bounded: a hung listener whose backlog is
+    full drops SYNs, and an unbounded connect would wait out the kernel's ~2 min of retries)."""
     with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
+        s.settimeout(timeout)
+        try:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+        except OSError:
+            return False
 
 
 @dataclass

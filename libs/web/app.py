@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -39,7 +40,8 @@ async def readyz(runtime: RuntimeDep) -> dict[str, object] | Response:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     if runtime.settings.kafka_bootstrap:
         try:
-            await topic_exists(runtime.settings.kafka_bootstrap, runtime.settings.topic)
+            # bounded: a probe must answer within the orchestrator's timeout even if the broker hangs
+            await asyncio.wait_for(topic_exists(runtime.settings.kafka_bootstrap, runtime.settings.topic), 3.0)
             checks["broker"] = "ok"
         except Exception as exc:
             checks["broker"] = f"unreachable: {type(exc).__name__}"

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from deploy.local.stack import SERVICES, Stack
 from libs.events.cli import projection_status, relay_status, service_projections
 from libs.events.db import create_engine
+from libs.events.kafka import topic_exists
 from libs.events.projection import Projector, dump_read_model
 from libs.events.store import store_for
 from tests.intake.support import order_body
@@ -73,10 +74,40 @@ async def wait_consistent(stack: Stack, engine: AsyncEngine, within: float = 90.
     try:
         await poll(done, within, "relay and every projection to reach the head")
     except AssertionError as exc:
-        stack.signal("relay", signal.SIGUSR1)
-        await asyncio.sleep(1.0)
-        tail = stack.log("relay").read_text(errors="replace").splitlines()[-60:]
-        raise AssertionError(f"{exc}; status {state}; relay log tail:\n" + "\n".join(tail)) from None
+        raise AssertionError(f"{exc}; status {state}; {await relay_tasks(stack)}") from None
+
+
+async def relay_tasks(stack: Stack) -> str:
+    """What the relay process is doing: SIGUSR1 makes it log every asyncio task's stack
+    (a CI log is all there is after a failure); the tail of its log."""
+    stack.signal("relay", signal.SIGUSR1)
+    await asyncio.sleep(1.0)
+    tail = stack.log("relay").read_text(errors="replace").splitlines()[-60:]
+    return "relay log tail:\n" + "\n".join(tail)
+
+
+async def has_topic(stack: Stack, answering_is_enough: bool = False) -> bool:
+    """Whether the broker lists the stack's topic (or just answers), asked with a bound."""
+    try:
+        return await asyncio.wait_for(topic_exists(stack.bootstrap, stack.topic), 3.0) or answering_is_enough
+    except Exception:
+        return False
+
+
+async def restart_broker(stack: Stack, attempts: int = 3, within: float = 20.0) -> None:
+    """Start the broker and wait until it answers Kafka requests; one that does not within
+    `within` seconds is killed and started again, as an orchestrator would (a noida-db
+    restarted on a wiped data dir once printed its banner and then accepted no connection)."""
+    for attempt in range(1, attempts + 1):
+        await asyncio.to_thread(stack.start, "broker")
+        try:
+            await poll(lambda: has_topic(stack, answering_is_enough=True), within, "the broker to answer")
+            return
+        except AssertionError:
+            if attempt == attempts:
+                raise
+            print(f"broker did not answer within {within:.0f}s (start {attempt}); restarting it")
+            await asyncio.to_thread(stack.kill, "broker")
 
 
 async def assert_read_models_equal_rebuild(stack: Stack, engine: AsyncEngine) -> None:

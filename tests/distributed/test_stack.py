@@ -17,15 +17,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from deploy.local.stack import Stack
-from libs.events.kafka import topic_exists
 from libs.events.schema import events
 from libs.events.store import store_for
 from services.intake.projection import orders as intake_orders
 from tests.distributed.support import (
     assert_read_models_equal_rebuild,
+    has_topic,
     poll,
     post_order,
     problem,
+    relay_tasks,
+    restart_broker,
     start,
     wait_consistent,
 )
@@ -173,9 +175,11 @@ async def test_broker_outage_loses_nothing(stack: Stack, db: AsyncEngine) -> Non
             batch += 1
         down = await client.get(f"{stack.url('intake')}/readyz")
         assert down.status_code == 503 and problem(down)["checks"]["broker"].startswith("unreachable")
-        await asyncio.to_thread(stack.start, "broker")
-        await asyncio.to_thread(stack.wait_ready, ["broker"], 30)
-        await poll(lambda: topic_exists(stack.bootstrap, stack.topic), 60, "the relay to re-create the topic")
+        await restart_broker(stack)
+        try:
+            await poll(lambda: has_topic(stack), 60, "the relay to re-create the topic")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; {await relay_tasks(stack)}") from None
         answers += await load(client, stack.url("intake"), 20, 4, tag="post-outage")
     assert answers and {a.status_code for a in answers} == {201}
     posted = sum(1 for a in [*warm, *answers] if a.request.url.path == "/orders")
