@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import faulthandler
+import signal
+
 import uvicorn
 
 from app.gateway import create_gateway
@@ -11,6 +14,9 @@ from libs.web.context import configure_logging
 
 
 def main() -> None:
+    # SIGUSR2: every thread's Python stack to stderr, even when the event loop is blocked
+    # (SIGUSR1, handled on the loop, shows the asyncio tasks).
+    faulthandler.register(signal.SIGUSR2, all_threads=True)
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
     app = create_gateway(settings) if settings.role == "gateway" else create_app(settings)

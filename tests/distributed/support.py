@@ -78,11 +78,12 @@ async def wait_consistent(stack: Stack, engine: AsyncEngine, within: float = 90.
 
 
 async def relay_tasks(stack: Stack) -> str:
-    """What the relay process is doing: SIGUSR1 makes it log every asyncio task's stack
-    (a CI log is all there is after a failure); the tail of its log."""
-    stack.signal("relay", signal.SIGUSR1)
+    """What the relay process is doing: SIGUSR2 makes it write its threads' stacks, SIGUSR1
+    log every asyncio task's stack (a CI log is all there is after a failure); the tail of its log."""
+    stack.signal("relay", signal.SIGUSR2)  # thread stacks, even if its event loop is blocked
+    stack.signal("relay", signal.SIGUSR1)  # asyncio tasks
     await asyncio.sleep(1.0)
-    tail = stack.log("relay").read_text(errors="replace").splitlines()[-60:]
+    tail = stack.log("relay").read_text(errors="replace").splitlines()[-150:]
     return "relay log tail:\n" + "\n".join(tail)
 
 
