@@ -151,7 +151,7 @@ class Relay:
                 if not started:
                     await self._bounded(self.publisher.start(), "connecting")
                     started = True
-                sent = await self.run_once()
+                sent = await self._pass()
                 backoff = idle
                 if sent:
                     continue
@@ -165,6 +165,15 @@ class Relay:
                 await asyncio.wait_for(stop.wait(), timeout=backoff)
         if started:
             await _quietly(self._bounded(self.publisher.stop(), "disconnecting"))
+
+    async def _pass(self) -> int:
+        """One run_once with a deadline too (its database reads and checkpoint write are not
+        broker steps): nothing the relay waits on may stall it for good. A pass cut short
+        republishes its batch (the checkpoint moves only after the acks)."""
+        try:
+            return await asyncio.wait_for(self.run_once(), 2 * self.broker_timeout)
+        except TimeoutError:
+            raise BrokerStalled(f"a pass took longer than {2 * self.broker_timeout:.0f}s") from None
 
     async def _bounded(self, step: Awaitable[None], what: str) -> None:
         """Every wait on the broker ends: the client library's own timeouts cover single
