@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Sequence
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -30,6 +30,7 @@ from libs.events.sqlutil import upsert
 from libs.events.store.port import EventStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class TopicMissing(Exception):
@@ -54,22 +55,31 @@ class KafkaPublisher:
         self.topic_check = topic_check
         self._producer: AIOKafkaProducer | None = None  # made in start(): an unstarted one warns when collected
         self._admin: AIOKafkaAdminClient | None = None
-        self._started = False
+        self._generation = 0  # bumped by stop(): a start that began before it keeps nothing
         self._checked_at = 0.0
 
     async def start(self) -> None:
-        if not self._started:
-            await ensure_topic(self.bootstrap, self.topic, self.partitions)
-            self._started = True  # from here on, stop() cleans up whatever did start
-            try:
-                self._producer = producer(self.bootstrap)
-                await self._producer.start()
-                self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-                await self._admin.start()  # kept open: the topic check must not cost a new connection
-            except BaseException:
-                await self.stop()
-                raise
-            self._checked_at = time.monotonic()
+        """Connect (a no-op when connected). The clients are built in locals and kept only if
+        this start completes with no stop() in between: a start the relay gave up on (it
+        stalled, and its cancelled remains may still be running) can never close or replace
+        the clients of a later one."""
+        if self._producer is not None:
+            return
+        generation = self._generation
+        await ensure_topic(self.bootstrap, self.topic, self.partitions)
+        kafka = producer(self.bootstrap)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        try:
+            await kafka.start()
+            await admin.start()  # kept open: the topic check must not cost a new connection
+        except BaseException:
+            await _close(kafka, admin)
+            raise
+        if generation != self._generation:
+            await _close(kafka, admin)
+            raise BrokerStalled("stopped while connecting")
+        self._producer, self._admin = kafka, admin
+        self._checked_at = time.monotonic()
 
     async def publish(self, events: Sequence[StoredEvent]) -> None:
         if self._producer is None:
@@ -90,16 +100,19 @@ class KafkaPublisher:
             self._checked_at = now
 
     async def stop(self) -> None:
-        if self._started:
-            self._started = False
-            try:
-                if self._producer is not None:
-                    await _quietly(stop_producer(self._producer))
-            finally:
-                self._producer = None
-                if self._admin is not None:
-                    await _quietly(self._admin.close())
-                    self._admin = None
+        self._generation += 1
+        kafka, admin = self._producer, self._admin
+        self._producer = self._admin = None
+        await _close(kafka, admin)
+
+
+async def _close(kafka: AIOKafkaProducer | None, admin: AIOKafkaAdminClient | None) -> None:
+    try:
+        if kafka is not None:
+            await _quietly(stop_producer(kafka))
+    finally:  # also when a stalled stop is cancelled: the admin client must not be left running
+        if admin is not None:
+            await _quietly(admin.close())
 
 
 class Relay:
@@ -170,21 +183,32 @@ class Relay:
         """One run_once with a deadline too (its database reads and checkpoint write are not
         broker steps): nothing the relay waits on may stall it for good. A pass cut short
         republishes its batch (the checkpoint moves only after the acks)."""
-        try:
-            return await asyncio.wait_for(self.run_once(), 2 * self.broker_timeout)
-        except TimeoutError:
-            raise BrokerStalled(f"a pass took longer than {2 * self.broker_timeout:.0f}s") from None
+        return await self._bounded(self.run_once(), "a pass", 2 * self.broker_timeout)
 
-    async def _bounded(self, step: Awaitable[None], what: str) -> None:
-        """Every wait on the broker ends: the client library's own timeouts cover single
-        requests, yet once in CI a relay waited forever on a broker that came back empty
-        mid-reconnect (no log line for 3.5 minutes). A stalled step fails like any broker
-        error: the publisher is torn down and rebuilt, and the batch, not yet checkpointed,
-        is published again (at-least-once)."""
+    async def _bounded(self, step: Awaitable[T], what: str, limit: float | None = None) -> T:
+        """Every wait ends: the client library's own timeouts cover single requests, yet twice
+        in CI a relay went silent for minutes right after a broker came back empty. A stalled
+        step fails like any broker error: the publisher is torn down and rebuilt, and the
+        batch, not yet checkpointed, is published again (at-least-once). The stalled step is
+        cancelled but not awaited (asyncio.wait_for would wait for its cleanup, which may
+        hang on the same broker)."""
+        limit = self.broker_timeout if limit is None else limit
+        task = asyncio.ensure_future(step)
         try:
-            await asyncio.wait_for(step, self.broker_timeout)
-        except TimeoutError:
-            raise BrokerStalled(f"{what} took longer than {self.broker_timeout:.0f}s") from None
+            done, _ = await asyncio.wait({task}, timeout=limit)
+        finally:
+            if not task.done():
+                task.cancel()
+                task.add_done_callback(_retrieve)
+        if not done:
+            raise BrokerStalled(f"{what} took longer than {limit:.0f}s")
+        return task.result()
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Consume an abandoned step's outcome (no 'exception was never retrieved' noise)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("abandoned relay step ended with %r", task.exception())
 
 
 async def _quietly(coro: object) -> None:
