@@ -39,6 +39,14 @@ async def _read_topic(bootstrap: str, topic: str, expected: int, wait: float = 6
     return seen
 
 
+async def _until_published(relay: Relay, head: int, within: float) -> None:
+    """Wait until the relay's checkpoint reaches `head` (a deadline, never a fixed sleep)."""
+    for _ in range(round(within / 0.05)):
+        if await relay.position() >= head:
+            return
+        await asyncio.sleep(0.05)
+
+
 def _assert_every_stream_in_order(seen: list[tuple[str, int, int]], versions: dict[str, int]) -> None:
     by_stream: dict[str, list[int]] = defaultdict(list)
     for stream, version, _ in seen:
@@ -67,10 +75,7 @@ async def test_concurrent_writers_never_lose_an_event(postgres: AsyncEngine, bro
     await asyncio.gather(*(writer(i) for i in range(20)))
     total = await store.head_position()
     assert total == 10_000
-    for _ in range(600):
-        if await relay.position() >= total:
-            break
-        await asyncio.sleep(0.1)
+    await _until_published(relay, total, within=60)
     stop.set()
     await running
     seen = await _read_topic(broker.bootstrap, topic, total)
@@ -95,10 +100,7 @@ async def test_broker_outage_only_delays_publication(postgres: AsyncEngine, tans
     await asyncio.sleep(1.0)
     assert await relay.position() == 1
     tansu.start()
-    for _ in range(300):
-        if await relay.position() == 21:
-            break
-        await asyncio.sleep(0.1)
+    await _until_published(relay, 21, within=30)
     stop.set()
     await running
     seen = await _read_topic(tansu.bootstrap, topic, 20)
@@ -161,10 +163,7 @@ async def test_a_broker_call_that_never_returns_is_abandoned_and_retried(postgre
     stop = asyncio.Event()
     running = asyncio.create_task(relay.run(stop, idle=0.01))
     head = await store.head_position()
-    for _ in range(200):
-        if await relay.position() == head:
-            break
-        await asyncio.sleep(0.05)
+    await _until_published(relay, head, within=10)
     stop.set()
     await asyncio.wait_for(running, 5)
     assert await relay.position() == head and relay.failures >= 1
@@ -196,10 +195,7 @@ async def test_a_frozen_broker_stalls_the_relay_only_while_frozen(postgres: Asyn
         for stream in streams:
             await store.append(stream, [escalated(1)], 0)
         head = await store.head_position()
-        for _ in range(300):
-            if await relay.position() == head:
-                break
-            await asyncio.sleep(0.05)
+        await _until_published(relay, head, within=15)
         assert await relay.position() == head
         os.killpg(broker.process.pid, signal.SIGSTOP)
         try:
@@ -212,10 +208,7 @@ async def test_a_frozen_broker_stalls_the_relay_only_while_frozen(postgres: Asyn
         finally:
             os.killpg(broker.process.pid, signal.SIGCONT)
         head = await store.head_position()
-        for _ in range(600):
-            if await relay.position() == head:
-                break
-            await asyncio.sleep(0.1)
+        await _until_published(relay, head, within=60)
         stop.set()
         await asyncio.wait_for(running, 30)
         assert await relay.position() == head
@@ -243,10 +236,11 @@ async def test_a_database_read_that_never_returns_is_abandoned_and_retried(postg
 
     relay = Relay(store, postgres, Recording(), name="relay:stall-read", broker_timeout=1.0)
     read_all = store.read_all
-    hangs = [True]
+    reads: list[int] = []
 
     async def read_all_hanging_once(position: int, limit: int) -> list:  # type: ignore[type-arg]
-        if hangs.pop() if hangs else False:
+        reads.append(position)
+        if len(reads) == 1:
             await asyncio.Event().wait()
         return await read_all(position, limit)
 
@@ -254,10 +248,7 @@ async def test_a_database_read_that_never_returns_is_abandoned_and_retried(postg
     stop = asyncio.Event()
     running = asyncio.create_task(relay.run(stop, idle=0.01))
     head = await store.head_position()
-    for _ in range(200):
-        if await relay.position() == head:
-            break
-        await asyncio.sleep(0.05)
+    await _until_published(relay, head, within=10)
     stop.set()
     await asyncio.wait_for(running, 5)
     assert await relay.position() == head and relay.failures >= 1 and set(sent) == {1}
