@@ -17,8 +17,12 @@ from libs.events.schema import events
 from services.intake.projection import orders as intake_orders
 from tests.distributed.private_pg import PrivatePostgres
 from tests.distributed.support import new_order, poll, post_order, problem, wait_consistent
+from tests.support.app import auth
 
 pytestmark = pytest.mark.integration
+
+FIRST_REQUESTS = [("dispatch", "/dispatch/outlets", "dispatcher"), ("settlement", "/settlement/totals?month=2026-05", "finance"),
+                  ("quality", "/quality/scores?month=2026-05", "supervisor")]
 
 
 async def test_database_restart_during_load(stack: Stack, private_pg: PrivatePostgres, db: AsyncEngine) -> None:
@@ -58,6 +62,11 @@ async def test_database_restart_during_load(stack: Stack, private_pg: PrivatePos
         await poll(lambda: _true(len(orders) >= recovered + 20), 60, "orders after the restart")
         stop.set()
         await asyncio.gather(*partners)
+        # The other services sat idle through the restart: their first request must not
+        # trip over a pooled connection the server closed (CI once got a 503 here).
+        for service, path, who in FIRST_REQUESTS:
+            answer = await client.get(f"{stack.url(service)}{path}", headers=auth(who))
+            assert answer.status_code == 200, (service, answer.text)
 
     every = [s for codes in statuses.values() for s in codes]
     assert set(every) <= {201, 503}, sorted(set(every))  # never a 500, never anything else

@@ -50,14 +50,30 @@ async def test_an_idle_connection_that_died_is_replaced_before_use(
     assert await _backend(one_connection) != dead  # pinged at checkout, replaced, no error
 
 
-async def test_a_busy_connection_is_not_pinged_and_a_dead_one_fails_its_use_once(
+async def test_a_connection_the_server_closed_is_replaced_at_checkout_without_a_ping(
+    pg_url: str, one_connection: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CI failure this covers: the database restarted a second after a service started,
+    and the service's first request took a pooled connection that was too fresh to ping."""
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 3600.0)
+    pings: list[object] = []
+    monkeypatch.setattr(one_connection.dialect, "do_ping", pings.append)
+    dead = await _backend(one_connection)
+    await _kill(pg_url, dead)
+    await asyncio.sleep(0.2)  # the server's goodbye reaches the idle connection
+    assert await _backend(one_connection) != dead
+    assert pings == []  # known dead from its state, not by a round trip
+
+
+async def test_a_connection_that_dies_in_use_fails_that_use_once(
     pg_url: str, one_connection: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(db, "IDLE_PING_SECONDS", 3600.0)
-    dead = await _backend(one_connection)
-    await _kill(pg_url, dead)
-    with pytest.raises(DBAPIError):
-        await _backend(one_connection)
+    async with one_connection.connect() as conn:
+        dead = int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+        await _kill(pg_url, dead)
+        with pytest.raises(DBAPIError):
+            await conn.execute(text("SELECT 1"))
     assert await _backend(one_connection) != dead  # SQLAlchemy invalidated the pool: fresh from now on
 
 
