@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -163,7 +164,10 @@ class Projector:
         position, applied = (int(row[0]) if row else 0), 0
         horizon = self.clock() - timedelta(seconds=grace)
         while events := await self.store.read_all(position, batch):
-            ripe = [e for e in events if e.recorded_at <= horizon]
+            # Only the ripe PREFIX: recorded_at is taken before a writer queues for the
+            # append lock, so it is not monotonic in position order, and advancing past a
+            # ripe event would leave an earlier, unripe one behind for good.
+            ripe = list(itertools.takewhile(lambda e: e.recorded_at <= horizon, events))
             if ripe:
                 result = await self.handle(ripe)
                 applied += result.applied + result.filled

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.events import catalog
+from libs.events.clock import ManualClock
 from libs.events.envelope import StoredEvent
 from libs.events.projection import Projection, Projector, dump_read_model
 from libs.events.relay import KafkaPublisher, Relay
@@ -152,6 +154,25 @@ async def test_reconcile_applies_what_the_broker_never_delivered(postgres: Async
     await projector.setup()
     assert await projector.reconcile(grace=0) == 50
     assert await projector.reconcile(grace=0) == 0
+
+
+async def test_reconcile_never_passes_an_unripe_event(engine: AsyncEngine) -> None:
+    """Positions follow the append lock, recorded_at the moment a writer started: a writer
+    that waited for the lock stores an older recorded_at after a younger one. A sweep whose
+    horizon falls between them must not advance past the younger (CI lost an event so)."""
+    at = datetime(2026, 5, 4, 1, 0, tzinfo=UTC)
+    store_clock = ManualClock(at + timedelta(milliseconds=20))
+    store = store_for(engine, store_clock)
+    await store.append("order-late", [escalated(1)], 0)  # position 1, recorded 01:00:00.020
+    store_clock.set(at)
+    await store.append("order-early", [escalated(1)], 0)  # position 2, recorded 01:00:00.000
+    sweep_clock = ManualClock(at + timedelta(milliseconds=10, seconds=30))  # horizon between the two
+    projector = Projector(engine, projection(), store, clock=sweep_clock)
+    await projector.setup()
+    await projector.reconcile(grace=30)
+    sweep_clock.advance(seconds=1)
+    await projector.reconcile(grace=30)
+    assert sorted(r[0] for r in (await dump_read_model(engine, md))["test_tiers"]) == ["order-early", "order-late"]
 
 
 async def test_two_projectors_racing_on_the_same_events_apply_each_once(engine: AsyncEngine) -> None:
