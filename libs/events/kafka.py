@@ -13,8 +13,8 @@ import logging
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from libs.events.envelope import StoredEvent, canonical_bytes
 
@@ -34,14 +34,48 @@ def decode(value: bytes) -> StoredEvent:
 
 
 async def ensure_topic(bootstrap: str, topic: str, partitions: int = 6, replication: int = 1) -> None:
+    """Create the topic, or grow one that has fewer partitions than configured.
+
+    A broker that allows auto-creation (Kafka's default; noida-db always) creates a topic
+    with ONE partition when any client merely asks for its metadata: after a broker came
+    back empty, a projector's consumer usually asks before the relay reconnects. Growing
+    it back restores the partitioning (keys then map anew, which the per-stream
+    checkpoints absorb); a broker that cannot grow topics keeps working on fewer.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     try:  # close even if start() fails or is cancelled half-way: it may have spawned a metadata task
         await admin.start()
-        await admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=replication)])
-    except TopicAlreadyExistsError:
-        pass
+        answer = await admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=replication)])
+        code = next((e[1] for e in answer.topic_errors if e[0] == topic), 0)  # aiokafka returns, not raises, these
+        if code == 0:
+            return
+        if code != TopicAlreadyExistsError.errno:
+            raise for_code(code)(f"creating topic {topic}")
+        await grow_topic(admin, topic, partitions)
     finally:
         await admin.close()
+
+
+async def grow_topic(admin: AIOKafkaAdminClient, topic: str, partitions: int) -> bool:
+    """Grow an existing topic that has fewer partitions than configured; False if it has
+    fewer and the broker would not grow it (Tansu has no CreatePartitions)."""
+    found = await partition_count(admin, topic)
+    if not 0 < found < partitions:
+        return True
+    log.warning("topic %s has %d partition(s), %d configured (auto-created by a client?); growing it",
+                topic, found, partitions)
+    try:
+        await admin.create_partitions({topic: NewPartitions(total_count=partitions)})
+    except KafkaError as exc:
+        log.error("topic %s: could not grow to %d partitions: %s", topic, partitions, exc)
+        return False
+    return True
+
+
+async def partition_count(admin: AIOKafkaAdminClient, topic: str) -> int:
+    """How many partitions the broker says the topic has (0 if it does not know it)."""
+    described = await admin.describe_topics([topic])
+    return sum(len(t["partitions"]) for t in described if t.get("topic") == topic and not t.get("error_code"))
 
 
 async def topic_exists(bootstrap: str, topic: str) -> bool:

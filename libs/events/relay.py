@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.events.clock import Clock, system_clock
 from libs.events.db import reader
 from libs.events.envelope import StoredEvent
-from libs.events.kafka import encode, ensure_topic, producer, stop_producer
+from libs.events.kafka import encode, ensure_topic, grow_topic, producer, stop_producer
 from libs.events.schema import checkpoints
 from libs.events.sqlutil import upsert
 from libs.events.store.port import EventStore
@@ -57,6 +57,7 @@ class KafkaPublisher:
         self._admin: AIOKafkaAdminClient | None = None
         self._generation = 0  # bumped by stop(): a start that began before it keeps nothing
         self._checked_at = 0.0
+        self._growable = True  # until the broker refuses to grow the topic
 
     async def start(self) -> None:
         """Connect (a no-op when connected). The clients are built in locals and kept only if
@@ -97,6 +98,8 @@ class KafkaPublisher:
             # otherwise fail the batch so the relay republishes it after re-creating it.
             if self._admin is None or self.topic not in await self._admin.list_topics():
                 raise TopicMissing(f"topic {self.topic} vanished while publishing")
+            if self._growable:  # our producer's own metadata request may have auto-created it
+                self._growable = await grow_topic(self._admin, self.topic, self.partitions)
             self._checked_at = now
 
     async def stop(self) -> None:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
+import shutil
 import signal
 from collections import defaultdict
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.events.kafka import consumer, decode
+from libs.events.kafka import consumer, decode, ensure_topic, partition_count
 from libs.events.relay import KafkaPublisher, Relay
 from libs.events.store import store_for
 from tests.factories import escalated
@@ -252,3 +255,69 @@ async def test_a_database_read_that_never_returns_is_abandoned_and_retried(postg
     stop.set()
     await asyncio.wait_for(running, 5)
     assert await relay.position() == head and relay.failures >= 1 and set(sent) == {1}
+
+
+async def test_a_topic_auto_created_with_one_partition_is_grown_back(
+    broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a broker came back empty, a consumer asking for the topic's metadata makes it
+    auto-create the topic with one partition before the relay reconnects; the relay's
+    ensure_topic grows it back to the configured count (where the broker can)."""
+    topic = f"grow-{random.randrange(10**9)}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+        with caplog.at_level(logging.WARNING, logger="libs.events.kafka"):
+            await ensure_topic(broker.bootstrap, topic, partitions=6)
+        grown = await partition_count(admin, topic)
+    finally:
+        await admin.close()
+    assert f"topic {topic} has 1 partition(s), 6 configured" in caplog.text
+    if broker.kind == "tansu":  # no CreatePartitions (kafka-broker.md): it says so and carries on
+        assert grown == 1 and f"topic {topic}: could not grow" in caplog.text
+    else:
+        assert grown == 6
+
+
+async def test_a_broker_that_came_back_empty_gets_the_topic_with_its_partitions(postgres: AsyncEngine) -> None:
+    """The broker restarts with no data while the relay and a consumer are connected: whoever
+    asks for the topic first auto-creates it with one partition, and the relay grows it back
+    to the configured count; every event appended afterwards is on the topic."""
+    store = store_for(postgres)
+    topic = f"orders-{random.randrange(10**9)}"
+    with running_broker("noida") as broker:
+        assert broker.data_dir is not None
+        relay = Relay(store, postgres, KafkaPublisher(broker.bootstrap, topic, partitions=6, topic_check=0.2),
+                      name=f"relay:{topic}", broker_timeout=5)
+        stop = asyncio.Event()
+        running = asyncio.create_task(relay.run(stop, idle=0.02, max_backoff=0.5))
+        listener = consumer(broker.bootstrap, topic, group_id=f"listener-{topic}")
+        await store.append("order-before", [escalated(1)], 0)
+        await _until_published(relay, await store.head_position(), within=15)
+        await listener.start()
+        try:
+            await listener.getmany(timeout_ms=500)
+            broker.stop()
+            shutil.rmtree(broker.data_dir)
+            os.makedirs(broker.data_dir)
+            broker.start()
+            for _ in range(10):  # the consumer asks for the topic's metadata: noida auto-creates it
+                await listener.getmany(timeout_ms=100)
+            streams = [f"order-after-{i}" for i in range(24)]
+            for stream in streams:
+                await store.append(stream, [escalated(1), escalated(2)], 0)
+            await _until_published(relay, await store.head_position(), within=30)
+            assert await relay.position() == await store.head_position()
+        finally:
+            await listener.stop()
+            stop.set()
+            await asyncio.wait_for(running, 30)
+        admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
+        await admin.start()
+        try:
+            assert await partition_count(admin, topic) == 6
+        finally:
+            await admin.close()
+        seen = await _read_topic(broker.bootstrap, topic, 2 * len(streams))
+    _assert_every_stream_in_order(seen, dict.fromkeys(streams, 2))
