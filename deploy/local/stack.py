@@ -145,8 +145,13 @@ class Stack:
             state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
         except (ProcessLookupError, FileNotFoundError, PermissionError):
             return None
-        if state == "Z" or (b"noida" not in cmdline and b"tansu" not in cmdline and b"app" not in cmdline):
-            return None  # a zombie, or the pid was reused by something that is not ours
+        if state == "Z":
+            return None
+        # An empty cmdline is a process between fork and exec (~10% of reads right after
+        # Popen returns): ours, starting. Anything else must name what we run, or the pid
+        # was reused by something that is not ours.
+        if cmdline and not any(tag in cmdline for tag in (b"noida", b"tansu", b"app")):
+            return None
         return pid
 
     def _command(self, proc: Proc) -> list[str]:
