@@ -147,7 +147,8 @@ class Stack:
             return None
         if state == "Z":
             return None
-        # An empty cmdline is a process between fork and exec (~10% of reads right after
+        # An empty cmdline is a process still in exec (subprocess vforks: Popen returns once
+        # the child let go of our memory, before its new one is set up; ~10% of reads right after
         # Popen returns): ours, starting. Anything else must name what we run, or the pid
         # was reused by something that is not ours.
         if cmdline and not any(tag in cmdline for tag in (b"noida", b"tansu", b"app")):

@@ -28,7 +28,7 @@ def test_a_pid_reused_by_another_program_is_not_ours(tmp_path: Path, sleeper: su
 def test_a_process_between_fork_and_exec_is_ours(
     tmp_path: Path, sleeper: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Right after Popen returns, /proc/PID/cmdline reads empty about one time in ten; the
+    """Right after Popen returns, /proc/PID/cmdline reads empty about one time in ten (mid-exec); the
     stack once took its just-started broker for dead and failed to come up."""
     stack = Stack(root=tmp_path)
     (tmp_path / "broker.pid").write_text(f"{sleeper.pid}\n")
