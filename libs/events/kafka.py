@@ -100,8 +100,11 @@ async def stop_producer(kafka: AIOKafkaProducer, within: float = 5.0) -> None:
 
     aiokafka's stop() waits until every pending batch is delivered: forever if the broker
     accepts connections but never answers (a frozen broker, a half-open connection). The
-    relay publishes undelivered batches again, so dropping them loses nothing. Cancelling
-    the sender task (aiokafka has no public abort) makes stop() close the client at once.
+    relay publishes undelivered batches again, so dropping them loses nothing. aiokafka has
+    no public abort, so this uses its internals: cancel the sender task (which still waits
+    for its in-flight requests, up to request_timeout_ms: closing the connections instead
+    makes it retry them), and once stopped, fail the batches left in the accumulator, or
+    the close() task that stop() started waits on them for good.
     """
     stopping = asyncio.ensure_future(kafka.stop())
     try:
@@ -109,9 +112,19 @@ async def stop_producer(kafka: AIOKafkaProducer, within: float = 5.0) -> None:
     finally:  # also when our caller gives up on us first: the abort must still happen
         sender = getattr(getattr(kafka, "_sender", None), "sender_task", None)
         if not stopping.done() and sender is not None:
-            log.warning("producer could not deliver its pending batches in %.0fs; dropping them", within)
+            log.warning("producer could not deliver its pending batches in %.1fs; dropping them", within)
             sender.cancel()
+            accumulator = getattr(kafka, "_message_accumulator", None)
+            if accumulator is not None:
+                dropped = KafkaError("the producer was stopped before this batch was delivered")
+                stopping.add_done_callback(lambda _: accumulator.fail_all(dropped))
     await stopping
+
+
+def forget_outcome(task: asyncio.Future[Any]) -> None:
+    """Consume an abandoned task's outcome (no 'exception was never retrieved' noise)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("abandoned step ended with %r", task.exception())
 
 
 def consumer(bootstrap: str, topic: str, group_id: str, **kwargs: Any) -> AIOKafkaConsumer:

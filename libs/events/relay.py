@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.events.clock import Clock, system_clock
 from libs.events.db import reader
 from libs.events.envelope import StoredEvent
-from libs.events.kafka import encode, ensure_topic, grow_topic, producer, stop_producer
+from libs.events.kafka import encode, ensure_topic, forget_outcome, grow_topic, producer, stop_producer
 from libs.events.schema import checkpoints
 from libs.events.sqlutil import upsert
 from libs.events.store.port import EventStore
@@ -202,16 +202,10 @@ class Relay:
         finally:
             if not task.done():
                 task.cancel()
-                task.add_done_callback(_retrieve)
+                task.add_done_callback(forget_outcome)
         if not done:
             raise BrokerStalled(f"{what} took longer than {limit:.0f}s")
         return task.result()
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    """Consume an abandoned step's outcome (no 'exception was never retrieved' noise)."""
-    if not task.cancelled() and task.exception() is not None:
-        log.debug("abandoned relay step ended with %r", task.exception())
 
 
 async def _quietly(coro: object) -> None:

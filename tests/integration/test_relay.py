@@ -14,7 +14,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.events.kafka import consumer, decode, ensure_topic, partition_count
+from libs.events.kafka import consumer, decode, ensure_topic, partition_count, producer, stop_producer
 from libs.events.relay import KafkaPublisher, Relay
 from libs.events.store import store_for
 from tests.factories import escalated
@@ -321,3 +321,29 @@ async def test_a_broker_that_came_back_empty_gets_the_topic_with_its_partitions(
             await admin.close()
         seen = await _read_topic(broker.bootstrap, topic, 2 * len(streams))
     _assert_every_stream_in_order(seen, dict.fromkeys(streams, 2))
+
+
+async def test_a_producer_stopped_on_a_frozen_broker_leaves_nothing_running() -> None:
+    """stop_producer gives up on undeliverable batches: it fails them (the relay publishes
+    them again) so that aiokafka's own close, which waits for every batch, ends too."""
+    with running_broker("noida") as broker:
+        assert broker.process is not None
+        await ensure_topic(broker.bootstrap, "frozen", partitions=1)
+        before = set(_client_tasks())
+        kafka = producer(broker.bootstrap)
+        await kafka.start()
+        await kafka.send_and_wait("frozen", b"delivered", key=b"k")
+        os.killpg(broker.process.pid, signal.SIGSTOP)
+        try:
+            pending = [await kafka.send("frozen", b"in flight", key=b"k")]
+            await asyncio.sleep(0.3)  # the sender has that batch in flight to a broker that does not answer
+            pending += [await kafka.send("frozen", f"queued-{n}".encode(), key=b"k") for n in range(5)]
+            await asyncio.wait_for(stop_producer(kafka, within=0.5), 10)
+            for _ in range(30):
+                if not set(_client_tasks()) - before:
+                    break
+                await asyncio.sleep(0.1)
+            assert set(_client_tasks()) - before == set()
+            assert all(f.done() and f.exception() is not None for f in pending)  # failed, not left hanging
+        finally:
+            os.killpg(broker.process.pid, signal.SIGCONT)
