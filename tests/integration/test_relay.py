@@ -9,6 +9,7 @@ import random
 import shutil
 import signal
 from collections import defaultdict
+from typing import Any
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -48,6 +49,17 @@ async def _until_published(relay: Relay, head: int, within: float) -> None:
         if await relay.position() >= head:
             return
         await asyncio.sleep(0.05)
+
+
+async def _run_to_head(relay: Relay, store: Any, within: float = 10) -> int:
+    """Run the relay until it has published the store's head, stop it; returns that head."""
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop, idle=0.01))
+    head: int = await store.head_position()
+    await _until_published(relay, head, within)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    return head
 
 
 def _assert_every_stream_in_order(seen: list[tuple[str, int, int]], versions: dict[str, int]) -> None:
@@ -163,12 +175,7 @@ async def test_a_broker_call_that_never_returns_is_abandoned_and_retried(postgre
             sent.extend(e.position for e in events if e.stream_id == stream)
 
     relay = Relay(store, postgres, StallsOnce(), name=f"relay:stall-{stall_in}", broker_timeout=0.3)
-    stop = asyncio.Event()
-    running = asyncio.create_task(relay.run(stop, idle=0.01))
-    head = await store.head_position()
-    await _until_published(relay, head, within=10)
-    stop.set()
-    await asyncio.wait_for(running, 5)
+    head = await _run_to_head(relay, store)
     assert await relay.position() == head and relay.failures >= 1
     assert calls[stall_in] >= 2 and calls["stop"] >= 1  # torn down after the stall, then started over
     assert len(set(sent)) == 2
@@ -248,12 +255,7 @@ async def test_a_database_read_that_never_returns_is_abandoned_and_retried(postg
         return await read_all(position, limit)
 
     store.read_all = read_all_hanging_once  # type: ignore[method-assign]
-    stop = asyncio.Event()
-    running = asyncio.create_task(relay.run(stop, idle=0.01))
-    head = await store.head_position()
-    await _until_published(relay, head, within=10)
-    stop.set()
-    await asyncio.wait_for(running, 5)
+    head = await _run_to_head(relay, store)
     assert await relay.position() == head and relay.failures >= 1 and set(sent) == {1}
 
 
