@@ -37,6 +37,18 @@ class Settings(BaseSettings):
     platform_id: str = "gov-platform"  # intake: the complaint platform that signs with platform_secret
     intake_warranty_policies: str = ""  # intake: JSON per-maker warranty (三包) policies; empty = built-in
     intake_webhook_interval: float = 2.0  # intake: seconds between partner-webhook delivery passes
+    # notify: customer notifications (services/notify). Channels: comma list of log, sms, email;
+    # sms and email need their URL/host and secrets, which have no working defaults.
+    notify_channels: str = "log"
+    notify_sms_url: str | None = None  # the provider's JSON endpoint (POST)
+    notify_sms_token: SecretStr | None = None  # sent as Authorization: Bearer
+    notify_smtp_host: str | None = None
+    notify_smtp_port: int = 587
+    notify_smtp_sender: str | None = None  # the From address
+    notify_smtp_username: str | None = None
+    notify_smtp_password: SecretStr | None = None
+    notify_smtp_starttls: bool = True
+    notify_policies: str = ""  # JSON per-maker quiet hours; empty = 21:00-08:00 China time for all
 
     upstreams: str = ""  # gateway only: "intake=http://host:8101,dispatch=http://host:8102,..."
 

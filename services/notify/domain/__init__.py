@@ -1,0 +1,1 @@
+"""Pure notification rules: no database, no network, no clock reads."""
