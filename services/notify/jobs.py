@@ -45,10 +45,11 @@ class Dispatcher:
     def __init__(self, outbox: Outbox, channels: Mapping[str, Channel], directory: Directory,
                  policies: Mapping[str, MakerPolicy] | None = None, *,
                  random: Callable[[], float] = _random.random, batch: int = 50,
-                 max_sleep: float = 300.0) -> None:
+                 max_sleep: float = 300.0, error_pause: float = 5.0) -> None:
         self.outbox, self.channels, self.directory = outbox, dict(channels), directory
         self.policies = dict(policies or {})
         self.random, self.batch, self.max_sleep = random, batch, max_sleep
+        self.error_pause = error_pause  # after a failed pass (database down): try again soon
 
     async def run_once(self, now: datetime) -> dict[str, int]:
         """One pass over what is due at `now`; returns how many rows ended in each state
@@ -94,11 +95,12 @@ class Dispatcher:
                 await self.run_once(self.outbox.clock())
                 due = await self.outbox.next_due()
             except Exception:
-                log.exception("notification pass failed; trying again later")
-                due = None
-            pause = self.max_sleep
-            if due is not None:
-                pause = min(pause, max((due - self.outbox.clock()).total_seconds(), 0.0))
+                log.exception("notification pass failed; trying again in %.0f s", self.error_pause)
+                pause = self.error_pause
+            else:
+                pause = self.max_sleep
+                if due is not None:
+                    pause = min(pause, max((due - self.outbox.clock()).total_seconds(), 0.0))
             await _first(stop, self.outbox.wake, seconds=pause)
 
     async def aclose(self) -> None:

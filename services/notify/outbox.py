@@ -30,7 +30,7 @@ from libs.events.sqlutil import upsert
 from services.notify.channels import DeliveryResult
 from services.notify.domain.model import Cancel, OrderContext, Step, Trigger
 from services.notify.domain.policy import DedupKey, dedup_key, fresh, give_up, retry_delay
-from services.notify.domain.templates import render
+from services.notify.domain.templates import render, scrub
 from services.notify.tables import notifications, opt_outs
 
 LEASE = timedelta(minutes=5)
@@ -138,9 +138,9 @@ class Outbox:
             values |= {"state": "delivered", "delivered_at": now, "last_error": None,
                        "provider_ref": result.provider_ref}
         elif result.status == "permanent" or give_up(attempts):
-            values |= {"state": "failed", "last_error": result.detail[:500]}
+            values |= {"state": "failed", "last_error": scrub(result.detail)[:500]}
         else:
-            values |= {"state": "pending", "last_error": result.detail[:500],
+            values |= {"state": "pending", "last_error": scrub(result.detail)[:500],
                        "next_attempt_at": now + retry_delay(attempts, random, result.retry_after)}
         await self._set(row.id, values)
         return str(values["state"])

@@ -25,7 +25,7 @@ from services.notify.domain.policy import (
     retry_delay,
 )
 from services.notify.domain.steps import actions_for, yuan
-from services.notify.domain.templates import DEFAULT, mask_address, mask_phone, render
+from services.notify.domain.templates import DEFAULT, mask_address, mask_phone, render, scrub
 
 CTX = OrderContext(maker="gree", external_ref="JD-1")
 AT = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)  # 10:00 in China
@@ -117,6 +117,12 @@ def test_phones_and_mail_addresses_are_masked() -> None:
     assert mask_phone("12345") == "*****"
     assert mask_address("email", "zhang.wei@example.cn") == "z***@example.cn"
     assert mask_address("sms", "+8613800138000") == "+86****8000"
+
+
+def test_free_text_is_scrubbed_of_numbers_and_addresses() -> None:
+    said = "HTTP 400: invalid number 13800138000 (+86 138-0013-8000), notify z.wei@example.cn"
+    assert scrub(said) == "HTTP 400: invalid number 138****8000 (+86****8000), notify z***@example.cn"
+    assert scrub("HTTP 503: retry in 30 s, code 12345") == "HTTP 503: retry in 30 s, code 12345"
 
 
 def test_recipient_refs_are_stable_keyed_and_hide_the_number() -> None:

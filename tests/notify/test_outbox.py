@@ -107,13 +107,14 @@ async def test_retries_back_off_with_jitter_then_deliver(engine: AsyncEngine) ->
 
 
 async def test_a_permanent_failure_fails_at_once(engine: AsyncEngine) -> None:
-    sms = ScriptedChannel("sms", DeliveryResult.permanent("HTTP 400: bad number"))
+    sms = ScriptedChannel("sms", DeliveryResult.permanent(f"HTTP 400: bad number {PHONE}"))
     outbox, dispatcher, clock = setup(engine, sms)
     await outbox.enqueue("o1", REF, CTX, [Trigger(Step.REPORTED, {"ref": "JD-1"})], ["sms"])
     assert await dispatcher.run_once(clock()) == {"failed": 1}
     assert await dispatcher.run_once(clock.advance(hours=2)) == {}
     [row] = await rows(engine)
-    assert (row["state"], row["attempts"], row["last_error"]) == ("failed", 1, "HTTP 400: bad number")
+    # the provider echoed the number: it is stored masked
+    assert (row["state"], row["attempts"], row["last_error"]) == ("failed", 1, "HTTP 400: bad number 138****8000")
 
 
 async def test_retries_end_after_max_attempts(engine: AsyncEngine) -> None:

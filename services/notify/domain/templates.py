@@ -7,6 +7,7 @@ payload sits in the outbox and in logs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -85,3 +86,14 @@ def mask_address(channel: str, address: str) -> str:
         local, host = address.split("@", 1)
         return f"{local[:1]}***@{host}"
     return mask_phone(address)
+
+
+_PHONE = re.compile(r"\+?\d[\d -]{5,}\d")
+_MAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def scrub(text: str) -> str:
+    """Free text (a provider's error answer) with every phone-like number and e-mail address
+    masked, so what is stored in last_error and logged never carries one in full."""
+    text = _MAIL.sub(lambda m: mask_address("email", m.group()), text)
+    return _PHONE.sub(lambda m: mask_phone(re.sub(r"[ -]", "", m.group())), text)
