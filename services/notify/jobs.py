@@ -69,7 +69,8 @@ class Dispatcher:
         if opted_out(row.channel, refused):
             await self.outbox.close(row, "suppressed", f"customer opted out of {row.channel}")
             return "suppressed"
-        release = release_time(now, row.step, policy_for(row.maker, self.policies), row.useful_until)
+        policy = policy_for(row.maker, self.policies)
+        release = release_time(now, row.step, policy, row.useful_until)
         if release > now:
             await self.outbox.defer(row, release)
             return "deferred"

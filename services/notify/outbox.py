@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import RowMapping, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events.clock import Clock
@@ -61,7 +61,8 @@ def rows_for(order_id: str, recipient_ref: str, context: OrderContext, triggers:
         for channel in channels:
             rows.append({
                 "id": uuid4(), "order_id": order_id, "step": trigger.step.value, "channel": channel,
-                "recipient_ref": recipient_ref, "maker": context.maker, "template": rendered.template_id,
+                "recipient_ref": recipient_ref, "maker": context.maker,
+                "template": rendered.template_id,
                 "payload": {"subject": rendered.subject, "text": rendered.text}, "state": "pending",
                 "attempts": 0, "next_attempt_at": trigger.not_before or now,
                 "useful_until": trigger.useful_until, "created_at": now, "updated_at": now,
@@ -95,7 +96,8 @@ class Outbox:
                 .where(notifications.c.order_id == order_id))).all()}
             by_key: dict[DedupKey, dict[str, Any]] = {}
             for row in rows:
-                by_key.setdefault(dedup_key(row["order_id"], Step(row["step"]), row["channel"]), row)
+                key = dedup_key(row["order_id"], Step(row["step"]), row["channel"])
+                by_key.setdefault(key, row)
             new = [by_key[key] for key in fresh(by_key, existing)]
             await upsert(conn, notifications, new, ["order_id", "step", "channel"], update=[])
             if cancels:
@@ -124,9 +126,7 @@ class Outbox:
                     notifications.c.next_attempt_at == row["next_attempt_at"],
                 ).values(next_attempt_at=now + LEASE))
                 if leased.rowcount:
-                    claimed.append(Due(row["id"], row["order_id"], Step(row["step"]), row["channel"],
-                                       row["recipient_ref"], row["maker"], row["payload"]["subject"],
-                                       row["payload"]["text"], row["attempts"], row["useful_until"]))
+                    claimed.append(_due(row))
         return claimed
 
     async def record(self, row: Due, result: DeliveryResult, now: datetime,
@@ -150,7 +150,7 @@ class Outbox:
         await self._set(row.id, {"next_attempt_at": until, "updated_at": self.clock()})
 
     async def close(self, row: Due, state: str, reason: str) -> None:
-        """End a row without sending it (suppressed by an opt-out, failed for want of an address)."""
+        """End a row unsent (suppressed by an opt-out, failed for want of an address)."""
         await self._set(row.id, {"state": state, "last_error": reason, "updated_at": self.clock()})
 
     async def next_due(self) -> datetime | None:
@@ -186,5 +186,13 @@ class Outbox:
 
     async def _set(self, row_id: UUID, values: dict[str, Any]) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(update(notifications).where(notifications.c.id == row_id).values(**values))
+            await conn.execute(update(notifications).where(notifications.c.id == row_id)
+                               .values(**values))
+
+
+def _due(row: RowMapping) -> Due:
+    payload = row["payload"]
+    return Due(row["id"], row["order_id"], Step(row["step"]), row["channel"],
+               row["recipient_ref"], row["maker"], payload["subject"], payload["text"],
+               row["attempts"], row["useful_until"])
 

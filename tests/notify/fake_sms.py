@@ -72,8 +72,11 @@ class FakeSmsProvider:
 @asynccontextmanager
 async def serving(app: FakeSmsProvider) -> AsyncIterator[str]:
     """Serve the fake on a free loopback port (a real socket); yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off",
-                                           log_level="warning", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=0, lifespan="off", log_level="warning", access_log=False
+        )
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

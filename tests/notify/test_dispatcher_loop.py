@@ -31,7 +31,9 @@ from tests.notify.test_email import Inbox
 from tests.support.servers import free_port
 
 CTX = OrderContext(maker="gree", external_ref="JD-9")
-NO_QUIET = {"gree": MakerPolicy(quiet_start=MakerPolicy().quiet_end, quiet_end=MakerPolicy().quiet_end)}
+NO_QUIET = {
+    "gree": MakerPolicy(quiet_start=MakerPolicy().quiet_end, quiet_end=MakerPolicy().quiet_end)
+}
 
 
 @contextlib.asynccontextmanager
@@ -48,12 +50,19 @@ async def running(dispatcher: Dispatcher) -> AsyncIterator[asyncio.Event]:
 async def test_an_enqueue_wakes_the_sleeping_dispatcher(sqlite_engine: AsyncEngine) -> None:
     sms = ScriptedChannel("sms")
     outbox = Outbox(sqlite_engine, system_clock)
-    dispatcher = Dispatcher(outbox, {"sms": sms}, StaticDirectory({("o1", "sms"): "13800138000"}),
-                            NO_QUIET, max_sleep=3600)  # only a wake-up can make it send in time
+    dispatcher = Dispatcher(
+        outbox,
+        {"sms": sms},
+        StaticDirectory({("o1", "sms"): "13800138000"}),
+        NO_QUIET,
+        max_sleep=3600,
+    )  # only a wake-up can make it send in time
     async with running(dispatcher):
         await asyncio.sleep(0.1)  # it ran its first pass over an empty outbox and sleeps
         started = asyncio.get_running_loop().time()
-        await outbox.enqueue("o1", "cust-1", CTX, [Trigger(Step.REPORTED, {"ref": "JD-9"})], ["sms"])
+        await outbox.enqueue(
+            "o1", "cust-1", CTX, [Trigger(Step.REPORTED, {"ref": "JD-9"})], ["sms"]
+        )
 
         await sms.wait_sent(1)
         assert asyncio.get_running_loop().time() - started < 2.0
@@ -65,11 +74,17 @@ async def test_the_timer_wakes_it_when_the_next_row_falls_due(sqlite_engine: Asy
     is sent by the timer, with no enqueue to wake the loop and max_sleep an hour."""
     sms = ScriptedChannel("sms")
     outbox = Outbox(sqlite_engine, system_clock)
-    dispatcher = Dispatcher(outbox, {"sms": sms}, StaticDirectory({("o1", "sms"): "13800138000"}),
-                            NO_QUIET, max_sleep=3600)
+    dispatcher = Dispatcher(
+        outbox,
+        {"sms": sms},
+        StaticDirectory({("o1", "sms"): "13800138000"}),
+        NO_QUIET,
+        max_sleep=3600,
+    )
     due = system_clock() + timedelta(seconds=0.4)
-    await outbox.enqueue("o1", "cust-1", CTX, [Trigger(Step.REPORTED, {"ref": "JD-9"}, not_before=due)],
-                         ["sms"])
+    await outbox.enqueue(
+        "o1", "cust-1", CTX, [Trigger(Step.REPORTED, {"ref": "JD-9"}, not_before=due)], ["sms"]
+    )
     async with running(dispatcher):
         await asyncio.sleep(0.2)
         assert sms.sent == []  # not due yet, and the loop is asleep
@@ -81,8 +96,14 @@ async def test_the_timer_wakes_it_when_the_next_row_falls_due(sqlite_engine: Asy
 async def test_a_failing_pass_does_not_end_the_loop(sqlite_engine: AsyncEngine) -> None:
     outbox = Outbox(sqlite_engine, system_clock)
     sms = ScriptedChannel("sms")
-    dispatcher = Dispatcher(outbox, {"sms": sms}, StaticDirectory({("o1", "sms"): "1"}), NO_QUIET,
-                            max_sleep=3600, error_pause=0.1)  # retried after the pause, not an hour
+    dispatcher = Dispatcher(
+        outbox,
+        {"sms": sms},
+        StaticDirectory({("o1", "sms"): "1"}),
+        NO_QUIET,
+        max_sleep=3600,
+        error_pause=0.1,
+    )  # retried after the pause, not an hour
     calls = 0
     original = outbox.claim
 
@@ -109,45 +130,65 @@ def test_settings_choose_the_channels_and_demand_their_secrets() -> None:
         channels_from(Settings(notify_channels="log,email", notify_smtp_host="mail.test"))
     with pytest.raises(ChannelSettingsError, match="fax"):
         channel_names(Settings(notify_channels="sms, fax"))
-    built = channels_from(Settings(notify_channels="sms,email", notify_sms_url="http://sms.test/",
-                                   notify_sms_token="t", notify_smtp_host="mail.test",
-                                   notify_smtp_sender="s@x.cn", notify_smtp_port=2525))
+    built = channels_from(
+        Settings(
+            notify_channels="sms,email",
+            notify_sms_url="http://sms.test/",
+            notify_sms_token="t",
+            notify_smtp_host="mail.test",
+            notify_smtp_sender="s@x.cn",
+            notify_smtp_port=2525,
+        )
+    )
     assert isinstance(built["sms"], HttpSmsChannel) and isinstance(built["email"], SmtpEmailChannel)
     assert built["email"].port == 2525
 
 
 async def test_from_events_to_a_real_sms_and_email(engine: AsyncEngine) -> None:
-    """order.reported and order.dispatched -> rows -> the fake provider over a socket and aiosmtpd."""
+    """order.reported and order.dispatched -> rows -> the fake provider (socket) and aiosmtpd."""
     token, inbox, smtp_port = "tok", Inbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     controller.start()
     provider = FakeSmsProvider(token)
     try:
         async with serving(provider) as base:
-            settings = Settings(notify_channels="sms,email", notify_sms_url=f"{base}/send",
-                                notify_sms_token=token, notify_smtp_host="127.0.0.1",
-                                notify_smtp_port=smtp_port, notify_smtp_sender="svc@x.cn",
-                                notify_smtp_starttls=False)
+            settings = Settings(
+                notify_channels="sms,email",
+                notify_sms_url=f"{base}/send",
+                notify_sms_token=token,
+                notify_smtp_host="127.0.0.1",
+                notify_smtp_port=smtp_port,
+                notify_smtp_sender="svc@x.cn",
+                notify_smtp_starttls=False,
+            )
             channels = channels_from(settings)
             outbox = Outbox(engine, system_clock)
             directory = StaticDirectory({("o9", "sms"): "13800138000", ("o9", "email"): "z@x.cn"})
             dispatcher = Dispatcher(outbox, channels, directory, NO_QUIET)
             now = system_clock()
-            for kind, data in (("order.reported", {}),
-                               ("order.dispatched", {"sla_due_at": (now + timedelta(hours=4)).isoformat()})):
-                await outbox.enqueue("o9", "cust-9", CTX, actions_for(kind, data, now, CTX),
-                                     channel_names(settings))
-                await outbox.enqueue("o9", "cust-9", CTX, actions_for(kind, data, now, CTX),
-                                     channel_names(settings))  # the event delivered twice
+            for kind, data in (
+                ("order.reported", {}),
+                ("order.dispatched", {"sla_due_at": (now + timedelta(hours=4)).isoformat()}),
+            ):
+                await outbox.enqueue(
+                    "o9", "cust-9", CTX, actions_for(kind, data, now, CTX), channel_names(settings)
+                )
+                await outbox.enqueue(
+                    "o9", "cust-9", CTX, actions_for(kind, data, now, CTX), channel_names(settings)
+                )  # the event delivered twice
             assert await dispatcher.run_once(system_clock()) == {"delivered": 4}
             await dispatcher.aclose()
     finally:
         controller.stop()
     reported, dispatched = sorted(r.body["text"] for r in provider.received)
     assert reported == "【格力服务】您的报修（单号JD-9）已受理，我们将尽快安排服务网点。"
-    assert dispatched.startswith("【格力服务】格力空调报修（单号JD-9）已派工，师傅将于") and "前上门" in dispatched
+    assert (
+        dispatched.startswith("【格力服务】格力空调报修（单号JD-9）已派工，师傅将于")
+        and "前上门" in dispatched
+    )
     assert {r.body["to"] for r in provider.received} == {"13800138000"}
     assert len(inbox.mail) == 2
     listed = await list_notifications(engine, order_id="o9")
     assert {(n["step"], n["channel"], n["state"]) for n in listed} == {
-        (s, c, "delivered") for s in ("reported", "dispatched") for c in ("sms", "email")}
+        (s, c, "delivered") for s in ("reported", "dispatched") for c in ("sms", "email")
+    }

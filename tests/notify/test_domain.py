@@ -52,8 +52,11 @@ def test_reported_dispatched_repaired_settled_reviewed() -> None:
 
 
 def test_a_booked_window_is_rendered_and_bounds_usefulness() -> None:
-    data = {"sla_due_at": "2026-05-04T12:00:00+00:00", "window_start": "2026-05-04T06:00:00+00:00",
-            "window_end": "2026-05-04T08:00:00+00:00"}
+    data = {
+        "sla_due_at": "2026-05-04T12:00:00+00:00",
+        "window_start": "2026-05-04T06:00:00+00:00",
+        "window_end": "2026-05-04T08:00:00+00:00",
+    }
     [trigger] = actions_for("order.dispatched", data, AT, CTX)
     assert isinstance(trigger, Trigger)
     assert trigger.variables["window"] == "05月04日 14:00–16:00"
@@ -68,7 +71,9 @@ def test_settled_only_when_the_customer_pays(payer: str, expected: int) -> None:
         assert isinstance(actions[0], Trigger) and actions[0].variables["amount"] == "123.45元"
 
 
-@pytest.mark.parametrize("kind", ["order.escalated", "order.reassigned", "order.arrived", "complaint.received"])
+@pytest.mark.parametrize(
+    "kind", ["order.escalated", "order.reassigned", "order.arrived", "complaint.received"]
+)
 def test_events_customers_do_not_hear_about(kind: str) -> None:
     assert actions_for(kind, {}, AT, CTX) == []
 
@@ -79,7 +84,12 @@ def test_naive_times_in_an_event_are_refused() -> None:
 
 
 def test_yuan_formats_integer_fen() -> None:
-    assert (yuan(0), yuan(5), yuan(100), yuan(123456)) == ("0.00元", "0.05元", "1.00元", "1234.56元")
+    assert (yuan(0), yuan(5), yuan(100), yuan(123456)) == (
+        "0.00元",
+        "0.05元",
+        "1.00元",
+        "1234.56元",
+    )
 
 
 def _variables(step: Step) -> dict[str, Any]:
@@ -108,7 +118,9 @@ def test_a_missing_variable_fails_instead_of_leaving_a_blank() -> None:
 
 
 def test_the_status_link_is_appended_when_given() -> None:
-    assert render(Step.REPORTED, "x", {"ref": "R", "link": "https://s/t"}).text.endswith("查看进度：https://s/t")
+    assert render(Step.REPORTED, "x", {"ref": "R", "link": "https://s/t"}).text.endswith(
+        "查看进度：https://s/t"
+    )
 
 
 def test_phones_and_mail_addresses_are_masked() -> None:
@@ -121,7 +133,9 @@ def test_phones_and_mail_addresses_are_masked() -> None:
 
 def test_free_text_is_scrubbed_of_numbers_and_addresses() -> None:
     said = "HTTP 400: invalid number 13800138000 (+86 138-0013-8000), notify z.wei@example.cn"
-    assert scrub(said) == "HTTP 400: invalid number 138****8000 (+86****8000), notify z***@example.cn"
+    assert (
+        scrub(said) == "HTTP 400: invalid number 138****8000 (+86****8000), notify z***@example.cn"
+    )
     assert scrub("HTTP 503: retry in 30 s, code 12345") == "HTTP 503: retry in 30 s, code 12345"
 
 
@@ -133,15 +147,19 @@ def test_recipient_refs_are_stable_keyed_and_hide_the_number() -> None:
 
 # quiet hours: default 21:00-08:00 China time
 
-@pytest.mark.parametrize(("hour", "minute", "until"), [
-    (20, 59, None),
-    (21, 0, china(8, day=5)),
-    (23, 30, china(8, day=5)),
-    (0, 0, china(8)),
-    (7, 59, china(8)),
-    (8, 0, None),
-    (12, 0, None),
-])
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "until"),
+    [
+        (20, 59, None),
+        (21, 0, china(8, day=5)),
+        (23, 30, china(8, day=5)),
+        (0, 0, china(8)),
+        (7, 59, china(8)),
+        (8, 0, None),
+        (12, 0, None),
+    ],
+)
 def test_quiet_hours_across_midnight(hour: int, minute: int, until: datetime | None) -> None:
     assert quiet_until(china(hour, minute), DEFAULT_POLICY) == until
 
@@ -167,7 +185,9 @@ def test_release_defers_to_the_end_except_urgent_or_soon_useless() -> None:
     early_visit = china(7, day=5)
     assert release_time(night, Step.DISPATCHED, DEFAULT_POLICY, useful_until=early_visit) == night
     later_visit = china(10, day=5)
-    assert release_time(night, Step.DISPATCHED, DEFAULT_POLICY, useful_until=later_visit) == china(8, day=5)
+    assert release_time(night, Step.DISPATCHED, DEFAULT_POLICY, useful_until=later_visit) == china(
+        8, day=5
+    )
     assert release_time(china(10), Step.REPAIRED, DEFAULT_POLICY) == china(10)
 
 
@@ -177,9 +197,12 @@ def test_a_policy_can_make_more_steps_urgent() -> None:
 
 
 def test_policies_parse_from_settings_json_and_refuse_nonsense() -> None:
-    parsed = parse_policies('{"gree": {"quiet_start": "22:00", "quiet_end": "07:30", "urgent": []}}')
-    assert policy_for("gree", parsed) == MakerPolicy(quiet_start=time(22), quiet_end=time(7, 30),
-                                                     urgent=frozenset())
+    parsed = parse_policies(
+        '{"gree": {"quiet_start": "22:00", "quiet_end": "07:30", "urgent": []}}'
+    )
+    assert policy_for("gree", parsed) == MakerPolicy(
+        quiet_start=time(22), quiet_end=time(7, 30), urgent=frozenset()
+    )
     assert policy_for("midea", parsed) is DEFAULT_POLICY
     assert parse_policies("  ") == {}
     with pytest.raises(ValidationError):

@@ -24,8 +24,14 @@ class Inbox:
     def __init__(self) -> None:
         self.mail: list[Envelope] = []
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
         if address.startswith("refused@"):
             return "550 5.1.1 no such mailbox"
         if address.startswith("busy@"):
@@ -50,7 +56,13 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 
 def mail_to(address: str) -> Message:
-    return Message(uuid4(), "email", address, "格力服务：已派工", "【格力服务】工程师将于05月04日 14:00前上门。")
+    return Message(
+        uuid4(),
+        "email",
+        address,
+        "格力服务：已派工",
+        "【格力服务】工程师将于05月04日 14:00前上门。",
+    )
 
 
 async def test_a_message_is_delivered_in_chinese(smtp: tuple[Inbox, int]) -> None:
@@ -66,9 +78,12 @@ async def test_a_message_is_delivered_in_chinese(smtp: tuple[Inbox, int]) -> Non
     assert parsed.get_content().strip() == sent.text
 
 
-@pytest.mark.parametrize(("address", "status"), [("refused@example.cn", "permanent"),
-                                                 ("busy@example.cn", "retry")])
-async def test_refusals_map_by_reply_code(smtp: tuple[Inbox, int], address: str, status: str) -> None:
+@pytest.mark.parametrize(
+    ("address", "status"), [("refused@example.cn", "permanent"), ("busy@example.cn", "retry")]
+)
+async def test_refusals_map_by_reply_code(
+    smtp: tuple[Inbox, int], address: str, status: str
+) -> None:
     inbox, port = smtp
     result = await SmtpEmailChannel("127.0.0.1", port, SENDER).send(mail_to(address))
     assert result.status == status and ("550" in result.detail or "451" in result.detail)
@@ -76,5 +91,7 @@ async def test_refusals_map_by_reply_code(smtp: tuple[Inbox, int], address: str,
 
 
 async def test_no_server_means_retry() -> None:
-    result = await SmtpEmailChannel("127.0.0.1", free_port(), SENDER, timeout=2.0).send(mail_to("a@b.cn"))
+    result = await SmtpEmailChannel("127.0.0.1", free_port(), SENDER, timeout=2.0).send(
+        mail_to("a@b.cn")
+    )
     assert result.status == "retry" and result.detail

@@ -24,30 +24,42 @@ PHONE = "13800138000"
 REF = "cust-1"
 
 
-def setup(engine: AsyncEngine, *channels: ScriptedChannel,
-          policies: dict[str, MakerPolicy] | None = None) -> tuple[Outbox, Dispatcher, ManualClock]:
+def setup(
+    engine: AsyncEngine, *channels: ScriptedChannel, policies: dict[str, MakerPolicy] | None = None
+) -> tuple[Outbox, Dispatcher, ManualClock]:
     clock = ManualClock(START)
     outbox = Outbox(engine, clock)
-    directory = StaticDirectory({("o1", "sms"): PHONE, ("o1", "email"): "z@example.cn",
-                                 ("o2", "sms"): "13900139000"})
-    dispatcher = Dispatcher(outbox, {c.name: c for c in channels}, directory, policies,
-                            random=random.Random(7).random)
+    directory = StaticDirectory(
+        {("o1", "sms"): PHONE, ("o1", "email"): "z@example.cn", ("o2", "sms"): "13900139000"}
+    )
+    dispatcher = Dispatcher(
+        outbox, {c.name: c for c in channels}, directory, policies, random=random.Random(7).random
+    )
     return outbox, dispatcher, clock
 
 
 async def rows(engine: AsyncEngine) -> list[dict[str, object]]:
     async with engine.connect() as conn:
-        found = (await conn.execute(select(notifications).order_by(
-            notifications.c.order_id, notifications.c.step, notifications.c.channel))).mappings()
+        found = (
+            await conn.execute(
+                select(notifications).order_by(
+                    notifications.c.order_id, notifications.c.step, notifications.c.channel
+                )
+            )
+        ).mappings()
         return [dict(r) for r in found.all()]
 
 
 async def test_the_migration_builds_the_tables_the_service_declares(engine: AsyncEngine) -> None:
     def shape(sync_conn: object) -> dict[str, tuple[set[str], list[list[str]]]]:
         found = inspect(sync_conn)
-        return {name: ({c["name"] for c in found.get_columns(name)},
-                       sorted(u["column_names"] for u in found.get_unique_constraints(name)))
-                for name in metadata.tables}
+        return {
+            name: (
+                {c["name"] for c in found.get_columns(name)},
+                sorted(u["column_names"] for u in found.get_unique_constraints(name)),
+            )
+            for name in metadata.tables
+        }
 
     async with engine.connect() as conn:
         migrated = await conn.run_sync(shape)
@@ -62,11 +74,17 @@ async def test_enqueue_is_deduplicated_per_order_step_channel(engine: AsyncEngin
     assert await outbox.enqueue("o1", REF, CTX, triggers, ["sms", "email"]) == 2
     assert outbox.wake.is_set()
     outbox.wake.clear()
-    assert await outbox.enqueue("o1", REF, CTX, triggers, ["sms", "email"]) == 0  # a redelivered event
+    assert (
+        await outbox.enqueue("o1", REF, CTX, triggers, ["sms", "email"]) == 0
+    )  # a redelivered event
     assert not outbox.wake.is_set()
     assert await outbox.enqueue("o2", REF, CTX, triggers, ["sms"]) == 1
     stored = await rows(engine)
-    assert [(r["order_id"], r["channel"]) for r in stored] == [("o1", "email"), ("o1", "sms"), ("o2", "sms")]
+    assert [(r["order_id"], r["channel"]) for r in stored] == [
+        ("o1", "email"),
+        ("o1", "sms"),
+        ("o2", "sms"),
+    ]
     first = stored[0]
     assert first["template"] == "default/reported" and first["state"] == "pending"
     assert PHONE not in str(first["payload"]) and first["recipient_ref"] == REF
@@ -79,8 +97,12 @@ async def test_a_due_message_is_delivered_once(engine: AsyncEngine) -> None:
     assert await dispatcher.run_once(clock()) == {"delivered": 1}
     assert await dispatcher.run_once(clock.advance(hours=2)) == {}
     [row] = await rows(engine)
-    assert (row["state"], row["attempts"], row["provider_ref"], row["delivered_at"]) == \
-        ("delivered", 1, "sms-1", START)
+    assert (row["state"], row["attempts"], row["provider_ref"], row["delivered_at"]) == (
+        "delivered",
+        1,
+        "sms-1",
+        START,
+    )
     [sent] = sms.sent
     assert sent.address == PHONE and sent.id == row["id"] and sent.text.startswith("【格力服务】")
 
@@ -98,7 +120,9 @@ async def test_retries_back_off_with_jitter_then_deliver(engine: AsyncEngine) ->
     assert await dispatcher.run_once(clock()) == {"pending": 1}  # the adapter raised: retried too
     [row] = await rows(engine)
     second = row["next_attempt_at"] - clock()  # type: ignore[operator]
-    assert timedelta(seconds=30) <= second < timedelta(seconds=60) and "adapter bug" in str(row["last_error"])
+    assert timedelta(seconds=30) <= second < timedelta(seconds=60) and "adapter bug" in str(
+        row["last_error"]
+    )
     clock.set(row["next_attempt_at"])  # type: ignore[arg-type]
     assert await dispatcher.run_once(clock()) == {"delivered": 1}
     [row] = await rows(engine)
@@ -114,7 +138,11 @@ async def test_a_permanent_failure_fails_at_once(engine: AsyncEngine) -> None:
     assert await dispatcher.run_once(clock.advance(hours=2)) == {}
     [row] = await rows(engine)
     # the provider echoed the number: it is stored masked
-    assert (row["state"], row["attempts"], row["last_error"]) == ("failed", 1, "HTTP 400: bad number 138****8000")
+    assert (row["state"], row["attempts"], row["last_error"]) == (
+        "failed",
+        1,
+        "HTTP 400: bad number 138****8000",
+    )
 
 
 async def test_retries_end_after_max_attempts(engine: AsyncEngine) -> None:
@@ -132,7 +160,9 @@ async def test_retries_end_after_max_attempts(engine: AsyncEngine) -> None:
 async def test_no_address_or_no_channel_fails_without_sending(engine: AsyncEngine) -> None:
     email = ScriptedChannel("email")
     outbox, dispatcher, clock = setup(engine, email)
-    await outbox.enqueue("o2", REF, CTX, [Trigger(Step.REPORTED, {"ref": "JD-2"})], ["email", "wechat"])
+    await outbox.enqueue(
+        "o2", REF, CTX, [Trigger(Step.REPORTED, {"ref": "JD-2"})], ["email", "wechat"]
+    )
     assert await dispatcher.run_once(clock()) == {"failed": 2}  # o2 has no e-mail address
     errors = sorted(str(r["last_error"]) for r in await rows(engine))
     assert errors == ["channel not configured", "no address for this channel"] and email.sent == []
@@ -143,7 +173,9 @@ async def test_an_opt_out_suppresses_that_channel_only(engine: AsyncEngine) -> N
     outbox, dispatcher, clock = setup(engine, sms, email)
     await outbox.opt_out(REF, "sms")
     await outbox.opt_out(REF, "sms")  # idempotent
-    await outbox.enqueue("o1", REF, CTX, [Trigger(Step.REPORTED, {"ref": "JD-1"})], ["sms", "email"])
+    await outbox.enqueue(
+        "o1", REF, CTX, [Trigger(Step.REPORTED, {"ref": "JD-1"})], ["sms", "email"]
+    )
     assert await dispatcher.run_once(clock()) == {"suppressed": 1, "delivered": 1}
     assert sms.sent == [] and len(email.sent) == 1
     await outbox.opt_in(REF, "sms")
@@ -163,8 +195,13 @@ async def test_quiet_hours_defer_without_spending_an_attempt(engine: AsyncEngine
     sms = ScriptedChannel("sms")
     outbox, dispatcher, clock = setup(engine, sms)
     clock.set(datetime(2026, 5, 4, 15, 0, tzinfo=UTC))  # 23:00 in China
-    await outbox.enqueue("o1", REF, CTX, [Trigger(Step.REPAIRED, {"ref": "JD-1"}),
-                                          Trigger(Step.ON_THE_WAY, {"ref": "JD-1"})], ["sms"])
+    await outbox.enqueue(
+        "o1",
+        REF,
+        CTX,
+        [Trigger(Step.REPAIRED, {"ref": "JD-1"}), Trigger(Step.ON_THE_WAY, {"ref": "JD-1"})],
+        ["sms"],
+    )
     assert await dispatcher.run_once(clock()) == {"deferred": 1, "delivered": 1}
     morning = datetime(2026, 5, 5, 0, 0, tzinfo=UTC)  # 08:00 in China
     deferred = next(r for r in await rows(engine) if r["step"] == "repaired")
@@ -178,8 +215,9 @@ async def test_the_feedback_request_waits_and_a_review_cancels_it(engine: AsyncE
     sms = ScriptedChannel("sms")
     outbox, dispatcher, clock = setup(engine, sms)
     later = START + timedelta(hours=2)
-    await outbox.enqueue("o1", REF, CTX, [Trigger(Step.FEEDBACK_REQUEST, {"ref": "JD-1"}, not_before=later)],
-                         ["sms"])
+    await outbox.enqueue(
+        "o1", REF, CTX, [Trigger(Step.FEEDBACK_REQUEST, {"ref": "JD-1"}, not_before=later)], ["sms"]
+    )
     assert await dispatcher.run_once(clock()) == {}
     await outbox.enqueue("o1", REF, CTX, [Cancel(Step.FEEDBACK_REQUEST)], ["sms"])
     assert await dispatcher.run_once(clock.advance(hours=3)) == {}
@@ -216,11 +254,18 @@ async def test_ops_read_notifications_by_state(engine: AsyncEngine) -> None:
     await outbox.enqueue("o2", REF, CTX, [Trigger(Step.REPORTED, {"ref": "JD-2"})], ["sms"])
     assert await counts_by_state(engine) == {"failed": 1, "pending": 2}
     [failed] = await list_notifications(engine, state="failed")
-    assert (failed["order_id"], failed["step"], failed["last_error"]) == ("o1", "reported", "HTTP 400")
+    assert (failed["order_id"], failed["step"], failed["last_error"]) == (
+        "o1",
+        "reported",
+        "HTTP 400",
+    )
     assert "payload" not in failed
     pending = await list_notifications(engine, state="pending")
     assert [p["order_id"] for p in pending] == ["o2", "o1"]  # newest first
-    assert [p["step"] for p in await list_notifications(engine, order_id="o1")] == ["repaired", "reported"]
+    assert [p["step"] for p in await list_notifications(engine, order_id="o1")] == [
+        "repaired",
+        "reported",
+    ]
     assert len(await list_notifications(engine, limit=1)) == 1
     assert await outbox.next_due() == START + timedelta(minutes=1)
 

@@ -38,17 +38,26 @@ async def test_an_accepted_message_is_delivered_with_the_provider_id() -> None:
     assert seen.headers["idempotency-key"] == str(sent.id)
 
 
-@pytest.mark.parametrize(("answer", "status", "after"), [
-    (Answer(200, {"status": "rejected", "reason": "invalid number"}), "permanent", None),
-    (Answer(202, {"status": "queued"}), "delivered", None),
-    (Answer(429, {"error": "slow down"}, {"Retry-After": "120"}), "retry", timedelta(seconds=120)),
-    (Answer(503, {"error": "maintenance"}), "retry", None),
-    (Answer(500, {}), "retry", None),
-    (Answer(408, {}), "retry", None),
-    (Answer(400, {"error": "bad number"}), "permanent", None),
-    (Answer(422, {"error": "text too long"}), "permanent", None),
-])
-async def test_answers_map_to_outcomes(answer: Answer, status: str, after: timedelta | None) -> None:
+@pytest.mark.parametrize(
+    ("answer", "status", "after"),
+    [
+        (Answer(200, {"status": "rejected", "reason": "invalid number"}), "permanent", None),
+        (Answer(202, {"status": "queued"}), "delivered", None),
+        (
+            Answer(429, {"error": "slow down"}, {"Retry-After": "120"}),
+            "retry",
+            timedelta(seconds=120),
+        ),
+        (Answer(503, {"error": "maintenance"}), "retry", None),
+        (Answer(500, {}), "retry", None),
+        (Answer(408, {}), "retry", None),
+        (Answer(400, {"error": "bad number"}), "permanent", None),
+        (Answer(422, {"error": "text too long"}), "permanent", None),
+    ],
+)
+async def test_answers_map_to_outcomes(
+    answer: Answer, status: str, after: timedelta | None
+) -> None:
     channel = channel_on(FakeSmsProvider(TOKEN, [answer]))
     result = await channel.send(message())
     await channel.aclose()
@@ -69,8 +78,9 @@ async def test_a_non_json_success_is_still_delivered() -> None:
     def handler(_request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, text="OK")
 
-    channel = HttpSmsChannel("http://sms.test/", TOKEN, client=httpx.AsyncClient(
-        transport=httpx.MockTransport(handler)))
+    channel = HttpSmsChannel(
+        "http://sms.test/", TOKEN, client=httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    )
     result = await channel.send(message())
     await channel.aclose()
     assert (result.status, result.provider_ref) == ("delivered", None)
@@ -80,8 +90,9 @@ async def test_transport_errors_are_retried() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectTimeout("timed out", request=request)
 
-    channel = HttpSmsChannel("http://sms.test/", TOKEN, client=httpx.AsyncClient(
-        transport=httpx.MockTransport(handler)))
+    channel = HttpSmsChannel(
+        "http://sms.test/", TOKEN, client=httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    )
     result = await channel.send(message())
     await channel.aclose()
     assert result.status == "retry" and "ConnectTimeout" in result.detail

@@ -32,12 +32,14 @@ def channels_from(settings: Settings) -> dict[str, Channel]:
         elif name == "sms":
             url, token = settings.notify_sms_url, settings.notify_sms_token
             if not url or token is None:
-                raise ChannelSettingsError("the sms channel needs NOTIFY_SMS_URL and NOTIFY_SMS_TOKEN")
+                raise ChannelSettingsError(
+                    "the sms channel needs NOTIFY_SMS_URL and NOTIFY_SMS_TOKEN")
             built[name] = HttpSmsChannel(url, token.get_secret_value())
         else:
             host, sender = settings.notify_smtp_host, settings.notify_smtp_sender
             if not host or not sender:
-                raise ChannelSettingsError("the email channel needs NOTIFY_SMTP_HOST and NOTIFY_SMTP_SENDER")
+                raise ChannelSettingsError(
+                    "the email channel needs NOTIFY_SMTP_HOST and NOTIFY_SMTP_SENDER")
             password = settings.notify_smtp_password
             built[name] = SmtpEmailChannel(
                 host, settings.notify_smtp_port, sender, username=settings.notify_smtp_username,

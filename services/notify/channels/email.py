@@ -18,7 +18,8 @@ class SmtpEmailChannel:
     name = "email"
 
     def __init__(self, host: str, port: int, sender: str, *, username: str | None = None,
-                 password: str | None = None, start_tls: bool = False, timeout: float = 10.0) -> None:
+                 password: str | None = None, start_tls: bool = False,
+                 timeout: float = 10.0) -> None:
         self.host, self.port, self.sender = host, port, sender
         self._username, self._password = username, password
         self._start_tls, self._timeout = start_tls, timeout

@@ -24,7 +24,7 @@ from typing import Any
 from services.notify.domain.model import Cancel, OrderContext, Step, Trigger
 from services.notify.domain.policy import CHINA
 
-FEEDBACK_DELAY = timedelta(hours=2)  # the form arrives once the technician has left, not on the doorstep
+FEEDBACK_DELAY = timedelta(hours=2)  # the form comes after the technician left, not on the doorstep
 
 Action = Trigger | Cancel
 Rule = Callable[[Mapping[str, Any], datetime, OrderContext], list[Action]]
@@ -49,8 +49,8 @@ def _dispatched(data: Mapping[str, Any], _at: datetime, context: OrderContext) -
         return [Trigger(Step.DISPATCHED, {"ref": context.external_ref, "window": window},
                         useful_until=begins)]
     due = _time(data["sla_due_at"])
-    return [Trigger(Step.DISPATCHED, {"ref": context.external_ref, "window": f"{local_text(due)}前"},
-                    useful_until=due)]
+    variables = {"ref": context.external_ref, "window": f"{local_text(due)}前"}
+    return [Trigger(Step.DISPATCHED, variables, useful_until=due)]
 
 
 def _repaired(data: Mapping[str, Any], at: datetime, context: OrderContext) -> list[Action]:
@@ -61,9 +61,10 @@ def _repaired(data: Mapping[str, Any], at: datetime, context: OrderContext) -> l
 
 
 def _settled(data: Mapping[str, Any], _at: datetime, context: OrderContext) -> list[Action]:
-    if data.get("payer") != "customer":  # the maker or a lump sum pays: nothing to tell the customer
+    if data.get("payer") != "customer":  # the maker or a lump sum pays: nothing to tell
         return []
-    return [Trigger(Step.SETTLED, {"ref": context.external_ref, "amount": yuan(int(data["total_fen"]))})]
+    amount = yuan(int(data["total_fen"]))
+    return [Trigger(Step.SETTLED, {"ref": context.external_ref, "amount": amount})]
 
 
 def _reviewed(_data: Mapping[str, Any], _at: datetime, _context: OrderContext) -> list[Action]:

@@ -35,7 +35,8 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.Column("delivered_at", UTCDateTime),
-        sa.UniqueConstraint("order_id", "step", "channel", name="uq_notifications_order_step_channel"),
+        sa.UniqueConstraint("order_id", "step", "channel",
+                            name="uq_notifications_order_step_channel"),
     )
     op.create_index("ix_notifications_due", "notifications", ["state", "next_attempt_at"])
     op.create_table(
