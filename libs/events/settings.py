@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     notify_smtp_password: SecretStr | None = None
     notify_smtp_starttls: bool = True
     notify_policies: str = ""  # JSON per-maker quiet hours; empty = 21:00-08:00 China time for all
+    notify_recipient_key: SecretStr | None = None  # keys customers' refs; optional if log only
 
     upstreams: str = ""  # gateway only: "intake=http://host:8101,dispatch=http://host:8102,..."
 

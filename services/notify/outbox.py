@@ -22,7 +22,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import RowMapping, delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.events.clock import Clock
 from libs.events.db import reader
@@ -80,7 +80,20 @@ class Outbox:
 
     async def enqueue(self, order_id: str, recipient_ref: str, context: OrderContext,
                       actions: Iterable[Trigger | Cancel], channels: Sequence[str]) -> int:
-        """Queue the triggers and apply the cancels; returns how many rows were new.
+        """Queue the triggers and apply the cancels in a transaction of their own, then wake
+        the dispatcher; returns how many rows were new."""
+        async with self.engine.begin() as conn:
+            new = await self.enqueue_on(conn, order_id, recipient_ref, context, actions, channels)
+        if new:
+            self.wake.set()
+        return new
+
+    async def enqueue_on(self, conn: AsyncConnection, order_id: str, recipient_ref: str,
+                         context: OrderContext, actions: Iterable[Trigger | Cancel],
+                         channels: Sequence[str]) -> int:
+        """The same inside the caller's transaction (a projection handler's, so the rows
+        commit with its checkpoint). It does not wake the dispatcher: the caller sets `wake`
+        after its commit, or the dispatcher would look before the rows are visible.
 
         Safe to repeat with the same event (redelivery): a (order, step, channel) already
         queued is left as it is, whatever its state.
@@ -90,22 +103,18 @@ class Outbox:
         rows = rows_for(order_id, recipient_ref, context,
                         [a for a in actions if isinstance(a, Trigger)], channels, now)
         cancels = [a.step.value for a in actions if isinstance(a, Cancel)]
-        async with self.engine.begin() as conn:
-            existing = {dedup_key(r.order_id, Step(r.step), r.channel) for r in (await conn.execute(
-                select(notifications.c.order_id, notifications.c.step, notifications.c.channel)
-                .where(notifications.c.order_id == order_id))).all()}
-            by_key: dict[DedupKey, dict[str, Any]] = {}
-            for row in rows:
-                key = dedup_key(row["order_id"], Step(row["step"]), row["channel"])
-                by_key.setdefault(key, row)
-            new = [by_key[key] for key in fresh(by_key, existing)]
-            await upsert(conn, notifications, new, ["order_id", "step", "channel"], update=[])
-            if cancels:
-                await conn.execute(update(notifications).where(
-                    notifications.c.order_id == order_id, notifications.c.step.in_(cancels),
-                    notifications.c.state == "pending").values(state="cancelled", updated_at=now))
-        if new:
-            self.wake.set()
+        existing = {dedup_key(r.order_id, Step(r.step), r.channel) for r in (await conn.execute(
+            select(notifications.c.order_id, notifications.c.step, notifications.c.channel)
+            .where(notifications.c.order_id == order_id))).all()}
+        by_key: dict[DedupKey, dict[str, Any]] = {}
+        for row in rows:
+            by_key.setdefault(dedup_key(row["order_id"], Step(row["step"]), row["channel"]), row)
+        new = [by_key[key] for key in fresh(by_key, existing)]
+        await upsert(conn, notifications, new, ["order_id", "step", "channel"], update=[])
+        if cancels:
+            await conn.execute(update(notifications).where(
+                notifications.c.order_id == order_id, notifications.c.step.in_(cancels),
+                notifications.c.state == "pending").values(state="cancelled", updated_at=now))
         return len(new)
 
     async def claim(self, now: datetime, batch: int = 50) -> list[Due]:
@@ -160,6 +169,18 @@ class Outbox:
                 select(func.min(notifications.c.next_attempt_at))
                 .where(notifications.c.state == "pending"))).scalar()
         return found
+
+    async def requeue(self, ids: Iterable[UUID]) -> int:
+        """Ops: send failed rows again from scratch (credentials fixed, provider back);
+        returns how many were failed and are pending now."""
+        now = self.clock()
+        async with self.engine.begin() as conn:
+            changed = await conn.execute(update(notifications).where(
+                notifications.c.id.in_(list(ids)), notifications.c.state == "failed",
+            ).values(state="pending", attempts=0, next_attempt_at=now, updated_at=now))
+        if changed.rowcount:
+            self.wake.set()
+        return int(changed.rowcount)
 
     async def opt_out(self, recipient_ref: str, channel: str) -> None:
         row = {"recipient_ref": recipient_ref, "channel": channel, "created_at": self.clock()}

@@ -9,6 +9,7 @@ from services.notify.channels.log import LogChannel
 from services.notify.channels.sms import HttpSmsChannel
 
 KNOWN = ("log", "sms", "email")
+LOG_ONLY_KEY = b"notify-log-channel-only"  # nothing leaves the process, so nothing to protect
 
 
 class ChannelSettingsError(ValueError):
@@ -46,3 +47,14 @@ def channels_from(settings: Settings) -> dict[str, Channel]:
                 password=password.get_secret_value() if password else None,
                 start_tls=settings.notify_smtp_starttls)
     return built
+
+
+def recipient_key(settings: Settings) -> bytes:
+    """The key of the customers' recipient refs (a keyed hash of the phone number). A log-only
+    setup may run without one; a real channel may not, or the refs could be reversed by
+    hashing every phone number."""
+    if settings.notify_recipient_key is not None:
+        return settings.notify_recipient_key.get_secret_value().encode()
+    if set(channel_names(settings)) <= {"log"}:
+        return LOG_ONLY_KEY
+    raise ChannelSettingsError("NOTIFY_RECIPIENT_KEY is required with the sms or email channel")

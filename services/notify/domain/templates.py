@@ -30,12 +30,18 @@ class Rendered:
 
 DEFAULT_SIGNATURE = "售后服务"
 DEFAULT: dict[Step, Template] = {
-    Step.REPORTED: Template("报修已受理", "您的报修（单号{ref}）已受理，我们将尽快安排服务网点。"),
-    Step.DISPATCHED: Template("已派工", "您的报修（单号{ref}）已派工，工程师将于{window}上门。"),
-    Step.ON_THE_WAY: Template("工程师已出发", "工程师已出发前往您处（单号{ref}），请保持电话畅通。"),
-    Step.REPAIRED: Template("维修完成", "您的报修（单号{ref}）已维修完成，感谢您的耐心等待。"),
-    Step.SETTLED: Template("服务费用", "您的报修（单号{ref}）已过保修期，本次服务费用{amount}。"),
-    Step.FEEDBACK_REQUEST: Template("服务评价", "请为本次服务（单号{ref}）评价：及时性、维修质量、服务态度。"),
+    Step.REPORTED: Template(
+        "报修已受理", "您的报修（单号{ref}）已受理，我们将尽快安排服务网点。"),
+    Step.DISPATCHED: Template(
+        "已派工", "您的报修（单号{ref}）已派工，工程师将于{window}上门。"),
+    Step.ON_THE_WAY: Template(
+        "工程师已出发", "工程师已出发前往您处（单号{ref}），请保持电话畅通。"),
+    Step.REPAIRED: Template(
+        "维修完成", "您的报修（单号{ref}）已维修完成，感谢您的耐心等待。"),
+    Step.SETTLED: Template(
+        "服务费用", "您的报修（单号{ref}）已过保修期，本次服务费用{amount}。"),
+    Step.FEEDBACK_REQUEST: Template(
+        "服务评价", "请为本次服务（单号{ref}）评价：及时性、维修质量、服务态度。"),
 }
 
 
@@ -49,7 +55,8 @@ class MakerTemplates:
 
 MAKERS: dict[str, MakerTemplates] = {
     "gree": MakerTemplates("格力服务", {
-        Step.DISPATCHED: Template("已派工", "格力空调报修（单号{ref}）已派工，师傅将于{window}上门。"),
+        Step.DISPATCHED: Template(
+            "已派工", "格力空调报修（单号{ref}）已派工，师傅将于{window}上门。"),
     }),
 }
 
