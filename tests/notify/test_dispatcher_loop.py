@@ -47,16 +47,18 @@ async def running(dispatcher: Dispatcher) -> AsyncIterator[asyncio.Event]:
         await asyncio.wait_for(task, 5)
 
 
+def on_real_time(
+    engine: AsyncEngine, sms: ScriptedChannel, **options: float
+) -> tuple[Outbox, Dispatcher]:
+    """A dispatcher on the system clock that sleeps up to an hour unless woken."""
+    outbox = Outbox(engine, system_clock)
+    directory = StaticDirectory({("o1", "sms"): "13800138000"})
+    return outbox, Dispatcher(outbox, {"sms": sms}, directory, NO_QUIET, max_sleep=3600, **options)
+
+
 async def test_an_enqueue_wakes_the_sleeping_dispatcher(sqlite_engine: AsyncEngine) -> None:
     sms = ScriptedChannel("sms")
-    outbox = Outbox(sqlite_engine, system_clock)
-    dispatcher = Dispatcher(
-        outbox,
-        {"sms": sms},
-        StaticDirectory({("o1", "sms"): "13800138000"}),
-        NO_QUIET,
-        max_sleep=3600,
-    )  # only a wake-up can make it send in time
+    outbox, dispatcher = on_real_time(sqlite_engine, sms)  # only a wake-up can make it send in time
     async with running(dispatcher):
         await asyncio.sleep(0.1)  # it ran its first pass over an empty outbox and sleeps
         started = asyncio.get_running_loop().time()
@@ -73,14 +75,7 @@ async def test_the_timer_wakes_it_when_the_next_row_falls_due(sqlite_engine: Asy
     """A row due in 0.4 s (a retry or a deferred message alike: both are a later next_attempt_at)
     is sent by the timer, with no enqueue to wake the loop and max_sleep an hour."""
     sms = ScriptedChannel("sms")
-    outbox = Outbox(sqlite_engine, system_clock)
-    dispatcher = Dispatcher(
-        outbox,
-        {"sms": sms},
-        StaticDirectory({("o1", "sms"): "13800138000"}),
-        NO_QUIET,
-        max_sleep=3600,
-    )
+    outbox, dispatcher = on_real_time(sqlite_engine, sms)
     due = system_clock() + timedelta(seconds=0.4)
     await outbox.enqueue(
         "o1", "cust-1", CTX, [Trigger(Step.REPORTED, {"ref": "JD-9"}, not_before=due)], ["sms"]
@@ -94,16 +89,8 @@ async def test_the_timer_wakes_it_when_the_next_row_falls_due(sqlite_engine: Asy
 
 
 async def test_a_failing_pass_does_not_end_the_loop(sqlite_engine: AsyncEngine) -> None:
-    outbox = Outbox(sqlite_engine, system_clock)
     sms = ScriptedChannel("sms")
-    dispatcher = Dispatcher(
-        outbox,
-        {"sms": sms},
-        StaticDirectory({("o1", "sms"): "1"}),
-        NO_QUIET,
-        max_sleep=3600,
-        error_pause=0.1,
-    )  # retried after the pause, not an hour
+    outbox, dispatcher = on_real_time(sqlite_engine, sms, error_pause=0.1)  # not an hour
     calls = 0
     original = outbox.claim
 
