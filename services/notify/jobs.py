@@ -45,11 +45,13 @@ class Dispatcher:
     def __init__(self, outbox: Outbox, channels: Mapping[str, Channel], directory: Directory,
                  policies: Mapping[str, MakerPolicy] | None = None, *,
                  random: Callable[[], float] = _random.random, batch: int = 50,
-                 max_sleep: float = 300.0, error_pause: float = 5.0) -> None:
+                 max_sleep: float = 300.0, error_pause: float = 5.0,
+                 concurrency: int = 10) -> None:
         self.outbox, self.channels, self.directory = outbox, dict(channels), directory
         self.policies = dict(policies or {})
         self.random, self.batch, self.max_sleep = random, batch, max_sleep
         self.error_pause = error_pause  # after a failed pass (database down): try again soon
+        self._sending = asyncio.Semaphore(concurrency)  # at most this many sends at once
 
     async def run_once(self, now: datetime) -> dict[str, int]:
         """One pass over what is due at `now`; returns how many rows ended in each state
@@ -82,7 +84,8 @@ class Dispatcher:
             return "failed"
         message = Message(row.id, row.channel, address, row.subject, row.text)
         try:
-            result = await channel.send(message)
+            async with self._sending:
+                result = await channel.send(message)
         except Exception as exc:  # an adapter bug must not lose the message: try again later
             log.exception("channel %s raised on notification %s", row.channel, row.id)
             result = DeliveryResult.retry(f"{type(exc).__name__}: {exc}")

@@ -57,7 +57,10 @@ def rows_for(order_id: str, recipient_ref: str, context: OrderContext, triggers:
     """The outbox rows for some triggers, one per channel, rendered now (pure)."""
     rows = []
     for trigger in triggers:
-        rendered = render(trigger.step, context.maker, trigger.variables)
+        variables = trigger.variables
+        if context.status_link:
+            variables = {**variables, "link": context.status_link}
+        rendered = render(trigger.step, context.maker, variables)
         for channel in channels:
             rows.append({
                 "id": uuid4(), "order_id": order_id, "step": trigger.step.value, "channel": channel,

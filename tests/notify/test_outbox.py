@@ -3,6 +3,7 @@ permanent failures, opt-out, quiet hours, cancel, leases, what ops read."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime, time, timedelta
 
@@ -10,7 +11,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events.clock import ManualClock
-from services.notify.channels import DeliveryResult
+from services.notify.channels import DeliveryResult, Message
 from services.notify.domain.model import Cancel, OrderContext, Step, Trigger
 from services.notify.domain.policy import MAX_ATTEMPTS, MakerPolicy
 from services.notify.jobs import Dispatcher, StaticDirectory
@@ -276,3 +277,37 @@ async def test_next_due_is_none_when_nothing_waits(engine: AsyncEngine) -> None:
     await outbox.enqueue("o1", REF, CTX, [Trigger(Step.REPORTED, {"ref": "JD-1"})], ["sms"])
     await dispatcher.run_once(clock())
     assert await outbox.next_due() is None
+
+
+async def test_the_status_link_goes_into_every_message(engine: AsyncEngine) -> None:
+    outbox, _, _ = setup(engine)
+    linked = OrderContext(maker="gree", external_ref="JD-1", status_link="https://s.test/t/abc")
+    await outbox.enqueue("o1", REF, linked, [Trigger(Step.REPORTED, {"ref": "JD-1"})], ["sms"])
+    [row] = await rows(engine)
+    assert str(row["payload"]["text"]).endswith("查看进度：https://s.test/t/abc")  # type: ignore[index]
+
+
+class SlowChannel(ScriptedChannel):
+    """Counts how many sends are in flight at once."""
+
+    def __init__(self) -> None:
+        super().__init__("sms")
+        self.in_flight = self.most = 0
+
+    async def send(self, message: Message) -> DeliveryResult:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        await asyncio.sleep(0.02)
+        self.in_flight -= 1
+        return await super().send(message)
+
+
+async def test_sends_are_bounded_in_concurrency(sqlite_engine: AsyncEngine) -> None:
+    slow = SlowChannel()
+    outbox = Outbox(sqlite_engine, ManualClock(START))
+    directory = StaticDirectory({(f"o{i}", "sms"): "13800138000" for i in range(6)})
+    dispatcher = Dispatcher(outbox, {"sms": slow}, directory, concurrency=2)
+    for i in range(6):
+        await outbox.enqueue(f"o{i}", REF, CTX, [Trigger(Step.REPORTED, {"ref": "R"})], ["sms"])
+    assert await dispatcher.run_once(START) == {"delivered": 6}
+    assert slow.most == 2

@@ -26,8 +26,8 @@ class OrderContext:
     """What the wiring knows about the order beyond the event itself (from order.reported)."""
 
     maker: str
-    in_warranty: bool = True
     external_ref: str = ""
+    status_link: str = ""  # the order's status page, once issue 18 item 1 hands links out
 
 
 @dataclass(frozen=True)
