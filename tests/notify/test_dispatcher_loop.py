@@ -48,12 +48,14 @@ async def running(dispatcher: Dispatcher) -> AsyncIterator[asyncio.Event]:
 
 
 def on_real_time(
-    engine: AsyncEngine, sms: ScriptedChannel, **options: float
+    engine: AsyncEngine, sms: ScriptedChannel, error_pause: float = 5.0
 ) -> tuple[Outbox, Dispatcher]:
     """A dispatcher on the system clock that sleeps up to an hour unless woken."""
     outbox = Outbox(engine, system_clock)
     directory = StaticDirectory({("o1", "sms"): "13800138000"})
-    return outbox, Dispatcher(outbox, {"sms": sms}, directory, NO_QUIET, max_sleep=3600, **options)
+    return outbox, Dispatcher(
+        outbox, {"sms": sms}, directory, NO_QUIET, max_sleep=3600, error_pause=error_pause
+    )
 
 
 async def test_an_enqueue_wakes_the_sleeping_dispatcher(sqlite_engine: AsyncEngine) -> None:

@@ -53,14 +53,12 @@ async def test_on_event_writes_in_the_callers_transaction(engine: AsyncEngine) -
     context, ref = context_from_reported(REPORTED, b"key")
     due = (START + timedelta(hours=4)).isoformat()
     async with engine.begin() as conn:
-        for i, (kind, data) in enumerate(
-            [
-                ("order.reported", REPORTED),
-                ("order.dispatched", {"sla_due_at": due}),
-                ("order.arrived", {}),
-            ],
-            start=1,
-        ):
+        events: list[tuple[str, dict[str, Any]]] = [
+            ("order.reported", REPORTED),
+            ("order.dispatched", {"sla_due_at": due}),
+            ("order.arrived", {}),
+        ]
+        for i, (kind, data) in enumerate(events, start=1):
             await on_event(outbox, conn, stored(kind, data, i), context, ref, ["sms"])
         assert not outbox.wake.is_set()  # the caller wakes the dispatcher after its commit
     listed = await list_notifications(engine, order_id="o-7")
