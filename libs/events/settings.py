@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     intake_warranty_policies: str = ""  # intake: JSON per-maker warranty (三包) policies; empty = built-in
     intake_webhook_interval: float = 2.0  # intake: seconds between partner-webhook delivery passes
 
+    receipt_signing_key: SecretStr | None = None  # receipts: Ed25519 private key, PEM text
+    receipt_signing_key_file: str = ""  # receipts: or a path to it (demo with neither: generated under ./data)
+
     upstreams: str = ""  # gateway only: "intake=http://host:8101,dispatch=http://host:8102,..."
 
     @property
