@@ -1,9 +1,10 @@
 """Issuing, keeping and checking receipts against the event store (the DB edge of
 libs.events.receipts).
 
-Job hooks for the runtime: `issue_day_receipt` at each day change (for the day that
-ended) and `issue_month_receipt` when a month closes. Both are idempotent per period:
-a second call, or a second process, returns the receipt already issued.
+Job hooks for the runtime: `issue_due_receipts` at each day change (the day that ended
+and, on the 1st, the month that ended), or `issue_day_receipt` / `issue_month_receipt`
+directly. All are idempotent per period: a second call, or a second process, returns
+the receipt already issued.
 
 A receipt's heads are a consistent cut of the log: the head position is read first and
 every stream's head is taken among events at or below it. Commit order is position
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, timedelta
 from typing import Any
 
 import orjson
@@ -128,6 +129,19 @@ async def issue_month_receipt(
 ) -> tuple[int, Receipt]:
     """Job hook: call when month `YYYY-MM` closes."""
     return await issue_receipt(engine, key, "month", month, clock)
+
+
+async def issue_due_receipts(
+    engine: AsyncEngine, key: Ed25519PrivateKey, clock: Clock = system_clock
+) -> list[tuple[int, Receipt]]:
+    """Job hook for the day change: the receipt of the UTC day that ended and, on the first
+    of a month, of the month that ended. Safe to call again (idempotent per period)."""
+    today = clock().astimezone(UTC).date()
+    yesterday = today - timedelta(days=1)
+    issued = [await issue_day_receipt(engine, key, yesterday, clock)]
+    if today.day == 1:
+        issued.append(await issue_month_receipt(engine, key, yesterday.strftime("%Y-%m"), clock))
+    return issued
 
 
 async def find_receipt(engine: AsyncEngine, kind: str, period: str) -> tuple[int, Receipt] | None:

@@ -14,6 +14,7 @@ from libs.events.clock import ManualClock
 from libs.events.envelope import GENESIS_HASH, StoredEvent, chain_hash, verify_chain
 from libs.events.receipt_store import (
     issue_day_receipt,
+    issue_due_receipts,
     issue_month_receipt,
     load_receipt,
     verify_stored,
@@ -199,3 +200,18 @@ def _rechained(events: list[StoredEvent]) -> list[StoredEvent]:
         out.append(e.model_copy(update={"prev_hash": prev, "hash": digest}))
         prev = digest
     return out
+
+
+async def test_day_change_hook_issues_the_day_and_on_the_first_the_month(
+    engine: AsyncEngine,
+) -> None:
+    await _filled(engine)
+    clock = ManualClock(datetime(2026, 5, 31, 23, 59, tzinfo=UTC))
+    clock.advance(minutes=2)  # 2026-06-01 00:01
+    issued = await issue_due_receipts(engine, KEY, clock)
+    assert [(r.kind, r.period) for _, r in issued] == [("day", "2026-05-31"), ("month", "2026-05")]
+    assert await issue_due_receipts(engine, KEY, clock) == issued
+    clock.advance(days=1)
+    assert [(r.kind, r.period) for _, r in await issue_due_receipts(engine, KEY, clock)] == [
+        ("day", "2026-06-01")
+    ]
