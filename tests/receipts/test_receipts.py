@@ -25,6 +25,7 @@ from libs.events.receipts import (
     StreamHead,
     issue,
     party_bundle,
+    party_bundles,
     verify_bundle,
     verify_proof,
     verify_receipt,
@@ -215,3 +216,14 @@ async def test_day_change_hook_issues_the_day_and_on_the_first_the_month(
     assert [(r.kind, r.period) for _, r in await issue_due_receipts(engine, KEY, clock)] == [
         ("day", "2026-06-01")
     ]
+
+
+def test_bundles_for_several_parties_each_hold_only_their_own_proofs() -> None:
+    heads = [StreamHead(f"order-{n}", n + 1, f"{n:064x}") for n in range(9)]
+    receipt = issue(heads, 45, "month", "2026-05", datetime(2026, 6, 1, tzinfo=UTC), KEY)
+    parties = {"provider-a": ["order-1", "order-8"], "platform-b": ["order-4"], "empty": []}
+    bundles = party_bundles(receipt, parties, KEY.public_key())
+    for party, streams in parties.items():
+        assert [p["stream_id"] for p in bundles[party]["proofs"]] == streams
+        assert bundles[party] == party_bundle(receipt, streams, KEY.public_key())
+        assert verify_bundle(bundles[party], KEY.public_key()) == []
