@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events import receipt_store
 from libs.events.clock import Clock, system_clock
+from libs.events.db import migrate
 from libs.events.receipt_keys import SigningKeyError, public_from_pem, public_pem, signing_key
 from libs.events.receipts import KINDS, party_bundle, verify_bundle
 from libs.events.settings import Settings
@@ -59,6 +60,10 @@ async def run(
     try:
         if command == "verify" and args.bundle is not None:
             return _verify_bundle(args, settings, out)
+        if command != "public-key":
+            await migrate(
+                engine
+            )  # a store older than the receipts table gets it (idempotent, locked)
         if command == "list":
             _dump(await receipt_store.list_receipts(engine), out)
             return 0
