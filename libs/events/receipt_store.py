@@ -195,9 +195,13 @@ async def _events_of(
         .order_by(ev.c.stream_id, ev.c.version)
     )
     out: dict[str, list[StoredEvent]] = {}
+    validate = StoredEvent.model_validate
     async with reader(engine).connect() as conn:
-        for row in (await conn.execute(query)).mappings():
-            out.setdefault(row["stream_id"], []).append(StoredEvent.model_validate(dict(row)))
+        result = await conn.execute(query)
+        keys = list(result.keys())  # once: RowMapping builds its keys anew for every row
+        for row in result:
+            event = validate(dict(zip(keys, row, strict=True)))
+            out.setdefault(event.stream_id, []).append(event)
     return out
 
 
