@@ -256,8 +256,12 @@ def verify_bundle(bundle: Mapping[str, Any], public_key: Ed25519PublicKey) -> li
     signed = dict(bundle["receipt"])
     signature = str(signed.pop("signature", ""))
     problems = verify_signature(signed, signature, public_key)
-    for raw in bundle.get("proofs", []):
-        proof = InclusionProof.from_dict(raw)
+    for n, raw in enumerate(bundle.get("proofs", [])):
+        try:
+            proof = InclusionProof.from_dict(raw)
+        except (KeyError, TypeError, ValueError):
+            problems.append(f"proof {n}: not an inclusion proof")
+            continue
         if not verify_proof(signed, proof):
             problems.append(f"stream {proof.head.stream_id}: inclusion proof does not verify")
     return problems

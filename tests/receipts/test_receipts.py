@@ -138,6 +138,9 @@ async def test_bundle_proofs_verify_and_forgeries_fail(engine: AsyncEngine) -> N
     ]
     moved = {**bundle["proofs"][0], "leaf_index": 2}
     assert not verify_proof(receipt.body(), InclusionProof.from_dict(moved))
+    assert verify_bundle({**bundle, "proofs": [{"stream_id": "order-1"}]}, KEY.public_key()) == [
+        "proof 0: not an inclusion proof"
+    ]
     bad_hex = {**bundle["proofs"][0], "audit_path": ["zz"]}
     assert not verify_proof(receipt.body(), InclusionProof.from_dict(bad_hex))
 
