@@ -1,8 +1,8 @@
 """Signed chain receipts over many streams: issuing one, proving one order, verifying the store.
 
 Method: a fresh store (SQLite file, then PostgreSQL) is loaded with STREAMS streams of two
-events each, the rows the store itself would write (RECEIPT_STREAMS overrides the count). Then, once each
-(these are whole-store operations, seconds long, not micro-benchmarks): `issue_receipt`
+events each, the rows the store itself would write (RECEIPT_STREAMS overrides the count).
+Then, once each (whole-store operations, seconds long, not micro-benchmarks): `issue_receipt`
 (snapshot query of every head, the RFC 6962 tree, the Ed25519 signature, the insert), a
 party bundle of one order (loads the receipt and rebuilds its tree), and `verify_stored`
 (every receipted stream read back, chain-checked and compared with its head). The pure

@@ -67,7 +67,7 @@ class MerkleTree:
 def verify_inclusion(
     leaf: bytes, index: int, size: int, path: Sequence[bytes], root: bytes
 ) -> bool:
-    """Whether `path` proves `leaf` (its bytes) is leaf `index` of the tree of `size` with `root`."""
+    """Whether `path` proves `leaf` (its bytes) is leaf `index` of the `size` tree with `root`."""
     if not 0 <= index < size:
         return False
     fn, sn, digest = index, size - 1, leaf_hash(leaf)

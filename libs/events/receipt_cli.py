@@ -1,11 +1,11 @@
 """`python -m libs.events receipt issue|verify|show|list` (registered by libs/events/cli.py).
 
-    receipt issue [--kind day|month|adhoc] [--period P]   sign and keep a receipt of the log now
-    receipt verify [ID]                                   check receipt ID (default: latest) against the store
-    receipt verify --bundle FILE --public-key PEM         a recipient's offline check of its bundle
-    receipt show [ID] [--streams S ...]                   the signed receipt; with --streams, their bundle
-    receipt list                                          every receipt issued
-    receipt public-key                                    the PEM recipients verify with
+    receipt issue [--kind day|month|adhoc] [--period P]  sign and keep a receipt of the log now
+    receipt verify [ID]                       check receipt ID (default: latest) against the store
+    receipt verify --bundle FILE --public-key PEM   a recipient's offline check of its bundle
+    receipt show [ID] [--streams S ...]       the signed receipt; with --streams, their bundle
+    receipt list                              every receipt issued
+    receipt public-key                        the PEM recipients verify with
 
 The signing key comes from Settings (RECEIPT_SIGNING_KEY / RECEIPT_SIGNING_KEY_FILE).
 """

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     intake_webhook_interval: float = 2.0  # intake: seconds between partner-webhook delivery passes
 
     receipt_signing_key: SecretStr | None = None  # receipts: Ed25519 private key, PEM text
-    receipt_signing_key_file: str = ""  # receipts: or a path to it (demo with neither: generated under ./data)
+    receipt_signing_key_file: str = ""  # receipts: or its path (demo, neither set: ./data)
 
     upstreams: str = ""  # gateway only: "intake=http://host:8101,dispatch=http://host:8102,..."
 
