@@ -6,6 +6,7 @@
     rebuild NAME               reset one projection and replay the store into it (progress bar)
     dead-letters [-p NAME]     list unresolved dead letters (--all: resolved ones too)
     retry ID... | --all        re-apply dead-lettered events through their projection; mark them resolved
+    receipt issue|verify|show  signed chain receipts (libs/events/receipt_cli.py)
 
 `--json` prints machine-readable output. The CLI reads the database only through the
 tables of libs.events (and, for rebuild/retry, the services' projection code), so it works
@@ -26,7 +27,7 @@ from typing import Any, TextIO
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.events import catalog
+from libs.events import catalog, receipt_cli
 from libs.events.clock import Clock, system_clock
 from libs.events.db import create_engine, reader
 from libs.events.envelope import StoredEvent
@@ -212,6 +213,7 @@ def parser() -> argparse.ArgumentParser:
     rt.add_argument("ids", nargs="*", type=int)
     rt.add_argument("-p", "--projection")
     rt.add_argument("--all", action="store_true", help="every unresolved dead letter")
+    receipt_cli.add_parser(sub)
     return p
 
 
@@ -235,6 +237,8 @@ async def _dispatch(args: argparse.Namespace, engine: AsyncEngine, settings: Set
         else:
             text()
 
+    if args.command == "receipt":
+        return await receipt_cli.run(args, engine, settings, out, err)
     if args.command == "stats":
         stats = await store_stats(engine)
 

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     notify_policies: str = ""  # JSON per-maker quiet hours; empty = 21:00-08:00 China time for all
     notify_recipient_key: SecretStr | None = None  # keys customers' refs; optional if log only
 
+    receipt_signing_key: SecretStr | None = None  # receipts: Ed25519 private key, PEM text
+    receipt_signing_key_file: str = ""  # receipts: or its path (demo, neither set: ./data)
+
     upstreams: str = ""  # gateway only: "intake=http://host:8101,dispatch=http://host:8102,..."
 
     @property

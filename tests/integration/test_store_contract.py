@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.events.clock import ManualClock
 from libs.events.errors import ConcurrencyConflict, DuplicateEventId, EmitterNotAllowed, InvalidEventData
 from libs.events.store import store_for
 from tests.factories import escalated
@@ -100,6 +102,23 @@ async def test_hash_chain_verifies_and_detects_tampering(engine: AsyncEngine) ->
         )
     problems = await store.verify("order-1")
     assert problems and "version 2" in problems[0]
+
+
+async def test_read_stream_as_of_a_position_or_a_time(engine: AsyncEngine) -> None:
+    clock = ManualClock(datetime(2026, 5, 4, 8, 0, tzinfo=UTC))
+    store = store_for(engine, clock)
+    await store.append("order-1", [escalated(1), escalated(2)], 0)  # positions 1, 2 at 08:00
+    clock.advance(hours=1)
+    await store.append("order-2", [escalated(3)], 0)  # position 3 at 09:00
+    await store.append("order-1", [escalated(4)], 2)  # position 4 at 09:00
+    assert [e.version for e in await store.read_stream("order-1", until_position=3)] == [1, 2]
+    assert [e.version for e in await store.read_stream("order-1", until_position=4)] == [1, 2, 3]
+    assert await store.read_stream("order-1", until_position=0) == []
+    at_eight = datetime(2026, 5, 4, 16, 30, tzinfo=timezone(timedelta(hours=8)))  # 08:30 UTC
+    assert [e.version for e in await store.read_stream("order-1", as_of=at_eight)] == [1, 2]
+    assert [e.version for e in await store.read_stream("order-1", 2, as_of=clock())] == [2, 3]
+    everything = await store.read_stream("order-1")
+    assert everything == await store.read_stream("order-1", until_position=None)
 
 
 async def test_timestamps_come_back_timezone_aware(engine: AsyncEngine) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 
 from libs.events.envelope import NewEvent, StoredEvent
@@ -48,7 +49,12 @@ class EventStore(ABC):
     ) -> AppendResult: ...
 
     @abstractmethod
-    async def read_stream(self, stream_id: str, from_version: int = 1) -> list[StoredEvent]: ...
+    async def read_stream(
+        self, stream_id: str, from_version: int = 1, *, until_position: int | None = None,
+        as_of: datetime | None = None,
+    ) -> list[StoredEvent]:
+        """The stream in version order; as it stood when the log's head was `until_position`
+        (events at positions up to it) and/or at the moment `as_of` (recorded up to then)."""
 
     @abstractmethod
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]: ...

@@ -424,12 +424,19 @@ class SqlEventStore(EventStore):
             raise DuplicateEventId(f"event ids {[str(e.id) for e in events]} partly stored elsewhere")
         return AppendResult(stream_id, stored[-1].version, stored[-1].position, tuple(stored), True)
 
-    async def read_stream(self, stream_id: str, from_version: int = 1) -> list[StoredEvent]:
+    async def read_stream(
+        self, stream_id: str, from_version: int = 1, *, until_position: int | None = None,
+        as_of: datetime | None = None,
+    ) -> list[StoredEvent]:
         query = (
             select(t)
             .where(t.c.stream_id == stream_id, t.c.version >= from_version)
             .order_by(t.c.version)
         )
+        if until_position is not None:
+            query = query.where(t.c.position <= until_position)
+        if as_of is not None:
+            query = query.where(t.c.recorded_at <= ensure_utc(as_of))
         return await self._query(query)
 
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
