@@ -67,3 +67,10 @@ async def test_the_page_pre_fills_only_a_key_that_cannot_write(sqlite_api: Any) 
                          ("POST", "/settlement/standards"), ("POST", "/admin/principals")):
         answer = await api.client.request(method, path, headers=headers, json={})
         assert answer.status_code == 403, (method, path, answer.text)
+
+
+def test_only_a_process_verifying_platforms_needs_the_platform_secret() -> None:
+    for role, services in (("api", "dispatch"), ("projector", "intake"), ("relay", ""), ("gateway", "")):
+        Settings(demo=False, role=role, services=services).check_secrets()  # no PLATFORM_SECRET: fine
+    with pytest.raises(SystemExit, match="PLATFORM_SECRET"):
+        Settings(demo=False, role="api", services="intake").check_secrets()
