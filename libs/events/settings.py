@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 # embedded demo refuses to start with any of them (`Settings.check_secrets`).
 KNOWN_SECRETS = frozenset({
     "demo-platform-secret", "change-me", "change-me-platform-secret", "aftersales", "secret", "",
+    "<password>", "<random>",  # the placeholders of deploy/k8s/secrets/*.env.example
 })
 
 
@@ -70,7 +71,8 @@ class Settings(BaseSettings):
         if self.demo:
             return
         problems = []
-        if self.platform_secret.get_secret_value().strip() in KNOWN_SECRETS:
+        verifies_platforms = "intake" in self.service_names and self.role in ("api", "all")
+        if verifies_platforms and self.platform_secret.get_secret_value().strip() in KNOWN_SECRETS:
             problems.append("PLATFORM_SECRET is unset or a published default (demo-platform-secret, change-me...)")
         password = _password(self.database_url)
         if password is not None and password in KNOWN_SECRETS:

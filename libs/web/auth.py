@@ -125,10 +125,11 @@ def _row(row: Any) -> Principal:
 def _add_missing_columns(sync_conn: Any) -> None:
     """`create_all` does not add columns to an existing table: a database made before them gets them."""
     present = {c["name"] for c in inspect(sync_conn).get_columns("principals")}
+    guard = "IF NOT EXISTS " if sync_conn.dialect.name == "postgresql" else ""  # two pods upgrading at once
     for column in principals.columns:
         if column.name not in present:
             kind = column.type.compile(dialect=sync_conn.dialect)
-            sync_conn.execute(text(f"ALTER TABLE principals ADD COLUMN {column.name} {kind}"))
+            sync_conn.execute(text(f"ALTER TABLE principals ADD COLUMN {guard}{column.name} {kind}"))
 
 
 async def ensure_tables(conn: AsyncConnection) -> None:

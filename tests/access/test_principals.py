@@ -17,8 +17,7 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-async def test_admin_creates_a_scoped_dispatcher_whose_key_works_once_shown(sqlite_api: Any) -> None:
-    api = sqlite_api
+async def test_admin_creates_a_scoped_dispatcher_whose_key_works_once_shown(api: Any) -> None:
     made = await api.client.post("/admin/principals", headers=ADMIN, json={
         "id": "desk-2", "role": "dispatcher", "name": "Desk 2", "party": "gree", "makers": ["midea"]})
     assert made.status_code == 201, made.text
@@ -36,8 +35,7 @@ async def test_admin_creates_a_scoped_dispatcher_whose_key_works_once_shown(sqli
     assert again.status_code == 409
 
 
-async def test_rotate_and_revoke_take_effect_at_once_and_are_audited(sqlite_api: Any) -> None:
-    api = sqlite_api
+async def test_rotate_and_revoke_take_effect_at_once_and_are_audited(api: Any) -> None:
     made = (await api.client.post("/admin/principals", headers=ADMIN, json={
         "id": "tech-9", "role": "technician", "name": "王师傅", "party": "prov-wuhan", "outlet_id": "wh-01"})).json()
     old = made["key"]
@@ -57,8 +55,7 @@ async def test_rotate_and_revoke_take_effect_at_once_and_are_audited(sqlite_api:
     assert events[0]["fingerprint"] == auth.hash_key(old)[:16]
 
 
-async def test_a_platform_secret_changeover_keeps_two_valid_then_one(sqlite_api: Any) -> None:
-    api = sqlite_api
+async def test_a_platform_secret_changeover_keeps_two_valid_then_one(api: Any) -> None:
     made = (await api.client.post("/admin/principals", headers=ADMIN, json={
         "id": "12345-platform", "role": "platform", "name": "12345 热线"})).json()
     first = made["secret"]
@@ -78,8 +75,7 @@ async def test_a_platform_secret_changeover_keeps_two_valid_then_one(sqlite_api:
     assert actions[:3] == ["created", "secret_added", "secret_added"] and actions[-1] == "revoked"
 
 
-async def test_only_admin_manages_principals_and_bad_input_names_the_field(sqlite_api: Any) -> None:
-    api = sqlite_api
+async def test_only_admin_manages_principals_and_bad_input_names_the_field(api: Any) -> None:
     body = {"id": "x1", "role": "partner", "name": "X"}
     for who in ("operator", "viewer", "dispatcher", "partner", "supervisor"):
         key = {"operator": "demo-operator-key", "viewer": "demo-viewer-key"}.get(who, f"demo-{who}-key")
@@ -94,3 +90,23 @@ async def test_only_admin_manages_principals_and_bad_input_names_the_field(sqlit
     assert limit.status_code == 422 and limit.json()["errors"][0]["field"] == "rate_limit"
     assert not [p for p in (await api.client.get("/admin/principals", headers=ADMIN)).json() if p["id"] in
                 ("x1", "fin-x")]
+
+
+async def test_a_principals_table_from_before_gets_the_new_columns(tmp_path: Any) -> None:
+    """A database made by the previous release (no scopes, outlet, limit, revocation) still starts."""
+    from sqlalchemy import text
+
+    from libs.events.db import create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE principals (key_hash VARCHAR(64) PRIMARY KEY, id VARCHAR(100) NOT NULL,"
+                                " role VARCHAR(20) NOT NULL, name VARCHAR(200) NOT NULL, party VARCHAR(100) NOT NULL,"
+                                " webhook_url VARCHAR(500), created_at VARCHAR(40) NOT NULL)"))
+        await conn.execute(text("INSERT INTO principals VALUES (:h, 'gome', 'partner', 'g', 'gome', NULL,"
+                                " '2026-01-01T00:00:00+00:00')"), {"h": auth.hash_key("old-key")})
+    async with engine.begin() as conn:
+        await auth.ensure_tables(conn)
+    found = await auth.find_principal(engine, "old-key")
+    await engine.dispose()
+    assert found is not None and found.id == "gome" and found.scopes == () and found.rate_limit is None
