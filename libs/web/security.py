@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
           "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 DOCS_POLICY = POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
-    "style-src 'self'", "style-src 'self' 'unsafe-inline'")
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'") + "; worker-src 'self' blob:"  # ReDoc's search
 DOCS_PATHS = ("/docs", "/redoc")
 DOCS_ASSETS = "/docs-assets"
 COMMON = [
