@@ -14,8 +14,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-run: install  ## all four services on the embedded default (SQLite under ./data), http://127.0.0.1:8000
-	$(PYTHON) -m app
+run: install  ## all four services on the embedded default (SQLite under ./data), http://127.0.0.1:8000, with the demo keys
+	DEMO=true $(PYTHON) -m app
 
 test: install  ## the whole suite: unit, integration (PostgreSQL + both brokers), e2e
 	$(PYTHON) -m pytest -q

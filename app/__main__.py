@@ -18,6 +18,7 @@ def main() -> None:
     # (SIGUSR1, handled on the loop, shows the asyncio tasks).
     faulthandler.register(signal.SIGUSR2, all_threads=True)
     settings = Settings()
+    settings.check_secrets()  # refuses a default or published secret unless DEMO=true
     configure_logging(settings.log_level, settings.log_json)
     app = create_gateway(settings) if settings.role == "gateway" else create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)

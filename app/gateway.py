@@ -13,13 +13,13 @@ import re
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 
 from app.dashboard import router as dashboard_router
 from libs.events.clock import Clock, system_clock
 from libs.events.settings import Settings
 from libs.web.app import build_app
-from libs.web.deps import RuntimeDep
+from libs.web.deps import RuntimeDep, require
 from libs.web.problems import NotFound, Problem
 
 ROUTES: list[tuple[re.Pattern[str], str]] = [
@@ -54,9 +54,16 @@ def _client(runtime: Any) -> httpx.AsyncClient:
     return client
 
 
-@merged.get("/ops/projections")
+@merged.get("/metrics")
+async def no_metrics() -> None:
+    """Not on the public port: Prometheus scrapes each process on the cluster network."""
+    raise NotFound("no /metrics on the public port; scrape the processes directly")
+
+
+@merged.get("/ops/projections", dependencies=[Depends(require("operator", "viewer", "admin"))])
 async def merged_projections(runtime: RuntimeDep) -> dict[str, Any]:
-    """Every upstream's projection freshness, merged (what the dashboard shows in distributed mode)."""
+    """Every upstream's projection freshness, merged (what the dashboard shows in distributed
+    mode); on the public port only with a key (the page sends its own)."""
     client = _client(runtime)
 
     async def one(name: str, url: str) -> tuple[str, Any]:

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from app.dashboard import router as dashboard_router
 from libs.events.clock import Clock, system_clock
 from libs.events.settings import Settings
+from libs.web import principals_api
 from libs.web.app import build_app
 from libs.web.runtime import ServiceSpec
 from services.dispatch.app import SERVICE as DISPATCH
@@ -22,4 +23,5 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     unknown = set(settings.service_names) - set(ALL)
     if unknown:
         raise ValueError(f"unknown services {sorted(unknown)}; choose from {sorted(ALL)}")
-    return build_app(settings, [ALL[name] for name in settings.service_names], clock, extra=[dashboard_router])
+    extra = [dashboard_router, principals_api.router]
+    return build_app(settings, [ALL[name] for name in settings.service_names], clock, extra=extra)

@@ -12,12 +12,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from libs.web.auth import DEMO_PRINCIPALS, READ_ONLY
 from libs.web.deps import get_runtime
 from libs.web.problems import NotFound
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-DEMO_OPERATOR_KEY = "demo-operator-key"  # libs/web/auth.py DEMO_PRINCIPALS; read-only use in the page
+# The one key the embedded demo page pre-fills: the demo operator's, a read-only role (reads
+# everything, passes no write). Never a key that writes: the page is public.
+DEMO_OPERATOR_KEY = next(key for key, _id, role, *_ in DEMO_PRINCIPALS if role == "operator")
+if next(role for key, _id, role, *_ in DEMO_PRINCIPALS if key == DEMO_OPERATOR_KEY) not in READ_ONLY:
+    raise RuntimeError("the dashboard may pre-fill only a read-only key")
 
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 router = APIRouter(include_in_schema=False)

@@ -20,7 +20,7 @@ from app.demo.simulate import Demo, Stats, window
 from app.main import create_app
 from libs.events.clock import ManualClock
 from libs.events.settings import Settings
-from libs.web.auth import create_principal
+from libs.web.auth import DEMO_RATE, create_principal
 from libs.web.runtime import Runtime
 
 
@@ -61,9 +61,11 @@ async def fill(settings: Settings, seed: int, days: float, until: datetime, orde
         from app.demo import world
 
         for key, id_, name in world.PARTNERS[2:]:
-            await create_principal(runtime.engine, clock, id=id_, role="partner", name=name, key=key)
+            await create_principal(runtime.engine, clock, id=id_, role="partner", name=name, key=key, actor="demo",
+                                   rate_limit=DEMO_RATE)
         for key, id_, role, name, party in world.STAFF:
-            await create_principal(runtime.engine, clock, id=id_, role=role, name=name, party=party, key=key)
+            await create_principal(runtime.engine, clock, id=id_, role=role, name=name, party=party, key=key,
+                                   actor="demo", rate_limit=DEMO_RATE)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo") as client:
             demo = Demo(client, clock, random.Random(seed), runtime)
             return await demo.run(start, end, orders_per_day, progress or (lambda _f, _t: None))

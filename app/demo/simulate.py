@@ -33,7 +33,6 @@ from services.dispatch.watcher import watch_once
 Step = Callable[[], Awaitable[None]]
 Progress = Callable[[float, str], None]
 
-OPERATOR = "demo-operator-key"
 
 
 # The first orders of every run take the rare paths once each, so even a short demo shows every step;
@@ -155,7 +154,7 @@ class Demo:
             city = outlet.city.name
             areas = [{"city": city, "county": c} for c in outlet.counties] or [{"city": city, "county": ""}]
             skills = sorted({c for m in world.MAKERS for c in m.models})
-            await self.call("outlet", "POST", "/dispatch/outlets", OPERATOR, json={
+            await self.call("outlet", "POST", "/dispatch/outlets", world.staff("gree", "dispatcher"), json={
                 "id": outlet.id, "name": outlet.name, "provider_id": outlet.provider_id,
                 "areas": areas, "capacity_per_day": outlet.capacity_per_day, "contact": "027-87654321",
                 "technicians": [{"id": t, "name": f"{self.rng.choice(world.SURNAMES)}师傅", "skills": skills}
@@ -217,7 +216,7 @@ class Demo:
         self.at(self.clock() + timedelta(hours=hours), step)
 
     async def escalate(self, order: Order, reason: str) -> None:
-        await self.call("escalate", "POST", f"/orders/{order.id}/escalations", OPERATOR, json={"reason": reason})
+        await self.call("escalate", "POST", f"/orders/{order.id}/escalations", order.partner_key, json={"reason": reason})
 
     async def dispatch(self, order: Order) -> None:
         outlet = self.rng.choice(world.outlets_for(order.city, order.county)[:2])

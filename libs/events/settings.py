@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+# Secrets committed to this repository (or printed in its README): a process that is not the
+# embedded demo refuses to start with any of them (`Settings.check_secrets`).
+KNOWN_SECRETS = frozenset({
+    "demo-platform-secret", "change-me", "change-me-platform-secret", "aftersales", "secret", "",
+    "<password>", "<random>",  # the placeholders of deploy/k8s/secrets/*.env.example
+})
 
 
 class Settings(BaseSettings):
@@ -26,7 +34,7 @@ class Settings(BaseSettings):
     role: str = "api"  # api | relay | projector | all | gateway (dashboard + routing to UPSTREAMS)
     run_projections: bool = True  # in distributed mode projectors may run as their own processes
     run_relay: bool = True
-    demo: bool = True  # create the demo partner/platform/staff keys shown in the README
+    demo: bool = False  # make run / make demo: create the demo keys of the README (removed when off)
     platform_secret: SecretStr = SecretStr("demo-platform-secret")
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
@@ -54,6 +62,7 @@ class Settings(BaseSettings):
     receipt_signing_key: SecretStr | None = None  # receipts: Ed25519 private key, PEM text
     receipt_signing_key_file: str = ""  # receipts: or its path (demo, neither set: ./data)
 
+    rate_limit: str = "50/second;1500/minute"  # per API key, unless its principal sets its own
     upstreams: str = ""  # gateway only: "intake=http://host:8101,dispatch=http://host:8102,..."
 
     @property
@@ -68,3 +77,30 @@ class Settings(BaseSettings):
     @property
     def distributed(self) -> bool:
         return self.kafka_bootstrap is not None
+
+    def check_secrets(self) -> None:
+        """Refuse to start a non-demo process with a default or published secret.
+
+        Called once at start-up (`python -m app`, every role); the embedded demo (DEMO=true,
+        `make run` / `make demo`) may run on them, nothing else may.
+        """
+        if self.demo:
+            return
+        problems = []
+        verifies_platforms = "intake" in self.service_names and self.role in ("api", "all")
+        if verifies_platforms and self.platform_secret.get_secret_value().strip() in KNOWN_SECRETS:
+            problems.append("PLATFORM_SECRET is unset or a published default (demo-platform-secret, change-me...)")
+        password = _password(self.database_url)
+        if password is not None and password in KNOWN_SECRETS:
+            problems.append("the DATABASE_URL password is a published default (change-me, aftersales)")
+        if problems:
+            raise SystemExit("refusing to start without DEMO=true: " + "; ".join(problems)
+                             + ". Set real secrets from your secret store, or DEMO=true for a local demo.")
+
+
+def _password(url: str) -> str | None:
+    """The password in a database URL, if it has one."""
+    try:
+        return make_url(url).password
+    except Exception:  # a URL the engine will reject with its own message
+        return None

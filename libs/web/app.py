@@ -18,6 +18,7 @@ from libs.web.deps import RuntimeDep
 from libs.web.middleware import EdgeMiddleware
 from libs.web.problems import problem_response
 from libs.web.runtime import Runtime, ServiceSpec
+from libs.web.security import SecurityHeaders, drop_demo_keys, install_docs
 
 ops = APIRouter(tags=["operations"])
 
@@ -87,6 +88,7 @@ def build_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        await drop_demo_keys(runtime)
         yield
         await runtime.stop()
 
@@ -95,10 +97,13 @@ def build_app(
         version="1.0.0",
         lifespan=lifespan,
         description="Event-sourced after-sales service orders. Errors are RFC 9457 problem documents.",
+        docs_url=None, redoc_url=None,  # served from local files by install_docs (no CDN)
     )
+    install_docs(app)
     app.state.runtime = runtime
     problems.install(app)
     app.add_middleware(EdgeMiddleware, max_body=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     for router in prefer or []:
         app.include_router(router)
     app.include_router(ops)

@@ -12,7 +12,10 @@ from libs.events.clock import Clock
 from libs.events.store import SqlEventStore
 from libs.web.auth import Principal, find_principal, hash_key
 from libs.web.problems import Forbidden, Unauthorized
+from libs.web.ratelimit import KeyLimiter
 from libs.web.runtime import Runtime
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -76,25 +79,52 @@ async def authenticate(request: Request, authorization: str | None) -> Principal
     digest, now = hash_key(key), time.monotonic()
     hit = cache.get(digest)
     if hit is not None and hit[1] > now:
-        return hit[0]
-    principal = await find_principal(runtime.engine, key)
-    if principal is None:
-        raise Unauthorized("unknown API key")
-    if len(cache) > 10_000:
-        cache.clear()
-    cache[digest] = (principal, now + KEY_TTL)
+        principal = hit[0]
+    else:
+        found = await find_principal(runtime.engine, key)
+        if found is None:
+            raise Unauthorized("unknown API key")
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[digest] = (found, now + KEY_TTL)
+        principal = found
+    # Kernel rules every route gets, whatever its own dependency checks: a read-only key never
+    # passes a write (intake's routes check roles themselves), and every key has its rate.
+    if principal.read_only and request.method not in SAFE_METHODS:
+        raise Forbidden(f"role {principal.role!r} is read only")
+    limiter = runtime.state.get("rate_limiter")
+    if not isinstance(limiter, KeyLimiter):
+        limiter = runtime.state["rate_limiter"] = KeyLimiter(runtime.settings.rate_limit)
+    limiter.check(principal, request.scope)
     return principal
+
+
+def forget_keys(runtime: Runtime) -> None:
+    """Drop this process's key cache (after a revocation here; other processes take KEY_TTL)."""
+    runtime.state.pop("principals", None)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+class RoleCheck:
+    """The dependency `require` returns: callable by FastAPI, with its rule readable back
+    (`roles`), so a test can derive the authorization matrix from the route table."""
+
+    def __init__(self, roles: tuple[str, ...], readers: bool = True) -> None:
+        self.roles = roles
+        self.readers = readers  # False: the read-only roles do not pass its reads either
+        self.__name__ = f"require_{'_'.join(roles) or 'nobody'}"
+
+    async def __call__(self, principal: CurrentPrincipal, request: Request) -> Principal:
+        if principal.role in self.roles:
+            return principal
+        if self.readers and principal.read_only and request.method in SAFE_METHODS:
+            return principal  # viewer / operator: every read (their scope is the service's filter)
+        raise Forbidden(f"role {principal.role!r} may not do this; needs one of {', '.join(self.roles)}")
+
+
 def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    """A dependency that admits only the given roles (operator is always admitted)."""
-
-    async def check(principal: CurrentPrincipal) -> Principal:
-        if principal.role not in roles and principal.role != "operator":
-            raise Forbidden(f"role {principal.role!r} may not do this; needs one of {', '.join(roles)}")
-        return principal
-
-    return check
+    """A dependency that admits only the given roles; read-only roles (viewer, operator) pass
+    its reads and never its writes; no role passes every rule."""
+    return RoleCheck(roles)

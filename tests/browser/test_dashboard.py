@@ -136,7 +136,8 @@ def report_and_dispatch(site: Site, ref: str) -> str:
 def report_and_escalate(site: Site, ref: str) -> str:
     """A fresh order the dealer cannot handle: escalated to the regional office, not dispatched yet."""
     order_id = report(site, ref)
-    escalated = site.api.post(f"/orders/{order_id}/escalations", json={"reason": "经销商无法处理"})
+    escalated = site.api.post(f"/orders/{order_id}/escalations", json={"reason": "经销商无法处理"},
+                              headers={"Authorization": "Bearer demo-partner-key"})  # the operator only reads
     assert escalated.status_code == 201, escalated.text
     wait_until(lambda: any(o["order_id"] == order_id and o["tier"] == "regional"
                            for o in site.api.get("/dispatch/queues", params={"region": "武汉"}).json()["orders"]),

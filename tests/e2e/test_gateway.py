@@ -35,7 +35,8 @@ def test_every_api_path_has_one_owner() -> None:
 
 
 async def _gateway(tmp_path: Path, upstreams: str, transport: httpx.AsyncBaseTransport | None) -> Any:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gw.db'}", upstreams=upstreams, role="gateway")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gw.db'}", upstreams=upstreams, role="gateway",
+                        demo=True)  # its own database here: the demo keys (one shared database in a deployment)
     app = create_gateway(settings)
     runtime = app.state.runtime
     if transport is not None:
@@ -57,10 +58,15 @@ async def test_gateway_forwards_to_the_owning_service_and_merges_freshness(sqlit
             assert via_gateway == direct
             refused = await gw.get(f"/orders/{order_id}", headers=auth("partner2"))
             assert refused.status_code == 404 and refused.headers["content-type"].startswith("application/problem+json")
-            fresh = (await gw.get("/ops/projections")).json()
+            assert (await gw.get("/ops/projections")).status_code == 401  # not public on the public port
+            assert (await gw.get("/ops/projections", headers=auth("partner"))).status_code == 403
+            fresh = (await gw.get("/ops/projections", headers=auth("operator"))).json()
             assert set(sqlite_api.runtime.projectors) <= set(fresh["projections"])
             assert (await gw.get("/")).status_code == 200
             assert (await gw.get("/healthz")).json() == {"status": "ok"}
+            assert (await gw.get("/metrics")).status_code == 404
+            assert (await sqlite_api.client.get("/metrics")).status_code == 200  # the process itself still has it
+            assert (await gw.get("/", headers={"Origin": "http://evil"})).headers["x-frame-options"] == "DENY"
     finally:
         await runtime.stop()
 

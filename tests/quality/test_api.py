@@ -194,7 +194,7 @@ async def test_a_makers_policy_drives_open_months_and_closed_ones_keep_theirs(sq
     }
     assert (await api.client.put("/quality/policies/gree", json=policy, headers=auth("provider"))).status_code == 403
     assert (await api.client.put("/quality/policies/midea", json=policy, headers=auth("supervisor"))).status_code == 403
-    too_long = await api.client.put(f"/quality/policies/{'g' * 101}", json=policy, headers=auth("operator"))
+    too_long = await api.client.put(f"/quality/policies/{'g' * 101}", json=policy, headers=auth("supervisor"))
     assert too_long.status_code == 422
     broken = {**policy, "complaint_bands": [{"max_complaints": 3, "amount_fen": 0}]}
     response = await api.client.put("/quality/policies/gree", json=broken, headers=auth("supervisor"))

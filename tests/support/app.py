@@ -48,7 +48,8 @@ class Api:
 @asynccontextmanager
 async def running_api(database_url: str, **settings: object) -> AsyncIterator[Api]:
     clock = ManualClock(START)
-    app = create_app(Settings(database_url=database_url, demo=True, sla_watch_interval=3600, **settings), clock)
+    given: dict[str, object] = {"demo": True, "sla_watch_interval": 3600, **settings}
+    app = create_app(Settings(database_url=database_url, **given), clock)  # type: ignore[arg-type]
     runtime: Runtime = app.state.runtime
     await runtime.start()
     try:
