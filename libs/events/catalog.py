@@ -21,7 +21,15 @@ from libs.events.envelope import NewEvent, StoredEvent
 from libs.events.errors import EmitterNotAllowed, InvalidEventData, UnknownEventType
 
 Tier = Literal["dealer", "regional", "hq"]
-TIERS: tuple[Tier, ...] = ("dealer", "regional", "hq")
+TIERS: tuple[Tier, ...] = ("dealer", "regional", "hq")  # the one escalation chain, bottom to top
+
+
+def next_tier(tier: Tier) -> Tier | None:
+    """The tier above `tier`, or None at HQ (the top: nothing escalates past it)."""
+    index = TIERS.index(tier)
+    return TIERS[index + 1] if index + 1 < len(TIERS) else None
+
+
 Grade = Literal["A", "B", "C", "D", "E"]
 Channel = Literal["partner", "platform", "hotline"]
 ComplaintChannel = Literal[
@@ -241,12 +249,15 @@ class EventSpec:
 
 _SPECS: dict[tuple[str, int], EventSpec] = {}
 _LATEST: dict[str, int] = {}
+_TYPE_OF: dict[type[Payload], str] = {}
 _UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
 def register(type_: str, version: int, model: type[Payload], *emitters: str) -> None:
     _SPECS[(type_, version)] = EventSpec(type_, version, model, frozenset(emitters))
     _LATEST[type_] = max(version, _LATEST.get(type_, 0))
+    _TYPE_OF.clear()
+    _TYPE_OF.update({_SPECS[(t, v)].model: t for t, v in _LATEST.items()})
 
 
 def upcaster(type_: str, from_version: int) -> Callable[[Callable[..., dict[str, Any]]], Any]:
@@ -295,6 +306,14 @@ def latest_version(type_: str) -> int:
         return _LATEST[type_]
     except KeyError:
         raise UnknownEventType(f"{type_} is not in the catalog") from None
+
+
+def type_of(model: type[Payload]) -> str:
+    """The type whose latest version this model is (each type's latest model is its own)."""
+    try:
+        return _TYPE_OF[model]
+    except KeyError:
+        raise UnknownEventType(f"{model.__name__} is not the latest model of any catalog type") from None
 
 
 def known_types() -> list[str]:

@@ -13,7 +13,7 @@ from libs.web.problems import Forbidden, NotFound
 from services.dispatch import queries, registry
 from services.dispatch.domain import sla_state
 from services.dispatch.domain.routing import suggest
-from services.dispatch.orders import load_order, policy_for
+from services.dispatch.handlers import load_order, policy_for
 from services.dispatch.schemas import (
     ComplaintSla,
     CompliancePublic,
@@ -40,7 +40,7 @@ async def order_view(order_id: str, runtime: RuntimeDep, principal: OutletReader
         raise NotFound(f"order {order_id} not found")
     if principal.role in ("provider", "technician") and principal.party != state.provider_id:
         raise Forbidden(f"order {order_id} is not dispatched to provider {principal.party!r}")
-    now, policy = runtime.clock(), await policy_for(runtime, state)
+    now, policy = runtime.clock(), await policy_for(runtime.engine, state)
     clock = state.on_site_clock(policy)
     left = clock.left(now, policy.calendar)
     pauses = [Pause(started_at=a, ended_at=b) for a, b in state.pauses]

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from libs.events import catalog
+from libs.events import catalog, errors
 from services.dispatch.domain.sla import DEFAULT_POLICY, SlaClock, SlaPolicy, add_working
 
 Status = Literal["new", "reported", "dispatched", "arrived", "repaired"]
@@ -22,16 +22,15 @@ PauseReason = Literal["parts_on_order", "customer_unreachable", "customer_resche
 ON_SITE = "on_site"
 
 
-class Refused(Exception):
+class Refused(errors.Refused):
     """A command the order's state does not allow (the API answers 409)."""
 
 
-class Invalid(Exception):
+class Invalid(errors.InvalidInput):
     """A command whose values cannot be right (the API answers 422 naming the field)."""
 
     def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
+        super().__init__(message, field_name)
 
 
 @dataclass(frozen=True)
@@ -161,10 +160,11 @@ class EscalateBreaches:
 Command = Dispatch | Reassign | PauseSla | ResumeSla | Arrive | Repair | RespondComplaint | EscalateBreaches
 
 
-@dataclass(frozen=True)
-class Change:
-    """One event decided: its type, data and when it happened."""
-
-    type: str
-    data: catalog.Payload
-    occurred_at: datetime
+def occurred_at(command: Command) -> datetime:
+    """When the events a command decides happened (a late offline report keeps its own time)."""
+    match command:
+        case Repair():
+            return command.departed_at
+        case EscalateBreaches():
+            return command.now
+    return command.at

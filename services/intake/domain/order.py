@@ -14,6 +14,8 @@ from libs.events import catalog
 from services.intake.domain.errors import AlreadyReported, InvalidField, OrderClosed, TopOfChain, UnknownOrder
 from services.intake.domain.warranty import PolicyBook, determine
 
+next_tier = catalog.next_tier
+
 Event = tuple[str, catalog.Payload]
 Status = Literal["new", "reported", "dispatched", "on_site", "repaired", "settled"]
 
@@ -93,11 +95,6 @@ class ReceiveComplaint:
 
 
 Command = ReportOrder | Escalate | ReceiveComplaint
-
-
-def next_tier(tier: catalog.Tier) -> catalog.Tier | None:
-    index = catalog.TIERS.index(tier)
-    return catalog.TIERS[index + 1] if index + 1 < len(catalog.TIERS) else None
 
 
 def evolve(state: OrderState, type_: str, data: catalog.Payload) -> OrderState:
