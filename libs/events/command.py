@@ -19,7 +19,7 @@ from uuid import UUID
 from libs.events import catalog
 from libs.events.catalog import Payload
 from libs.events.decider import Decider, Fact
-from libs.events.envelope import StoredEvent
+from libs.events.envelope import NewEvent, StoredEvent
 from libs.events.errors import ConcurrencyConflict, UnknownEventType
 from libs.events.store.port import NO_STREAM, AppendResult, EventStore
 
@@ -59,6 +59,19 @@ def type_of(payload: Payload) -> str:
     return catalog.type_of(type(payload))
 
 
+def to_events(
+    payloads: Sequence[Payload], *, source: str, actor: str, occurred_at: datetime,
+    correlation_id: UUID | None = None, causation_id: UUID | None = None, event_ids: Sequence[UUID] | None = None,
+) -> list[NewEvent]:
+    """Envelopes for decided payloads, each typed by the catalog."""
+    return [
+        catalog.new_event(p, type_=type_of(p), source=source, actor=actor, occurred_at=occurred_at,
+                          correlation_id=correlation_id, causation_id=causation_id,
+                          event_id=event_ids[i] if event_ids else None)
+        for i, p in enumerate(payloads)
+    ]
+
+
 def fold(decider: Decider[S, C], stream_id: str, history: Sequence[StoredEvent]) -> S:
     """The state a stream's history folds to; types this reader does not know are skipped."""
     state = decider.initial(stream_id)
@@ -67,7 +80,7 @@ def fold(decider: Decider[S, C], stream_id: str, history: Sequence[StoredEvent])
             payload = catalog.parse(event)
         except UnknownEventType:
             continue
-        fact = Fact(event.stream_id, event.version, event.occurred_at, event.recorded_at)
+        fact = Fact(event.stream_id, event.version, event.occurred_at, event.recorded_at, event.position)
         state = decider.evolve(state, payload, fact)
     return state
 
@@ -116,12 +129,8 @@ async def execute(
             return Committed(stream_id, state, (), version, position, tuple(history))
         at = occurred_at or now()
         cause = history[-1].id if caused_by_last and history else None
-        events = [
-            catalog.new_event(p, type_=type_of(p), source=source, actor=actor, occurred_at=at,
-                              correlation_id=correlation_id, causation_id=cause,
-                              event_id=event_ids[i] if event_ids else None)
-            for i, p in enumerate(payloads)
-        ]
+        events = to_events(payloads, source=source, actor=actor, occurred_at=at, correlation_id=correlation_id,
+                           causation_id=cause, event_ids=event_ids)
         try:
             result = await store.append(stream_id, events, version)
         except ConcurrencyConflict:
@@ -131,6 +140,6 @@ async def execute(
         if result.replayed:  # a retry of a batch already stored: the stored events are the truth
             after = fold(decider, stream_id, [*history, *result.events])
         else:
-            after = evolve_all(decider, state, payloads, Fact(stream_id, result.version, at, at))
+            after = evolve_all(decider, state, payloads, Fact(stream_id, result.version, at, at, result.position))
         return Committed(stream_id, after, payloads, result.version, result.position, tuple(history), result)
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises

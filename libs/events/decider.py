@@ -25,6 +25,7 @@ class Fact:
     version: int
     occurred_at: datetime
     recorded_at: datetime
+    position: int = 0
 
 
 class Decider(Protocol[S, C_contra]):

@@ -16,19 +16,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from libs.events import catalog
 from libs.events.db import reader
+from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep
 from libs.web.problems import NotFound, Unauthorized, Unprocessable
 from libs.web.runtime import Runtime
-from services.intake.api.common import append, china_today, load, policies, problem, stable_id, timeline
+from services.intake import handlers, queries
+from services.intake.api.common import china_today, timeline
 from services.intake.api.schemas import REF, PlatformAccepted, PlatformOrder, PlatformReport, PlatformTrail
-from services.intake.domain import DomainError, ReceiveComplaint, ReportOrder, decide
-from services.intake.projection import orders as orders_table
-from services.intake.projection import orders_for_platform_ref
+from services.intake.domain import ReceiveComplaint, ReportOrder
+from services.intake.handlers import load, policies, stable_id
 from services.intake.tables import nonces
 
 router = APIRouter(tags=["intake: complaint platform"])
@@ -91,28 +92,6 @@ def _report(body: PlatformReport, platform_id: str, runtime: Runtime) -> ReportO
     )
 
 
-async def _target(runtime: Runtime, body: PlatformReport, platform_id: str) -> str | None:
-    """The existing order a complaint is about: named by id, by an earlier platform ref, or by phone + serial."""
-    if body.order_id:
-        state, _ = await load(runtime, body.order_id)
-        if state.exists:
-            return body.order_id
-    async with reader(runtime.engine).connect() as conn:
-        if body.related_ref:
-            found = await orders_for_platform_ref(conn, platform_id, body.related_ref)
-            if found:
-                return found[0][0]
-        if body.product.serial:
-            t = orders_table
-            row = (await conn.execute(
-                select(t.c.order_id).where(t.c.customer_phone == body.reporter.phone, t.c.serial == body.product.serial)
-                .order_by(t.c.reported_at.desc()).limit(1)
-            )).first()
-            if row:
-                return str(row[0])
-    return None
-
-
 @router.post("/platform/reports", status_code=201, response_model=PlatformAccepted,
              responses={200: {"model": PlatformAccepted}, 401: PROBLEM, 409: PROBLEM, 422: PROBLEM})
 async def receive_report(body: PlatformReport, platform_id: PlatformDep, runtime: RuntimeDep) -> Any:
@@ -121,31 +100,24 @@ async def receive_report(body: PlatformReport, platform_id: PlatformDep, runtime
     if body.reported_at > now + WINDOW:
         raise Unprocessable("invalid field(s): reported_at", errors=[
             {"field": "reported_at", "message": "is in the future", "type": "value_error"}])
-    target = await _target(runtime, body, platform_id) if body.kind == "complaint" else None
+    target = None
+    if body.kind == "complaint":
+        target = await handlers.complaint_target(runtime, platform_id, body.order_id, body.related_ref,
+                                                 body.reporter.phone, body.product.serial)
     order_id = target or str(stable_id("platform-order", platform_id, body.platform_ref))
-    state, history = await load(runtime, order_id)
-    already = [e for e in history if e.data.get("external_ref") == body.platform_ref
-               and e.data.get("platform_id") == platform_id
-               and e.type == ("order.reported" if body.kind == "repair" else "complaint.received")]
-    if already:  # the platform re-sent what is already recorded
-        answer = PlatformAccepted(platform_ref=body.platform_ref, order_id=order_id, opened=False, events=[],
-                                  stream_version=state.version, position=already[0].position,
-                                  status_url=f"/platform/orders/{body.platform_ref}")
-        return JSONResponse(answer.model_dump(mode="json"), status_code=200)
     report = _report(body, platform_id, runtime)
     command: ReportOrder | ReceiveComplaint = report if body.kind == "repair" else ReceiveComplaint(
         text=body.text, received_at=body.reported_at, severity=body.severity, external_ref=body.platform_ref,
         platform_id=platform_id, attachments=tuple(body.attachments), report=report,
     )
-    try:
-        decided = decide(state, command)
-    except DomainError as exc:
-        raise problem(exc) from None
-    ids = [stable_id("platform-event", platform_id, body.platform_ref, body.kind, str(i)) for i in range(len(decided))]
-    result = await append(runtime, order_id, decided, state.version, f"platform:{platform_id}", ids)
-    return PlatformAccepted(platform_ref=body.platform_ref, order_id=order_id, opened=not state.exists,
-                            events=[t for t, _ in decided], stream_version=result.version, position=result.position,
-                            status_url=f"/platform/orders/{body.platform_ref}")
+    done = await handlers.forward(runtime, order_id, body.kind, platform_id, body.platform_ref, command,
+                                  correlation_id())
+    answer = PlatformAccepted(platform_ref=body.platform_ref, order_id=order_id, opened=done.opened,
+                              events=done.types, stream_version=done.version, position=done.position,
+                              status_url=f"/platform/orders/{body.platform_ref}")
+    if done.resent:  # the platform re-sent what is already recorded
+        return JSONResponse(answer.model_dump(mode="json"), status_code=200)
+    return answer
 
 
 @router.get("/platform/orders/{platform_ref}", response_model=PlatformTrail, responses={401: PROBLEM, 404: PROBLEM})
@@ -153,7 +125,7 @@ async def platform_trail(platform_ref: Annotated[str, Path(pattern=REF, max_leng
                          runtime: RuntimeDep) -> PlatformTrail:
     """Everything that happened to what the platform forwarded under this reference."""
     async with reader(runtime.engine).connect() as conn:
-        found = await orders_for_platform_ref(conn, platform_id, platform_ref)
+        found = await queries.orders_for_platform_ref(conn, platform_id, platform_ref)
     orders: list[PlatformOrder] = []
     for order_id, kind in found:
         state, history = await load(runtime, order_id)
