@@ -1,7 +1,7 @@
 """Settlement commands (approve, correct, reverse) and order-level queries.
 
-Commands read the order's stream, fold it, decide, and append with the version read
-(a concurrent change becomes a 409). Reports live in `reports.py` and fee standards in
+Commands go through `services.settlement.handlers` (load, decide, append; a concurrent
+change is decided again). Reports live in `reports.py` and fee standards in
 `standards_api.py`; this router includes both.
 """
 
@@ -15,32 +15,16 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.events import catalog
-from libs.events.catalog import Payload
 from libs.web.auth import Principal
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, require
-from libs.web.problems import Conflict, Forbidden, NotFound, Unprocessable
+from libs.web.problems import NotFound
 from libs.web.runtime import Runtime
-from services.settlement import queries
-from services.settlement.domain import (
-    EVENT_TYPES,
-    AlreadySettled,
-    ApproveSettlement,
-    Command,
-    CorrectSettlement,
-    NoStandard,
-    NotRepaired,
-    NotSettled,
-    ReverseSettlement,
-    State,
-    decide,
-    fold,
-)
-from services.settlement.pricing import PricingError
+from services.settlement import handlers, queries
+from services.settlement.domain import ApproveSettlement, Command, CorrectSettlement, ReverseSettlement
 from services.settlement.reports import router as reports_router
-from services.settlement.standards import FeeStandard, local_day
+from services.settlement.standards import FeeStandard
 from services.settlement.standards_api import router as standards_router
-from services.settlement.standards_table import standard_in_force
 
 router = APIRouter(tags=["settlement"])
 Finance = Annotated[Principal, Depends(require("finance"))]
@@ -78,36 +62,11 @@ def maker_scope(principal: Principal) -> str | None:
 
 async def _execute(runtime: Runtime, order_id: str, principal: Principal,
                    make: Callable[[FeeStandard | None], Command]) -> SettlementPublic:
-    events = await runtime.store.read_stream(order_id)
-    if not events:
-        raise NotFound(f"order {order_id} not found")
-    state: State = fold(events)
-    scope = maker_scope(principal)
-    if scope is not None and state.maker not in (None, scope):
-        raise Forbidden(f"order {order_id} belongs to maker {state.maker}, not {scope}")
-    facts = state.facts()
-    standard = None
-    if facts is not None:
-        standard = await standard_in_force(runtime.engine, facts.maker, facts.provider_id, local_day(facts.repaired_at))
-    try:
-        decided = decide(state, make(standard))
-    except (NotRepaired, AlreadySettled, NotSettled) as exc:
-        raise Conflict(str(exc), order_id=order_id) from None
-    except NoStandard as exc:
-        raise Unprocessable(str(exc), field="standard") from None
-    except PricingError as exc:
-        raise Unprocessable(str(exc), field=exc.field) from None
-    result = await runtime.store.append(order_id, [_event(p, principal, runtime, events[-1].id) for p in decided],
-                                        state.version)
-    settled = [p for p in decided if isinstance(p, catalog.OrderSettled)]
-    reversed_ = [str(p.settlement_id) for p in decided if isinstance(p, catalog.OrderSettlementReversed)]
-    return SettlementPublic(order_id=order_id, version=result.version, settlement=settled[0] if settled else None,
+    done = await handlers.settle(runtime, order_id, maker_scope(principal), principal.actor, make, correlation_id())
+    settled = [p for p in done.payloads if isinstance(p, catalog.OrderSettled)]
+    reversed_ = [str(p.settlement_id) for p in done.payloads if isinstance(p, catalog.OrderSettlementReversed)]
+    return SettlementPublic(order_id=order_id, version=done.version, settlement=settled[0] if settled else None,
                             reversed=reversed_)
-
-
-def _event(payload: Payload, principal: Principal, runtime: Runtime, cause: Any) -> Any:
-    return catalog.new_event(payload, type_=EVENT_TYPES[type(payload)], source="settlement", actor=principal.actor,
-                             occurred_at=runtime.clock(), correlation_id=correlation_id(), causation_id=cause)
 
 
 @router.get("/settlements/open")

@@ -12,7 +12,6 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from libs.events import catalog
 from libs.events.catalog import (
     OrderDispatched,
     OrderReassigned,
@@ -22,16 +21,14 @@ from libs.events.catalog import (
     OrderSettlementReversed,
     Payload,
 )
-from libs.events.envelope import StoredEvent
+from libs.events.decider import Fact
+from libs.events.errors import InvalidInput, Refused
 from services.settlement.pricing import RepairFacts, propose
 from services.settlement.standards import FeeStandard
 
-SETTLED, REVERSED = "order.settled", "order.settlement_reversed"
-EVENT_TYPES: dict[type[Payload], str] = {OrderSettled: SETTLED, OrderSettlementReversed: REVERSED}
 
-
-class SettlementRefused(Exception):
-    """A command the order's history does not allow."""
+class SettlementRefused(Refused):
+    """A command the order's history does not allow (409)."""
 
 
 class NotRepaired(SettlementRefused):
@@ -46,8 +43,11 @@ class NotSettled(SettlementRefused):
     """There is no settlement to correct or reverse."""
 
 
-class NoStandard(SettlementRefused):
-    """No fee standard of the maker was in force for the provider on the repair day."""
+class NoStandard(InvalidInput):
+    """No fee standard of the maker was in force for the provider on the repair day (422)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, "standard")
 
 
 @dataclass(frozen=True)
@@ -98,10 +98,9 @@ class ReverseSettlement:
 Command = ApproveSettlement | CorrectSettlement | ReverseSettlement
 
 
-def evolve(state: State, event: StoredEvent) -> State:
+def evolve(state: State, data: Payload, fact: Fact) -> State:
     """Fold one event of the order's stream into the state."""
-    state = replace(state, version=event.version, order_id=event.stream_id)
-    data = catalog.parse(event) if event.type in _FOLDED else None
+    state = replace(state, version=fact.version, order_id=fact.stream_id)
     match data:
         case OrderReported():
             return replace(
@@ -111,21 +110,11 @@ def evolve(state: State, event: StoredEvent) -> State:
         case OrderDispatched() | OrderReassigned():
             return replace(state, provider_id=data.provider_id)
         case OrderRepaired():
-            return replace(state, repaired=data, repaired_at=event.occurred_at)
+            return replace(state, repaired=data, repaired_at=fact.occurred_at)
         case OrderSettled():
             return replace(state, settlement=data)
         case OrderSettlementReversed():
             return replace(state, settlement=None)
-    return state
-
-
-_FOLDED = {"order.reported", "order.dispatched", "order.reassigned", "order.repaired", SETTLED, REVERSED}
-
-
-def fold(events: list[StoredEvent]) -> State:
-    state = State()
-    for event in events:
-        state = evolve(state, event)
     return state
 
 
@@ -165,3 +154,23 @@ def _current(state: State) -> OrderSettled:
     if state.settlement is None:
         raise NotSettled(f"order {state.order_id} has no settlement in force")
     return state.settlement
+
+
+class SettlementDecider:
+    """The settlement rules as a `libs.events.command.Decider` over an order's stream."""
+
+    def initial(self, stream_id: str) -> State:
+        return State(order_id=stream_id)
+
+    def evolve(self, state: State, payload: Payload, fact: Fact) -> State:
+        return evolve(state, payload, fact)
+
+    def decide(self, state: State, command: Command) -> list[Payload]:
+        try:
+            return decide(state, command)
+        except SettlementRefused as exc:
+            exc.extra.setdefault("order_id", state.order_id)
+            raise
+
+
+DECIDER = SettlementDecider()
