@@ -14,37 +14,20 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from libs.events import catalog
-from libs.events.db import reader
-from libs.events.envelope import StoredEvent
 from libs.web.auth import Principal
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, require
-from libs.web.problems import Conflict, Forbidden, NotFound, Problem, Unprocessable
-from libs.web.runtime import Runtime
-from services.quality import domain, read
-from services.quality.months import is_month, previous_month
+from libs.web.problems import Unprocessable
+from services.quality import domain, handlers
+from services.quality.months import is_month
 from services.quality.policy import ComplaintBand, Policy
-from services.quality.projection import PROJECTION
 from services.quality.queries import router as queries
 from services.quality.schemas import MonthClosedPublic, PolicyPublic
-from services.quality.scoring import GRADE_POINTS
+from services.quality.scoring import review_points
 
 router = APIRouter(tags=["quality"])
 Supervision = Annotated[Principal, Depends(require("supervisor"))]
 MakerPath = Annotated[str, Path(min_length=1, max_length=100)]
-SOURCE = "quality"
-_STATE_TYPES = {"order.reported", "order.dispatched", "order.reassigned", "order.repaired", "order.reviewed"}
-_PROBLEMS: dict[type[domain.QualityError], type[Problem]] = {
-    domain.OrderUnknown: NotFound,
-    domain.NotRepaired: Conflict,
-    domain.AlreadyReviewed: Conflict,
-    domain.OwnWork: Forbidden,
-    domain.OtherMaker: Forbidden,
-    domain.InvalidComplaint: Unprocessable,
-    domain.MonthNotOver: Conflict,
-    domain.MonthAlreadyClosed: Conflict,
-    domain.PreviousMonthOpen: Conflict,
-}
 
 
 class Strict(BaseModel):
@@ -118,49 +101,16 @@ def actor(principal: Principal) -> domain.Actor:
     return domain.Actor(principal.role, principal.party)
 
 
-def refused(exc: domain.QualityError) -> Problem:
-    problem = _PROBLEMS.get(type(exc), Unprocessable)
-    return problem(str(exc), field=exc.field) if exc.field else problem(str(exc))
-
-
-async def order_state(runtime: Runtime, order_id: str) -> tuple[domain.OrderState, int]:
-    events = await runtime.store.read_stream(order_id)
-    state = domain.OrderState()
-    for event in events:
-        if event.type in _STATE_TYPES:
-            state = domain.evolve(state, event.type, catalog.parse(event))
-    return state, (events[-1].version if events else 0)
-
-
-async def emit(
-    runtime: Runtime, principal: Principal, stream: str, payloads: list[catalog.Payload], expected: int
-) -> list[StoredEvent]:
-    events = [
-        catalog.new_event(
-            p, type_=domain.EVENT_TYPES[type(p)], source=SOURCE, actor=principal.actor,
-            occurred_at=runtime.clock(), correlation_id=correlation_id(),
-        )
-        for p in payloads
-    ]
-    return list((await runtime.store.append(stream, events, expected)).events)
-
-
 @router.post("/orders/{order_id}/reviews", status_code=201, response_model=ReviewPublic)
 async def submit_review(order_id: str, body: ReviewCreate, runtime: RuntimeDep, principal: Supervision) -> ReviewPublic:
     """Record a customer feedback form or a supervisor's call-back for a repaired order."""
-    state, version = await order_state(runtime, order_id)
     command = domain.SubmitReview(actor(principal), **body.model_dump())
-    try:
-        payloads = domain.decide_review(state, command)
-    except domain.QualityError as exc:
-        raise refused(exc) from None
-    stored = await emit(runtime, principal, order_id, payloads, version)
-    review = payloads[0]
+    done = await handlers.review(runtime, order_id, command, principal.actor, correlation_id())
+    review = done.payloads[0]
     assert isinstance(review, catalog.OrderReviewed)
-    points = sum(GRADE_POINTS[g] for g in (review.timeliness, review.quality, review.attitude))
     return ReviewPublic(
         order_id=order_id, channel=review.channel, provider_id=review.provider_id, outlet_id=review.outlet_id,
-        points=points, version=stored[-1].version,
+        points=review_points(review.timeliness, review.quality, review.attitude), version=done.version,
     )
 
 
@@ -168,51 +118,26 @@ async def submit_review(order_id: str, body: ReviewCreate, runtime: RuntimeDep, 
 async def file_complaint(body: ComplaintCreate, runtime: RuntimeDep, principal: Supervision) -> ComplaintPublic:
     """Record a complaint from a quality channel, about an order or directly about a provider."""
     now = runtime.clock()
-    complaint_id = uuid4()
-    state: domain.OrderState | None = None
-    stream, version = f"complaint:{complaint_id}", 0
-    if body.order_id is not None:
-        state, version = await order_state(runtime, body.order_id)
-        stream = body.order_id
     fields = body.model_dump(exclude={"order_id", "received_at"})
     command = domain.FileComplaint(
-        actor(principal), received_at=body.received_at or now, now=now, complaint_id=complaint_id, **fields
+        actor(principal), received_at=body.received_at or now, now=now, complaint_id=uuid4(), **fields
     )
-    try:
-        payloads = domain.decide_complaint(state, command)
-    except domain.QualityError as exc:
-        raise refused(exc) from None
-    stored = await emit(runtime, principal, stream, payloads, version)
-    complaint = payloads[0]
+    done = await handlers.complaint(runtime, body.order_id, command, principal.actor, correlation_id())
+    complaint = done.payloads[0]
     assert isinstance(complaint, catalog.ComplaintReceived)
     return ComplaintPublic(
-        complaint_id=str(complaint.complaint_id), stream_id=stream, provider_id=complaint.provider_id,
-        outlet_id=complaint.outlet_id, version=stored[-1].version,
+        complaint_id=str(complaint.complaint_id), stream_id=done.stream_id, provider_id=complaint.provider_id,
+        outlet_id=complaint.outlet_id, version=done.version,
     )
 
 
 @router.put("/quality/policies/{maker}", response_model=PolicyPublic)
 async def set_policy(maker: MakerPath, body: PolicyBody, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
     """Set a maker's reward/penalty policy (applies to months not yet closed)."""
-    stream = f"quality-policy:{maker}"
-    version = await runtime.store.stream_version(stream)
-    try:
-        payloads = domain.decide_policy(domain.SetPolicy(actor(principal), maker, body.to_policy()))
-    except domain.QualityError as exc:
-        raise refused(exc) from None
-    await emit(runtime, principal, stream, payloads, version)
-    return {"maker": maker, "default": False, "policy": body.to_policy().to_json()}
-
-
-async def catch_up(runtime: Runtime) -> int:
-    """Bring the quality read model to the store's head; returns the head it reached at least."""
-    head = await runtime.store.head_position()
-    tail = runtime.tails.get(PROJECTION.name)
-    if tail is not None:
-        await tail.catch_up()
-    else:
-        await runtime.projectors[PROJECTION.name].reconcile(grace=0)
-    return head
+    policy = body.to_policy()
+    await handlers.set_policy(runtime, domain.SetPolicy(actor(principal), maker, policy), principal.actor,
+                              correlation_id())
+    return {"maker": maker, "default": False, "policy": policy.to_json()}
 
 
 @router.post("/quality/months/{month}/close", status_code=201, response_model=MonthClosedPublic)
@@ -224,29 +149,10 @@ async def close_month(
     if not is_month(month):
         raise Unprocessable(f"{month!r} is not a month (YYYY-MM)", field="month")
     maker = maker or principal.party
-    stream = f"quality-month:{maker}:{month}"
-    events = await runtime.store.read_stream(stream)
-    state = domain.MonthState()
-    for event in events:
-        state = domain.evolve_month(state, catalog.parse(event))
-    through = await catch_up(runtime)
-    async with reader(runtime.engine).connect() as conn:
-        policy = await read.policy_for(conn, maker)
-        scores = [
-            entry
-            for level in read.LEVELS
-            for entry in read.entries(level, await read.compute(conn, maker, month, level, through, policy))
-        ]
-        previous = await read.sheet(conn, maker, previous_month(month), "provider")
-    previous_open = not previous.closed and bool(previous.scores)
-    command = domain.CloseMonth(actor(principal), maker, month, runtime.clock(), scores, through, policy, previous_open)
-    try:
-        payloads = domain.decide_close(state, command)
-    except domain.QualityError as exc:
-        raise refused(exc) from None
-    stored = await emit(runtime, principal, stream, payloads, len(events))
+    done, scores, through = await handlers.close_month(runtime, maker, month, actor(principal), principal.actor,
+                                                       correlation_id())
     return {
-        "maker": maker, "month": month, "closed": True, "closed_at": stored[-1].occurred_at.isoformat(),
+        "maker": maker, "month": month, "closed": True, "closed_at": done.events[-1].occurred_at.isoformat(),
         "through_position": through, "scores": scores,
     }
 

@@ -13,30 +13,23 @@ from datetime import datetime
 from uuid import UUID
 
 from libs.events import catalog
+from libs.events.catalog import Payload
+from libs.events.decider import Fact
+from libs.events.errors import DomainError
 from services.quality.months import month_end, month_of, previous_month
 from services.quality.policy import Policy
 
 QUALITY_CHANNELS = ("hotline", "web_form", "call_back", "feedback_form", "suggestion_form", "internal_monitor")
-EVENT_TYPES: dict[type[catalog.Payload], str] = {
-    catalog.OrderReviewed: "order.reviewed",
-    catalog.ComplaintReceived: "complaint.received",
-    catalog.MonthClosed: "quality.month_closed",
-    catalog.QualityPolicySet: "quality.policy_set",
-}
 
 
-class QualityError(Exception):
-    """A command the order's history does not allow; the API turns it into a problem."""
-
-    field: str | None = None
-
-    def __init__(self, detail: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.field = field
+class QualityError(DomainError):
+    """A command the order's history does not allow; libs.web.problems turns it into a problem."""
 
 
 class OrderUnknown(QualityError):
     """No order.reported on that stream."""
+
+    status = 404
 
 
 class NotRepaired(QualityError):
@@ -50,13 +43,19 @@ class AlreadyReviewed(QualityError):
 class OwnWork(QualityError):
     """The party that did the work may not judge it."""
 
+    status = 403
+
 
 class OtherMaker(QualityError):
     """A maker's supervision acts on its own orders and months only."""
 
+    status = 403
+
 
 class InvalidComplaint(QualityError):
     """The complaint does not say whom or when it concerns."""
+
+    status = 422
 
 
 class MonthNotOver(QualityError):
@@ -83,7 +82,7 @@ class OrderState:
     reviewed: frozenset[str] = field(default_factory=frozenset)
 
 
-def evolve(state: OrderState, type_: str, data: catalog.Payload) -> OrderState:
+def evolve(state: OrderState, data: catalog.Payload) -> OrderState:
     """Apply one event of the order's stream (types quality does not care about are ignored)."""
     if isinstance(data, catalog.OrderReported):
         return replace(state, exists=True, maker=data.maker)
@@ -143,7 +142,7 @@ class CloseMonth:
     scores: list[dict[str, object]]
     through_position: int
     policy: Policy
-    previous_open: bool = False  # the previous month has figures and is not closed
+    previous_open: bool = False  # see `previous_month_open`
 
 
 @dataclass(frozen=True)
@@ -151,6 +150,12 @@ class SetPolicy:
     actor: Actor
     maker: str
     policy: Policy
+
+
+def previous_month_open(closed: bool, has_scores: bool) -> bool:
+    """A month's delta compares with the previous month, which must be final first; a
+    previous month with no figures at all has nothing to compare and does not block."""
+    return not closed and has_scores
 
 
 def _check_maker(actor: Actor, maker: str | None) -> None:
@@ -237,3 +242,63 @@ def decide_close(state: MonthState, cmd: CloseMonth) -> list[catalog.Payload]:
 def decide_policy(cmd: SetPolicy) -> list[catalog.Payload]:
     _check_maker(cmd.actor, cmd.maker)
     return [catalog.QualityPolicySet.model_validate({"maker": cmd.maker, **cmd.policy.to_json()})]
+
+
+OrderCommand = SubmitReview | FileComplaint
+
+
+class OrderDecider:
+    """Reviews and complaints on an order's stream (a `libs.events.command.Decider`)."""
+
+    def initial(self, stream_id: str) -> OrderState:
+        return OrderState()
+
+    def evolve(self, state: OrderState, payload: Payload, fact: Fact) -> OrderState:
+        return evolve(state, payload)
+
+    def decide(self, state: OrderState, command: OrderCommand) -> list[Payload]:
+        if isinstance(command, SubmitReview):
+            return decide_review(state, command)
+        return decide_complaint(state, command)
+
+
+class ProviderComplaintDecider:
+    """A complaint about a provider with no order: a stream of its own, nothing to fold."""
+
+    def initial(self, stream_id: str) -> None:
+        return None
+
+    def evolve(self, state: None, payload: Payload, fact: Fact) -> None:
+        return None
+
+    def decide(self, state: None, command: FileComplaint) -> list[Payload]:
+        return decide_complaint(None, command)
+
+
+class MonthDecider:
+    """Closing a maker's month, once."""
+
+    def initial(self, stream_id: str) -> MonthState:
+        return MonthState()
+
+    def evolve(self, state: MonthState, payload: Payload, fact: Fact) -> MonthState:
+        return evolve_month(state, payload)
+
+    def decide(self, state: MonthState, command: CloseMonth) -> list[Payload]:
+        return decide_close(state, command)
+
+
+class PolicyDecider:
+    """A maker's reward/penalty policy: each setting replaces the last."""
+
+    def initial(self, stream_id: str) -> None:
+        return None
+
+    def evolve(self, state: None, payload: Payload, fact: Fact) -> None:
+        return None
+
+    def decide(self, state: None, command: SetPolicy) -> list[Payload]:
+        return decide_policy(command)
+
+
+ORDERS, PROVIDER_COMPLAINTS, MONTHS, POLICIES = OrderDecider(), ProviderComplaintDecider(), MonthDecider(), PolicyDecider()

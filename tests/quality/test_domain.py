@@ -45,7 +45,7 @@ def test_no_review_of_an_unknown_order() -> None:
 def test_one_form_per_order_per_channel() -> None:
     state = REPAIRED
     for event in domain.decide_review(state, review()):
-        state = domain.evolve(state, "order.reviewed", event)
+        state = domain.evolve(state, event)
     with pytest.raises(domain.AlreadyReviewed):
         domain.decide_review(state, review())
     assert domain.decide_review(state, review(channel="call_back"))
