@@ -14,12 +14,12 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from libs.events import catalog
+from libs.events.chinatime import is_month
 from libs.web.auth import Principal
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Unprocessable
 from services.quality import domain, handlers
-from services.quality.months import is_month
 from services.quality.policy import ComplaintBand, Policy
 from services.quality.queries import router as queries
 from services.quality.schemas import MonthClosedPublic, PolicyPublic

@@ -14,9 +14,9 @@ from uuid import UUID
 
 from libs.events import catalog
 from libs.events.catalog import Payload
+from libs.events.chinatime import month_end, month_of, previous_month
 from libs.events.decider import Fact
 from libs.events.errors import DomainError
-from services.quality.months import month_end, month_of, previous_month
 from services.quality.policy import Policy
 
 QUALITY_CHANNELS = ("hotline", "web_form", "call_back", "feedback_form", "suggestion_form", "internal_monitor")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
+from libs.events.chinatime import previous_month
 from libs.events.command import Committed, execute
 from libs.events.db import reader
 from libs.events.store import NO_STREAM
 from libs.web.runtime import Runtime
 from services.quality import domain, read
-from services.quality.months import previous_month
 from services.quality.policy import Policy
 from services.quality.projection import PROJECTION
 

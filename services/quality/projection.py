@@ -19,11 +19,11 @@ from sqlalchemy import JSON, BigInteger, Boolean, Column, Integer, MetaData, Str
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events import catalog
+from libs.events.chinatime import month_of, next_month
 from libs.events.envelope import StoredEvent
 from libs.events.projection import Handler, Projection
 from libs.events.schema import UTCDateTime
 from libs.events.sqlutil import upsert
-from services.quality.months import month_of, next_month
 
 metadata = MetaData()
 Position = BigInteger().with_variant(Integer(), "sqlite")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Annotated, Any
@@ -21,13 +20,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import select
 
+from libs.events.chinatime import local_minute
 from libs.events.db import reader
 from libs.web.auth import Principal
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Forbidden
 from libs.web.runtime import Runtime
 from services.quality import read
-from services.quality.months import CHINA
 from services.quality.projection import orders, policies
 from services.quality.schemas import HistoryPublic, PolicyPublic, RankingPublic, ScoresPublic
 from services.quality.scoring import parse_fraction
@@ -138,10 +137,6 @@ async def statistics_csv(runtime: Runtime, month: str, maker: str) -> str:
         writer.writerow([
             number, row["customer_name"], row["product_category"], row["product_model"], row["quantity"],
             row["fault"], row["test_result"] or "", row["solution"] or "", row["cause_analysis"] or "",
-            _local(row["reported_at"]), _local(row["repaired_at"]), cost, row["order_id"],
+            local_minute(row["reported_at"]), local_minute(row["repaired_at"]), cost, row["order_id"],
         ])
     return "\ufeff" + out.getvalue()  # BOM: the makers open it in Excel
-
-
-def _local(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Table, and_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.quality.months import previous_month
+from libs.events.chinatime import previous_month
 from services.quality.policy import Policy, default_policy
 from services.quality.projection import complaints, months, orders, policies, reviews
 from services.quality.scoring import (

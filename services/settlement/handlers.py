@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
+from libs.events.chinatime import local_day
 from libs.events.command import Committed, execute
 from libs.events.errors import Missing, NotAllowed
 from libs.web.runtime import Runtime
 from services.settlement.domain import DECIDER, Command, State
-from services.settlement.standards import FeeStandard, local_day
+from services.settlement.standards import FeeStandard
 from services.settlement.standards_table import standard_in_force
 
 SOURCE = "settlement"

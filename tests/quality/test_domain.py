@@ -8,8 +8,8 @@ from uuid import uuid4
 import pytest
 
 from libs.events import catalog
+from libs.events.chinatime import month_end, month_of, month_start, next_month, previous_month
 from services.quality import domain
-from services.quality.months import month_end, month_of, month_start, next_month, previous_month
 from services.quality.policy import default_policy
 
 NOW = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)

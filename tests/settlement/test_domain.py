@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from libs.events import catalog
+from libs.events.chinatime import local_day
 from libs.events.decider import Fact
 from libs.events.envelope import NewEvent
 from services.settlement.anomalies import Repair, flags
@@ -30,7 +31,7 @@ from services.settlement.domain import (
     evolve,
 )
 from services.settlement.pricing import PricingError, RepairFacts, propose
-from services.settlement.standards import FeeStandardCreate, in_force, local_day
+from services.settlement.standards import FeeStandardCreate, in_force
 from tests.settlement.factory import (
     T0,
     arrived,

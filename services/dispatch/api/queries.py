@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from libs.events.chinatime import month_end, month_start
 from libs.web.auth import Principal
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Forbidden, NotFound
@@ -26,7 +26,6 @@ from services.dispatch.schemas import (
 )
 
 router = APIRouter(prefix="/dispatch", tags=["dispatch: queues"])
-CHINA = timezone(timedelta(hours=8))  # the makers' months are China calendar months
 
 Desk = Annotated[Principal, Depends(require("dispatcher", "supervisor"))]
 OutletReader = Annotated[Principal, Depends(require("dispatcher", "supervisor", "provider", "technician"))]
@@ -102,9 +101,7 @@ async def compliance(
     month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, China time")],
 ) -> CompliancePublic:
     """On-site SLA compliance per province for orders that arrived in the month (China time)."""
-    year, number = (int(x) for x in month.split("-"))
-    start = datetime(year, number, 1, tzinfo=CHINA)
-    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=CHINA)
+    start, end = month_start(month), month_end(month)
     return CompliancePublic(month=month, regions=await queries.compliance(runtime.engine, start, end))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,8 +12,6 @@ from libs.web.auth import Principal
 from libs.web.deps import authenticate
 from libs.web.problems import Forbidden
 from services.intake.api.schemas import TimelineEntry
-
-CHINA = timedelta(hours=8)  # purchase and factory dates are calendar days in China (no DST)
 
 
 async def partner(request: Request) -> Principal:
@@ -27,10 +24,6 @@ async def partner(request: Request) -> Principal:
 
 
 PartnerDep = Annotated[Principal, Depends(partner)]
-
-
-def china_today(now: datetime) -> date:
-    return (now + CHINA).date()
 
 
 def timeline(history: Sequence[StoredEvent]) -> list[TimelineEntry]:

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import and_, or_, select
 
 from libs.events import catalog
+from libs.events.chinatime import local_day, midnight
 from libs.events.command import Committed
 from libs.events.db import reader
 from libs.web.context import correlation_id
@@ -22,7 +23,7 @@ from libs.web.fastpath import JSON_TYPES, with_fast_path
 from libs.web.problems import NotFound, Unprocessable
 from libs.web.responses import json_response
 from services.intake import handlers
-from services.intake.api.common import CHINA, PartnerDep, china_today, timeline
+from services.intake.api.common import PartnerDep, timeline
 from services.intake.api.common import partner as partner_only
 from services.intake.api.idempotency import same_request
 from services.intake.api.schemas import (
@@ -72,7 +73,7 @@ async def create_order(
 ) -> Response:
     """Report a service order from a partner system; retries with the same Idempotency-Key are safe."""
     runtime = get_runtime(request)  # not a dependency: this is the API's hot path
-    command = _report(body, partner.party, china_today(runtime.clock()), runtime)
+    command = _report(body, partner.party, local_day(runtime.clock()), runtime)
     done = await handlers.report(runtime, command, partner.actor, idempotency_key, correlation_id())
     reported = done.payloads[0]
     assert isinstance(reported, catalog.OrderReported)
@@ -150,10 +151,6 @@ def _encode(at: datetime, order_id: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([at.isoformat(), order_id]).encode()).decode()
 
 
-def _china_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC) - CHINA
-
-
 @router.get("/orders", response_model=OrdersPublic)
 async def list_orders(
     partner: PartnerDep, runtime: RuntimeDep,
@@ -174,9 +171,9 @@ async def list_orders(
     if city:
         query = query.where(t.c.city == city)
     if reported_from:
-        query = query.where(t.c.reported_at >= _china_midnight(reported_from))
+        query = query.where(t.c.reported_at >= midnight(reported_from))
     if reported_to:
-        query = query.where(t.c.reported_at < _china_midnight(reported_to + timedelta(days=1)))
+        query = query.where(t.c.reported_at < midnight(reported_to + timedelta(days=1)))
     if cursor:
         at, last = _cursor(cursor)
         query = query.where(or_(t.c.reported_at < at, and_(t.c.reported_at == at, t.c.order_id < last)))

@@ -20,13 +20,14 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from libs.events import catalog
+from libs.events.chinatime import local_day
 from libs.events.db import reader
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep
 from libs.web.problems import NotFound, Unauthorized, Unprocessable
 from libs.web.runtime import Runtime
 from services.intake import handlers, queries
-from services.intake.api.common import china_today, timeline
+from services.intake.api.common import timeline
 from services.intake.api.schemas import REF, PlatformAccepted, PlatformOrder, PlatformReport, PlatformTrail
 from services.intake.domain import ReceiveComplaint, ReportOrder
 from services.intake.handlers import load, policies, stable_id
@@ -87,7 +88,7 @@ def _report(body: PlatformReport, platform_id: str, runtime: Runtime) -> ReportO
         channel="platform", external_ref=body.platform_ref, platform_id=platform_id,
         customer=catalog.Customer(name=body.reporter.name, phone=body.reporter.phone, address=body.address),
         product=catalog.Product(**body.product.model_dump()), location=catalog.Location(**body.region.model_dump()),
-        fault=body.text, today=china_today(runtime.clock()), policies=policies(runtime),
+        fault=body.text, today=local_day(runtime.clock()), policies=policies(runtime),
         attachments=tuple(body.attachments),
     )
 
