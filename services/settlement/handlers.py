@@ -12,8 +12,8 @@ from libs.events.command import Committed, execute
 from libs.events.errors import Missing, NotAllowed
 from libs.web.runtime import Runtime
 from services.settlement.domain import DECIDER, Command, State
-from services.settlement.standards import FeeStandard
-from services.settlement.standards_table import standard_in_force
+from services.settlement.domain.standards import FeeStandard
+from services.settlement.reference import standard_in_force
 
 SOURCE = "settlement"
 

@@ -9,7 +9,7 @@ from typing import Any
 from libs.events import catalog
 from libs.events.envelope import NewEvent
 from libs.events.store.port import EventStore
-from services.settlement.standards import FeeStandard, FeeStandardCreate
+from services.settlement.domain.standards import FeeStandard, FeeStandardCreate
 
 T0 = datetime(2026, 5, 4, 1, 0, tzinfo=UTC)
 

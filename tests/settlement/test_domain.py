@@ -17,7 +17,6 @@ from libs.events import catalog
 from libs.events.chinatime import local_day
 from libs.events.decider import Fact
 from libs.events.envelope import NewEvent
-from services.settlement.anomalies import Repair, flags
 from services.settlement.domain import (
     AlreadySettled,
     ApproveSettlement,
@@ -30,8 +29,9 @@ from services.settlement.domain import (
     decide,
     evolve,
 )
-from services.settlement.pricing import PricingError, RepairFacts, propose
-from services.settlement.standards import FeeStandardCreate, in_force
+from services.settlement.domain.anomalies import Repair, flags
+from services.settlement.domain.pricing import PricingError, RepairFacts, propose
+from services.settlement.domain.standards import FeeStandardCreate, in_force
 from tests.settlement.factory import (
     T0,
     arrived,

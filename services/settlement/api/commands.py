@@ -1,8 +1,8 @@
-"""Settlement commands (approve, correct, reverse) and order-level queries.
+"""Settlement commands over HTTP (approve, correct, reverse) and the order-level reads.
 
 Commands go through `services.settlement.handlers` (load, decide, append; a concurrent
-change is decided again). Reports live in `reports.py` and fee standards in
-`standards_api.py`; this router includes both.
+change is decided again). Reports live in `api/queries.py`, fee standards in
+`api/standards.py`; `api/__init__.py` mounts all three.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from uuid import uuid4
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from libs.events import catalog
 from libs.web.auth import Principal
@@ -21,38 +20,13 @@ from libs.web.deps import RuntimeDep, require
 from libs.web.problems import NotFound
 from libs.web.runtime import Runtime
 from services.settlement import handlers, queries
+from services.settlement.api.schemas import SettlementApprove, SettlementCorrect, SettlementPublic, SettlementReverse
 from services.settlement.domain import ApproveSettlement, Command, CorrectSettlement, ReverseSettlement
-from services.settlement.reports import router as reports_router
-from services.settlement.standards import FeeStandard
-from services.settlement.standards_api import router as standards_router
+from services.settlement.domain.standards import FeeStandard
 
 router = APIRouter(tags=["settlement"])
 Finance = Annotated[Principal, Depends(require("finance"))]
 Reader = Annotated[Principal, Depends(require("finance", "supervisor"))]
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SettlementApprove(_Body):
-    distance_km: int | None = Field(default=None, ge=0, le=5000, description="outlet → customer, from the service form")
-
-
-class SettlementCorrect(_Body):
-    reason: str = Field(min_length=1, max_length=500)
-    distance_km: int | None = Field(default=None, ge=0, le=5000)
-
-
-class SettlementReverse(_Body):
-    reason: str = Field(min_length=1, max_length=500)
-
-
-class SettlementPublic(BaseModel):
-    order_id: str
-    version: int
-    settlement: catalog.OrderSettled | None
-    reversed: list[str] = []
 
 
 def maker_scope(principal: Principal) -> str | None:
@@ -110,6 +84,3 @@ async def reverse_settlement(order_id: str, body: SettlementReverse, runtime: Ru
     """Reverse a settlement without replacing it: the order is open for settlement again."""
     return await _execute(runtime, order_id, principal, lambda _standard: ReverseSettlement(body.reason))
 
-
-router.include_router(reports_router)
-router.include_router(standards_router)

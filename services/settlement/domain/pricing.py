@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from libs.events.catalog import PartUsed, Payer, SettlementLine
 from libs.events.errors import InvalidInput
-from services.settlement.standards import FeeStandard
+from services.settlement.domain.standards import FeeStandard
 
 
 class PricingError(InvalidInput):
