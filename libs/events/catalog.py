@@ -36,6 +36,10 @@ ComplaintChannel = Literal[
     "platform", "hotline", "web_form", "call_back", "feedback_form", "suggestion_form", "internal_monitor"
 ]
 Payer = Literal["maker", "customer", "lump_sum"]
+# the channels a maker's own supervision records complaints on (a platform's come through intake)
+QualityChannel = Literal["hotline", "web_form", "call_back", "feedback_form", "suggestion_form", "internal_monitor"]
+ReviewChannel = Literal["feedback_form", "call_back"]
+Severity = Literal["low", "normal", "high"]
 
 
 class Payload(BaseModel):
@@ -185,7 +189,7 @@ class OrderSettlementReversed(Payload):
 
 
 class OrderReviewed(Payload):
-    channel: Literal["feedback_form", "call_back"]
+    channel: ReviewChannel
     timeliness: Grade
     quality: Grade
     attitude: Grade
@@ -198,7 +202,7 @@ class OrderReviewed(Payload):
 class ComplaintReceived(Payload):
     complaint_id: UUID = Field(default_factory=uuid4)
     channel: ComplaintChannel
-    severity: Literal["low", "normal", "high"] = "normal"
+    severity: Severity = "normal"
     text: str
     provider_id: str | None = None
     outlet_id: str | None = None

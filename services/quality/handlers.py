@@ -10,8 +10,8 @@ from libs.events.command import Committed, execute
 from libs.events.db import reader
 from libs.events.store import NO_STREAM
 from libs.web.runtime import Runtime
-from services.quality import domain, read
-from services.quality.policy import Policy
+from services.quality import domain, queries
+from services.quality.domain.policy import Policy
 from services.quality.projection import PROJECTION
 
 SOURCE = "quality"
@@ -60,13 +60,13 @@ async def close_month(
     async def build(state: domain.MonthState) -> domain.CloseMonth:
         through = await catch_up(runtime)
         async with reader(runtime.engine).connect() as conn:
-            policy: Policy = await read.policy_for(conn, maker)
+            policy: Policy = await queries.policy_for(conn, maker)
             scores = [
                 entry
-                for level in read.LEVELS
-                for entry in read.entries(level, await read.compute(conn, maker, month, level, through, policy))
+                for level in queries.LEVELS
+                for entry in queries.entries(level, await queries.compute(conn, maker, month, level, through, policy))
             ]
-            previous = await read.sheet(conn, maker, previous_month(month), "provider")
+            previous = await queries.sheet(conn, maker, previous_month(month), "provider")
         frozen.append((scores, through))
         return domain.CloseMonth(who, maker, month, runtime.clock(), scores, through, policy,
                                  domain.previous_month_open(previous.closed, bool(previous.scores)))

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from libs.events.projection import dump_read_model
+from services.quality.domain.scoring import GRADE_POINTS
 from services.quality.projection import PROJECTION
-from services.quality.scoring import GRADE_POINTS
 from tests.quality import factory
 from tests.support.app import auth
 

@@ -90,7 +90,7 @@ class ReceiveComplaint:
     text: str
     received_at: datetime
     channel: catalog.ComplaintChannel = "platform"
-    severity: Literal["low", "normal", "high"] = "normal"
+    severity: catalog.Severity = "normal"
     external_ref: str | None = None
     platform_id: str | None = None
     attachments: tuple[str, ...] = ()

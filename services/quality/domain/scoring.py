@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
-from services.quality.policy import Policy
+from services.quality.domain.policy import Policy
 
 GRADE_POINTS: dict[str, int] = {"A": 2, "B": 1, "C": 0, "D": -1, "E": -2}
 

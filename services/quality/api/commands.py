@@ -2,7 +2,7 @@
 
 Only the supervision department (role supervisor) or an operator may record; a
 provider or technician never can (supervision is separate from execution, seed 004).
-Queries live in services/quality/queries.py and are mounted on the same router.
+Queries live in api/queries.py (their SQL in services/quality/queries.py), mounted here too.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Unprocessable
 from services.quality import domain, handlers
-from services.quality.policy import ComplaintBand, Policy
-from services.quality.queries import router as queries
-from services.quality.schemas import MonthClosedPublic, PolicyPublic
-from services.quality.scoring import review_points
+from services.quality.api.queries import router as queries
+from services.quality.api.schemas import MonthClosedPublic, PolicyPublic
+from services.quality.domain.policy import ComplaintBand, Policy
+from services.quality.domain.scoring import review_points
 
 router = APIRouter(tags=["quality"])
 Supervision = Annotated[Principal, Depends(require("supervisor"))]
@@ -35,7 +35,7 @@ class Strict(BaseModel):
 
 
 class ReviewCreate(Strict):
-    channel: Literal["feedback_form", "call_back"]
+    channel: catalog.ReviewChannel
     timeliness: catalog.Grade
     quality: catalog.Grade
     attitude: catalog.Grade
@@ -53,9 +53,9 @@ class ReviewPublic(BaseModel):
 
 
 class ComplaintCreate(Strict):
-    channel: Literal["hotline", "web_form", "call_back", "feedback_form", "suggestion_form", "internal_monitor"]
+    channel: catalog.QualityChannel
     text: str = Field(min_length=1, max_length=4000)
-    severity: Literal["low", "normal", "high"] = "normal"
+    severity: catalog.Severity = "normal"
     order_id: str | None = Field(None, min_length=1, max_length=100)
     provider_id: str | None = Field(None, min_length=1, max_length=100)
     outlet_id: str | None = Field(None, min_length=1, max_length=100)

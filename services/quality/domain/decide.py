@@ -8,148 +8,27 @@ repaired. No I/O here; the clock's reading arrives inside the command.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from uuid import UUID
+from typing import get_args
 
 from libs.events import catalog
 from libs.events.catalog import Payload
 from libs.events.chinatime import month_end, month_of, previous_month
 from libs.events.decider import Fact
-from libs.events.errors import DomainError
-from services.quality.policy import Policy
+from services.quality.domain.commands import Actor, CloseMonth, FileComplaint, SetPolicy, SubmitReview
+from services.quality.domain.errors import (
+    AlreadyReviewed,
+    InvalidComplaint,
+    MonthAlreadyClosed,
+    MonthNotOver,
+    NotRepaired,
+    OrderUnknown,
+    OtherMaker,
+    OwnWork,
+    PreviousMonthOpen,
+)
+from services.quality.domain.model import MonthState, OrderState, evolve, evolve_month
 
-QUALITY_CHANNELS = ("hotline", "web_form", "call_back", "feedback_form", "suggestion_form", "internal_monitor")
-
-
-class QualityError(DomainError):
-    """A command the order's history does not allow; libs.web.problems turns it into a problem."""
-
-
-class OrderUnknown(QualityError):
-    """No order.reported on that stream."""
-
-    status = 404
-
-
-class NotRepaired(QualityError):
-    """Reviews judge a repair: none has been recorded yet."""
-
-
-class AlreadyReviewed(QualityError):
-    """One form per order per channel; a form is never changed."""
-
-
-class OwnWork(QualityError):
-    """The party that did the work may not judge it."""
-
-    status = 403
-
-
-class OtherMaker(QualityError):
-    """A maker's supervision acts on its own orders and months only."""
-
-    status = 403
-
-
-class InvalidComplaint(QualityError):
-    """The complaint does not say whom or when it concerns."""
-
-    status = 422
-
-
-class MonthNotOver(QualityError):
-    """A month can only be closed once it has ended in China time."""
-
-
-class MonthAlreadyClosed(QualityError):
-    """Closing is final: the figures were frozen and paid on."""
-
-
-class PreviousMonthOpen(QualityError):
-    """A month's delta compares with the previous month's avg, which must be final first."""
-
-
-@dataclass(frozen=True)
-class OrderState:
-    """What quality needs to know of an order, folded from its stream."""
-
-    exists: bool = False
-    maker: str | None = None
-    provider_id: str | None = None
-    outlet_id: str | None = None
-    repaired_at: datetime | None = None
-    reviewed: frozenset[str] = field(default_factory=frozenset)
-
-
-def evolve(state: OrderState, data: catalog.Payload) -> OrderState:
-    """Apply one event of the order's stream (types quality does not care about are ignored)."""
-    if isinstance(data, catalog.OrderReported):
-        return replace(state, exists=True, maker=data.maker)
-    if isinstance(data, catalog.OrderDispatched | catalog.OrderReassigned):
-        return replace(state, provider_id=data.provider_id, outlet_id=data.outlet_id)
-    if isinstance(data, catalog.OrderRepaired):
-        return replace(state, repaired_at=data.departed_at)
-    if isinstance(data, catalog.OrderReviewed):
-        return replace(state, reviewed=state.reviewed | {data.channel})
-    return state
-
-
-@dataclass(frozen=True)
-class Actor:
-    role: str
-    party: str
-
-
-@dataclass(frozen=True)
-class SubmitReview:
-    actor: Actor
-    channel: str
-    timeliness: str
-    quality: str
-    attitude: str
-    overall: int
-    comment: str = ""
-
-
-@dataclass(frozen=True)
-class FileComplaint:
-    """A complaint from a quality channel; about an order (state given) or a provider (state None)."""
-
-    actor: Actor
-    channel: str
-    text: str
-    received_at: datetime
-    now: datetime
-    severity: str = "normal"
-    provider_id: str | None = None
-    outlet_id: str | None = None
-    maker: str | None = None
-    complaint_id: UUID | None = None
-
-
-@dataclass(frozen=True)
-class MonthState:
-    closed: bool = False
-
-
-@dataclass(frozen=True)
-class CloseMonth:
-    actor: Actor
-    maker: str
-    month: str
-    now: datetime
-    scores: list[dict[str, object]]
-    through_position: int
-    policy: Policy
-    previous_open: bool = False  # see `previous_month_open`
-
-
-@dataclass(frozen=True)
-class SetPolicy:
-    actor: Actor
-    maker: str
-    policy: Policy
+QUALITY_CHANNELS: tuple[str, ...] = get_args(catalog.QualityChannel)
 
 
 def previous_month_open(closed: bool, has_scores: bool) -> bool:
@@ -217,10 +96,6 @@ def decide_complaint(state: OrderState | None, cmd: FileComplaint) -> list[catal
     if cmd.complaint_id is not None:
         fields["complaint_id"] = cmd.complaint_id
     return [catalog.ComplaintReceived.model_validate(fields)]
-
-
-def evolve_month(state: MonthState, data: catalog.Payload) -> MonthState:
-    return MonthState(closed=True) if isinstance(data, catalog.MonthClosed) else state
 
 
 def decide_close(state: MonthState, cmd: CloseMonth) -> list[catalog.Payload]:
