@@ -6,14 +6,16 @@ the store (and, through it, the database driver).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from libs.events.catalog import Payload
+from libs.events.errors import DomainError
 
 S = TypeVar("S")
+C = TypeVar("C")
 C_contra = TypeVar("C_contra", contravariant=True)
 
 
@@ -36,3 +38,32 @@ class Decider(Protocol[S, C_contra]):
     def evolve(self, state: S, payload: Payload, fact: Fact) -> S: ...
 
     def decide(self, state: S, command: C_contra) -> Sequence[Payload]: ...
+
+
+@dataclass(frozen=True)
+class Rules(Generic[S, C]):
+    """A Decider from plain functions, as every service writes its rules.
+
+    `context` names what a 409 refusal adds to its problem document (the state the caller
+    ran into, e.g. the order's status), so decide functions need not repeat it.
+    """
+
+    start: Callable[[str], S]
+    fold: Callable[[S, Payload, Fact], S]
+    rules: Callable[[S, C], Sequence[Payload]]
+    context: Callable[[S], dict[str, Any]] | None = None
+
+    def initial(self, stream_id: str) -> S:
+        return self.start(stream_id)
+
+    def evolve(self, state: S, payload: Payload, fact: Fact) -> S:
+        return self.fold(state, payload, fact)
+
+    def decide(self, state: S, command: C) -> Sequence[Payload]:
+        try:
+            return self.rules(state, command)
+        except DomainError as exc:
+            if self.context is not None and exc.status == 409:
+                for key, value in self.context(state).items():
+                    exc.extra.setdefault(key, value)
+            raise

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.events import catalog
 from libs.events.catalog import OrderSlaPaused, OrderSlaResumed, Payload
 from libs.events.command import execute
-from libs.events.decider import Fact
-from libs.events.errors import ConcurrencyConflict
+from libs.events.decider import Fact, Rules
+from libs.events.errors import ConcurrencyConflict, InvalidInput, Refused
 from libs.events.store import EventStore, store_for
 
 NOW = datetime(2026, 3, 1, 8, tzinfo=UTC)
@@ -97,3 +97,16 @@ async def test_the_event_type_comes_from_the_catalog(sqlite_engine: AsyncEngine)
     done = await execute(store, "o-2", Notes(), "x", "me", 0, source="dispatch", now=lambda: NOW)
     assert [e.type for e in done.events] == ["order.sla_resumed"]
     assert catalog.type_of(catalog.OrderEscalated) == "order.escalated"
+
+
+def test_rules_add_their_context_to_409_refusals_only() -> None:
+    def rules(state: int, command: str) -> Sequence[Payload]:
+        raise (Refused("no") if command == "refuse" else InvalidInput("bad", "field"))
+
+    decider: Rules[int, str] = Rules(lambda _: 0, lambda s, p, f: s, rules, lambda state: {"status_now": state})
+    with pytest.raises(Refused) as refused:
+        decider.decide(7, "refuse")
+    assert refused.value.extra == {"status_now": 7}
+    with pytest.raises(InvalidInput) as invalid:
+        decider.decide(7, "bad")
+    assert invalid.value.extra == {} and invalid.value.field == "field"

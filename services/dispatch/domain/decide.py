@@ -7,7 +7,7 @@ from datetime import datetime
 
 from libs.events import catalog
 from libs.events.catalog import Payload
-from libs.events.decider import Fact
+from libs.events.decider import Fact, Rules
 from services.dispatch.domain.order import (
     ON_SITE,
     Arrive,
@@ -208,21 +208,4 @@ def evolve(state: State, data: Payload, fact: Fact) -> State:
     return state
 
 
-class OrderDecider:
-    """The dispatch rules as a `libs.events.command.Decider` over an order's stream."""
-
-    def initial(self, stream_id: str) -> State:
-        return State(stream_id)
-
-    def evolve(self, state: State, payload: Payload, fact: Fact) -> State:
-        return evolve(state, payload, fact)
-
-    def decide(self, state: State, command: Command) -> list[Payload]:
-        try:
-            return decide(state, command)
-        except Refused as exc:
-            exc.extra.setdefault("status_now", state.status)
-            raise
-
-
-DECIDER = OrderDecider()
+DECIDER: Rules[State, Command] = Rules(State, evolve, decide, lambda state: {"status_now": state.status})

@@ -12,7 +12,7 @@ from typing import Literal
 
 from libs.events import catalog
 from libs.events.catalog import Payload
-from libs.events.decider import Fact
+from libs.events.decider import Fact, Rules
 from services.intake.domain.errors import AlreadyReported, InvalidField, OrderClosed, TopOfChain, UnknownOrder
 from services.intake.domain.warranty import PolicyBook, determine
 
@@ -192,17 +192,4 @@ def _complain(state: OrderState, cmd: ReceiveComplaint) -> list[Payload]:
     return events
 
 
-class OrderDecider:
-    """Intake's rules as a `libs.events.command.Decider` over an order's stream."""
-
-    def initial(self, stream_id: str) -> OrderState:
-        return OrderState()
-
-    def evolve(self, state: OrderState, payload: Payload, fact: Fact) -> OrderState:
-        return evolve(state, payload, fact)
-
-    def decide(self, state: OrderState, command: Command) -> list[Payload]:
-        return decide(state, command)
-
-
-DECIDER = OrderDecider()
+DECIDER: Rules[OrderState, Command] = Rules(lambda _: OrderState(), evolve, decide)

@@ -13,7 +13,7 @@ from typing import get_args
 from libs.events import catalog
 from libs.events.catalog import Payload
 from libs.events.chinatime import month_end, month_of, previous_month
-from libs.events.decider import Fact
+from libs.events.decider import Fact, Rules
 from services.quality.domain.commands import Actor, CloseMonth, FileComplaint, SetPolicy, SubmitReview
 from services.quality.domain.errors import (
     AlreadyReviewed,
@@ -122,58 +122,19 @@ def decide_policy(cmd: SetPolicy) -> list[catalog.Payload]:
 OrderCommand = SubmitReview | FileComplaint
 
 
-class OrderDecider:
-    """Reviews and complaints on an order's stream (a `libs.events.command.Decider`)."""
-
-    def initial(self, stream_id: str) -> OrderState:
-        return OrderState()
-
-    def evolve(self, state: OrderState, payload: Payload, fact: Fact) -> OrderState:
-        return evolve(state, payload)
-
-    def decide(self, state: OrderState, command: OrderCommand) -> list[Payload]:
-        if isinstance(command, SubmitReview):
-            return decide_review(state, command)
-        return decide_complaint(state, command)
+def _decide_on_order(state: OrderState, command: OrderCommand) -> list[Payload]:
+    if isinstance(command, SubmitReview):
+        return decide_review(state, command)
+    return decide_complaint(state, command)
 
 
-class ProviderComplaintDecider:
-    """A complaint about a provider with no order: a stream of its own, nothing to fold."""
-
-    def initial(self, stream_id: str) -> None:
-        return None
-
-    def evolve(self, state: None, payload: Payload, fact: Fact) -> None:
-        return None
-
-    def decide(self, state: None, command: FileComplaint) -> list[Payload]:
-        return decide_complaint(None, command)
+def _nothing(state: None, payload: Payload, fact: Fact) -> None:
+    return None
 
 
-class MonthDecider:
-    """Closing a maker's month, once."""
-
-    def initial(self, stream_id: str) -> MonthState:
-        return MonthState()
-
-    def evolve(self, state: MonthState, payload: Payload, fact: Fact) -> MonthState:
-        return evolve_month(state, payload)
-
-    def decide(self, state: MonthState, command: CloseMonth) -> list[Payload]:
-        return decide_close(state, command)
-
-
-class PolicyDecider:
-    """A maker's reward/penalty policy: each setting replaces the last."""
-
-    def initial(self, stream_id: str) -> None:
-        return None
-
-    def evolve(self, state: None, payload: Payload, fact: Fact) -> None:
-        return None
-
-    def decide(self, state: None, command: SetPolicy) -> list[Payload]:
-        return decide_policy(command)
-
-
-ORDERS, PROVIDER_COMPLAINTS, MONTHS, POLICIES = OrderDecider(), ProviderComplaintDecider(), MonthDecider(), PolicyDecider()
+# reviews and complaints on an order's stream; a complaint about a provider with no order
+# (a stream of its own, nothing to fold); closing a maker's month once; a maker's policy
+ORDERS: Rules[OrderState, OrderCommand] = Rules(lambda _: OrderState(), lambda s, p, f: evolve(s, p), _decide_on_order)
+PROVIDER_COMPLAINTS: Rules[None, FileComplaint] = Rules(lambda _: None, _nothing, lambda _, c: decide_complaint(None, c))
+MONTHS: Rules[MonthState, CloseMonth] = Rules(lambda _: MonthState(), lambda s, p, f: evolve_month(s, p), decide_close)
+POLICIES: Rules[None, SetPolicy] = Rules(lambda _: None, _nothing, lambda _, c: decide_policy(c))

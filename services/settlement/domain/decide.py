@@ -14,9 +14,9 @@ from libs.events.catalog import (
     OrderSettlementReversed,
     Payload,
 )
-from libs.events.decider import Fact
+from libs.events.decider import Rules
 from services.settlement.domain.commands import ApproveSettlement, Command, CorrectSettlement, ReverseSettlement
-from services.settlement.domain.errors import AlreadySettled, NoStandard, NotRepaired, NotSettled, SettlementRefused
+from services.settlement.domain.errors import AlreadySettled, NoStandard, NotRepaired, NotSettled
 from services.settlement.domain.model import State, evolve
 from services.settlement.domain.pricing import propose
 from services.settlement.domain.standards import FeeStandard
@@ -60,21 +60,5 @@ def _current(state: State) -> OrderSettled:
     return state.settlement
 
 
-class SettlementDecider:
-    """The settlement rules as a `libs.events.command.Decider` over an order's stream."""
-
-    def initial(self, stream_id: str) -> State:
-        return State(order_id=stream_id)
-
-    def evolve(self, state: State, payload: Payload, fact: Fact) -> State:
-        return evolve(state, payload, fact)
-
-    def decide(self, state: State, command: Command) -> list[Payload]:
-        try:
-            return decide(state, command)
-        except SettlementRefused as exc:
-            exc.extra.setdefault("order_id", state.order_id)
-            raise
-
-
-DECIDER = SettlementDecider()
+DECIDER: Rules[State, Command] = Rules(lambda stream_id: State(order_id=stream_id), evolve, decide,
+                                      lambda state: {"order_id": state.order_id})
