@@ -15,7 +15,7 @@ from typing import Literal
 from uuid import UUID
 
 from libs.events import catalog, errors
-from services.dispatch.domain.sla import DEFAULT_POLICY, SlaClock, SlaPolicy, add_working
+from services.dispatch.domain.sla import DEFAULT_POLICY, SlaClock, SlaPolicy
 
 Status = Literal["new", "reported", "dispatched", "arrived", "repaired"]
 PauseReason = Literal["parts_on_order", "customer_unreachable", "customer_rescheduled"]
@@ -78,7 +78,7 @@ class State:
         return clock.stop(self.arrived_at) if self.arrived_at else clock
 
     def complaint_due(self, complaint: Complaint, policy: SlaPolicy) -> datetime:
-        return add_working(complaint.received_at, policy.complaint_seconds, policy.calendar)
+        return SlaClock(complaint.received_at, policy.complaint_seconds).due_at(policy.calendar)
 
 
 # ---- commands ---------------------------------------------------------------------------
