@@ -156,3 +156,14 @@ def test_an_unmatched_complaint_opens_the_order_it_is_about() -> None:
     assert types(events) == ["order.reported", "complaint.received", "order.escalated"]
     with pytest.raises(UnknownOrder):
         decide(OrderState(), complaint())
+
+
+def test_a_forwarded_time_may_not_run_ahead_of_the_clock_beyond_the_leeway() -> None:
+    from datetime import timedelta
+
+    from services.intake.domain import not_ahead
+
+    not_ahead("reported_at", NOW + timedelta(minutes=5), NOW, timedelta(minutes=5))
+    with pytest.raises(InvalidField) as refused:
+        not_ahead("reported_at", NOW + timedelta(minutes=6), NOW, timedelta(minutes=5))
+    assert refused.value.field == "reported_at"

@@ -24,12 +24,12 @@ from libs.events.chinatime import local_day
 from libs.events.db import reader
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep
-from libs.web.problems import NotFound, Unauthorized, Unprocessable
+from libs.web.problems import NotFound, Unauthorized
 from libs.web.runtime import Runtime
 from services.intake import handlers, queries
 from services.intake.api.common import timeline
 from services.intake.api.schemas import REF, PlatformAccepted, PlatformOrder, PlatformReport, PlatformTrail
-from services.intake.domain import ReceiveComplaint, ReportOrder
+from services.intake.domain import ReceiveComplaint, ReportOrder, not_ahead
 from services.intake.handlers import load, policies, stable_id
 from services.intake.tables import nonces
 
@@ -98,9 +98,7 @@ def _report(body: PlatformReport, platform_id: str, runtime: Runtime) -> ReportO
 async def receive_report(body: PlatformReport, platform_id: PlatformDep, runtime: RuntimeDep) -> Any:
     """A report forwarded by the complaint platform: a repair request or a complaint."""
     now = runtime.clock()
-    if body.reported_at > now + WINDOW:
-        raise Unprocessable("invalid field(s): reported_at", errors=[
-            {"field": "reported_at", "message": "is in the future", "type": "value_error"}])
+    not_ahead("reported_at", body.reported_at, now, WINDOW)
     target = None
     if body.kind == "complaint":
         target = await handlers.complaint_target(runtime, platform_id, body.order_id, body.related_ref,

@@ -19,6 +19,7 @@ from services.intake.domain.order import (
     decide,
     evolve,
     next_tier,
+    not_ahead,
     resent,
     visible,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "determine",
     "evolve",
     "next_tier",
+    "not_ahead",
     "resent",
     "visible",
 ]

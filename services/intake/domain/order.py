@@ -7,7 +7,7 @@ path (libs.events.command) types them from the catalog and appends them.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from libs.events import catalog
@@ -126,6 +126,13 @@ def resent(state: OrderState, kind: Literal["repair", "complaint"], platform_id:
     """The position of what the platform already forwarded under `ref` (a re-send), if any."""
     type_ = "order.reported" if kind == "repair" else "complaint.received"
     return next((p for t, pid, r, p in state.forwarded if (t, pid, r) == (type_, platform_id, ref)), None)
+
+
+def not_ahead(field: str, at: datetime, now: datetime, leeway: timedelta) -> None:
+    """A reported time may be late, never ahead of the server clock by more than the
+    clock skew a platform is allowed (the signature window)."""
+    if at > now + leeway:
+        raise InvalidField(field, "is in the future")
 
 
 def visible(state: OrderState, role: str, party: str | None) -> bool:
