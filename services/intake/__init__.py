@@ -4,7 +4,7 @@
 - domain/   pure: the order (state, evolve, commands, decide, resend detection), warranty
             (三包) rules, errors
 - handlers  one use case per command: report, escalate, a platform's forwarded report
-- tables    intake's own durable tables: platform nonces, partner webhook secrets, outbox
+- reference intake's own durable tables: platform nonces, partner webhook secrets, outbox
 - projection  the intake_orders read model (and platform references)
 - queries   read-side SQL over it (platform refs, complaint-to-order matching)
 - webhooks  partner webhook delivery from the outbox

@@ -16,8 +16,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 
 from libs.events import catalog
 from libs.events.chinatime import local_day
@@ -31,7 +29,7 @@ from services.intake.api.common import timeline
 from services.intake.api.schemas import REF, PlatformAccepted, PlatformOrder, PlatformReport, PlatformTrail
 from services.intake.domain import ReceiveComplaint, ReportOrder, not_ahead
 from services.intake.handlers import load, policies, stable_id
-from services.intake.tables import nonces
+from services.intake.reference import forget_nonces, remember_nonce
 
 router = APIRouter(tags=["intake: complaint platform"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
@@ -65,19 +63,14 @@ async def verified_platform(
     if abs(now.timestamp() - int(x_timestamp)) > WINDOW.total_seconds():
         raise Unauthorized("timestamp outside the ±5 minute window")
     platform_id = runtime.settings.platform_id
-    dialect = postgresql if runtime.engine.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(nonces).values(platform_id=platform_id, nonce=x_nonce, seen_at=now)
-    async with runtime.engine.begin() as conn:
-        inserted = (await conn.execute(stmt.on_conflict_do_nothing())).rowcount
-    if not inserted:
+    if not await remember_nonce(runtime.engine, platform_id, x_nonce, now):
         raise Unauthorized("replayed nonce")
     return platform_id
 
 
 async def forget_old_nonces(runtime: Runtime) -> None:
     """Nonces older than twice the window can no longer be replayed (the timestamp check refuses them)."""
-    async with runtime.engine.begin() as conn:
-        await conn.execute(delete(nonces).where(nonces.c.seen_at < runtime.clock() - 2 * WINDOW))
+    await forget_nonces(runtime.engine, runtime.clock() - 2 * WINDOW)
 
 
 PlatformDep = Annotated[str, Depends(verified_platform)]
