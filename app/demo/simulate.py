@@ -29,7 +29,7 @@ from app.demo import world
 from libs.events.chinatime import CHINA, month_of
 from libs.events.clock import ManualClock
 from libs.web.runtime import Runtime
-from services.dispatch.watcher import watch_once
+from services.dispatch.jobs import watch_once
 
 Step = Callable[[], Awaitable[None]]
 Progress = Callable[[float, str], None]

@@ -16,7 +16,7 @@ from libs.events.envelope import StoredEvent
 from libs.events.errors import ConcurrencyConflict, Missing
 from libs.events.store import EventStore
 from libs.web.runtime import Runtime
-from services.dispatch import registry
+from services.dispatch import reference
 from services.dispatch.domain import DECIDER, Command, EscalateBreaches, Refused, SlaPolicy, State
 from services.dispatch.domain.access import assignment, check_actor
 from services.dispatch.domain.order import Assignment
@@ -36,11 +36,11 @@ async def policy_for(engine: AsyncEngine, state: State) -> SlaPolicy:
     if state.reported_recorded_at is None:
         return SlaPolicy()
     async with reader(engine).connect() as conn:
-        return await registry.policy_at(conn, state.maker, state.reported_recorded_at)
+        return await reference.policy_at(conn, state.maker, state.reported_recorded_at)
 
 
 async def assign_to(engine: AsyncEngine, outlet_id: str, technician_id: str, state: State) -> Assignment:
-    found = await registry.get_outlet(engine, outlet_id)
+    found = await reference.get_outlet(engine, outlet_id)
     return assignment(outlet_id, found[0] if found else None, technician_id, state)
 
 

@@ -17,7 +17,7 @@ from libs.events.projection import Batched, Projection
 from libs.events.schema import UTCDateTime
 from libs.events.sqlutil import upsert
 from services.dispatch.domain import ON_SITE, SlaClock
-from services.dispatch.registry import policy_for_recorded, policy_version
+from services.dispatch.reference import policy_for_recorded, policy_version
 
 metadata = MetaData()
 

@@ -15,8 +15,8 @@ from libs.web.runtime import Runtime
 from services.dispatch.app import SERVICE
 from services.dispatch.domain import EscalateBreaches, decide
 from services.dispatch.handlers import load_order
+from services.dispatch.jobs import escalate_order, watch_once
 from services.dispatch.projection import PROJECTION
-from services.dispatch.watcher import escalate_order, watch_once
 from tests.dispatch.factory import OUTLET, XIANNING, complaint, report
 from tests.support.app import auth
 

@@ -12,7 +12,7 @@ import pytest
 
 from libs.events.envelope import NewEvent
 from libs.events.store import AppendResult
-from services.dispatch.watcher import escalate_order
+from services.dispatch.jobs import escalate_order
 from tests.dispatch.factory import complaint
 from tests.dispatch.test_api import TECH, TO, new_order, post, with_outlet
 

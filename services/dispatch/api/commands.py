@@ -18,6 +18,16 @@ from libs.web.auth import Principal
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, require
 from libs.web.runtime import Runtime
+from services.dispatch.api.schemas import (
+    Accepted,
+    ArriveIn,
+    DispatchIn,
+    PauseIn,
+    ReassignIn,
+    RepairIn,
+    RespondIn,
+    ResumeIn,
+)
 from services.dispatch.domain import (
     Arrive,
     Command,
@@ -32,16 +42,6 @@ from services.dispatch.domain import (
 )
 from services.dispatch.domain.access import not_in_future
 from services.dispatch.handlers import Build, assign_to, run
-from services.dispatch.schemas import (
-    Accepted,
-    ArriveIn,
-    DispatchIn,
-    PauseIn,
-    ReassignIn,
-    RepairIn,
-    RespondIn,
-    ResumeIn,
-)
 
 router = APIRouter(prefix="/dispatch/orders", tags=["dispatch"])
 

@@ -10,11 +10,8 @@ from libs.events.chinatime import month_end, month_start
 from libs.web.auth import Principal
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Forbidden, NotFound
-from services.dispatch import queries, registry
-from services.dispatch.domain import sla_state
-from services.dispatch.domain.routing import suggest
-from services.dispatch.handlers import load_order, policy_for
-from services.dispatch.schemas import (
+from services.dispatch import queries, reference
+from services.dispatch.api.schemas import (
     ComplaintSla,
     CompliancePublic,
     OrderDispatchPublic,
@@ -24,6 +21,9 @@ from services.dispatch.schemas import (
     RoutePublic,
     SuggestionPublic,
 )
+from services.dispatch.domain import sla_state
+from services.dispatch.domain.routing import suggest
+from services.dispatch.handlers import load_order, policy_for
 
 router = APIRouter(prefix="/dispatch", tags=["dispatch: queues"])
 
@@ -66,7 +66,7 @@ async def order_view(order_id: str, runtime: RuntimeDep, principal: OutletReader
 @router.get("/queues/{outlet_id}", response_model=QueuePublic)
 async def outlet_queue(outlet_id: str, runtime: RuntimeDep, principal: OutletReader) -> QueuePublic:
     """An outlet's open orders by due time, with SLA state, time left and load."""
-    found = await registry.get_outlet(runtime.engine, outlet_id)
+    found = await reference.get_outlet(runtime.engine, outlet_id)
     if found is None:
         raise NotFound(f"outlet {outlet_id} not found")
     if principal.role in ("provider", "technician") and principal.party != found[0].provider_id:
@@ -112,7 +112,7 @@ async def route(order_id: str, runtime: RuntimeDep, principal: Desk) -> RoutePub
     if state.status == "new":
         raise NotFound(f"order {order_id} not found")
     _, city, county = state.region
-    outlets = [o for o, _ in await registry.list_outlets(runtime.engine)]
+    outlets = [o for o, _ in await reference.list_outlets(runtime.engine)]
     outlet_load, technician_load = await queries.load_by_outlet(runtime.engine)
     ranked = suggest(outlets, city=city, county=county, category=state.category,
                      outlet_load=outlet_load, technician_load=technician_load)
