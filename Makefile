@@ -23,6 +23,7 @@ test: install  ## the whole suite: unit, integration (PostgreSQL + both brokers)
 lint: install
 	$(BIN)/ruff check libs services app tests bench deploy
 	$(BIN)/mypy
+	PYTHONPATH=$(CURDIR) $(BIN)/lint-imports
 
 bench: install  ## benchmarks: figures and ratios against baselines measured in the same run
 	$(PYTHON) -m bench

@@ -35,8 +35,8 @@ from bench.report import Report
 from libs.events import catalog
 from libs.events.settings import Settings
 from libs.web.runtime import Runtime
-from services.intake.api.common import append
 from services.intake.domain import OrderState, PolicyBook, ReportOrder, decide
+from services.intake.handlers import append
 from tests.support.servers import create_database, drop_database
 
 CONCURRENCY = 16

@@ -20,15 +20,16 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from app.demo import world
+from libs.events.chinatime import CHINA, month_of
 from libs.events.clock import ManualClock
 from libs.web.runtime import Runtime
-from services.dispatch.watcher import watch_once
+from services.dispatch.jobs import watch_once
 
 Step = Callable[[], Awaitable[None]]
 Progress = Callable[[float, str], None]
@@ -126,8 +127,8 @@ class Demo:
         while day < end:
             for _ in range(self._poisson(orders_per_day)):
                 self.at(day + timedelta(minutes=self.rng.uniform(0, 60 * 24)), self.report)
-            if day > start and local_month(day) != local_month(day - timedelta(days=1)):
-                self.at(day + timedelta(hours=1), self._close_month(local_month(day - timedelta(days=1))))
+            if day > start and month_of(day) != month_of(day - timedelta(days=1)):
+                self.at(day + timedelta(hours=1), self._close_month(month_of(day - timedelta(days=1))))
             self.at(_next_local(day, 17), self.settle_batch)
             day += timedelta(days=1)
         total = (end - start).total_seconds()
@@ -363,17 +364,9 @@ class Demo:
         return close
 
 
-BEIJING = timezone(timedelta(hours=8))
-
-
-def local_month(moment: datetime) -> str:
-    """The month in China time (months close on local dates)."""
-    return moment.astimezone(BEIJING).strftime("%Y-%m")
-
-
 def _next_local(moment: datetime, hour: int) -> datetime:
     """The next `hour`:00 Beijing time at or after `moment`."""
-    local = moment.astimezone(BEIJING)
+    local = moment.astimezone(CHINA)
     at = local.replace(hour=hour, minute=0, second=0, microsecond=0)
     return (at if at >= local else at + timedelta(days=1)).astimezone(UTC)
 

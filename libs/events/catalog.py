@@ -21,13 +21,25 @@ from libs.events.envelope import NewEvent, StoredEvent
 from libs.events.errors import EmitterNotAllowed, InvalidEventData, UnknownEventType
 
 Tier = Literal["dealer", "regional", "hq"]
-TIERS: tuple[Tier, ...] = ("dealer", "regional", "hq")
+TIERS: tuple[Tier, ...] = ("dealer", "regional", "hq")  # the one escalation chain, bottom to top
+
+
+def next_tier(tier: Tier) -> Tier | None:
+    """The tier above `tier`, or None at HQ (the top: nothing escalates past it)."""
+    index = TIERS.index(tier)
+    return TIERS[index + 1] if index + 1 < len(TIERS) else None
+
+
 Grade = Literal["A", "B", "C", "D", "E"]
 Channel = Literal["partner", "platform", "hotline"]
 ComplaintChannel = Literal[
     "platform", "hotline", "web_form", "call_back", "feedback_form", "suggestion_form", "internal_monitor"
 ]
 Payer = Literal["maker", "customer", "lump_sum"]
+# the channels a maker's own supervision records complaints on (a platform's come through intake)
+QualityChannel = Literal["hotline", "web_form", "call_back", "feedback_form", "suggestion_form", "internal_monitor"]
+ReviewChannel = Literal["feedback_form", "call_back"]
+Severity = Literal["low", "normal", "high"]
 
 
 class Payload(BaseModel):
@@ -177,7 +189,7 @@ class OrderSettlementReversed(Payload):
 
 
 class OrderReviewed(Payload):
-    channel: Literal["feedback_form", "call_back"]
+    channel: ReviewChannel
     timeliness: Grade
     quality: Grade
     attitude: Grade
@@ -190,7 +202,7 @@ class OrderReviewed(Payload):
 class ComplaintReceived(Payload):
     complaint_id: UUID = Field(default_factory=uuid4)
     channel: ComplaintChannel
-    severity: Literal["low", "normal", "high"] = "normal"
+    severity: Severity = "normal"
     text: str
     provider_id: str | None = None
     outlet_id: str | None = None
@@ -241,12 +253,15 @@ class EventSpec:
 
 _SPECS: dict[tuple[str, int], EventSpec] = {}
 _LATEST: dict[str, int] = {}
+_TYPE_OF: dict[type[Payload], str] = {}
 _UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
 def register(type_: str, version: int, model: type[Payload], *emitters: str) -> None:
     _SPECS[(type_, version)] = EventSpec(type_, version, model, frozenset(emitters))
     _LATEST[type_] = max(version, _LATEST.get(type_, 0))
+    _TYPE_OF.clear()
+    _TYPE_OF.update({_SPECS[(t, v)].model: t for t, v in _LATEST.items()})
 
 
 def upcaster(type_: str, from_version: int) -> Callable[[Callable[..., dict[str, Any]]], Any]:
@@ -295,6 +310,14 @@ def latest_version(type_: str) -> int:
         return _LATEST[type_]
     except KeyError:
         raise UnknownEventType(f"{type_} is not in the catalog") from None
+
+
+def type_of(model: type[Payload]) -> str:
+    """The type whose latest version this model is (each type's latest model is its own)."""
+    try:
+        return _TYPE_OF[model]
+    except KeyError:
+        raise UnknownEventType(f"{model.__name__} is not the latest model of any catalog type") from None
 
 
 def known_types() -> list[str]:

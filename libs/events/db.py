@@ -130,10 +130,6 @@ def reader(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(readonly=True)
 
 
-def is_sqlite(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 async def migrate(engine: AsyncEngine) -> None:
     """Bring the event-store schema to head (safe when several processes start at once)."""
     async with engine.begin() as conn:

@@ -7,9 +7,17 @@
     ├── UnknownEventType         type/version not in the catalog
     ├── InvalidEventData         data does not match the catalog model
     └── StoreUnavailable         the database cannot be reached (retriable)
+
+    DomainError                  a command the rules refuse; the web edge answers `status`
+    ├── InvalidInput      422    a value that cannot be right; `field` names it
+    ├── Missing           404    the thing acted on does not exist (for this caller)
+    ├── Refused           409    the stream's state does not allow the command
+    └── NotAllowed        403    this caller may not do this to this stream
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class EventStoreError(Exception):
@@ -46,3 +54,30 @@ class StoreUnavailable(EventStoreError):
     """The database could not be reached or dropped the connection."""
 
     retriable = True
+
+
+class DomainError(Exception):
+    """Base of every refusal by a service's rules: pure code raises it, the web edge
+    (libs.web.problems) turns it into an RFC 9457 problem, in one place."""
+
+    status = 409
+
+    def __init__(self, detail: str, field: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail, self.field, self.extra = detail, field, extra
+
+
+class InvalidInput(DomainError):
+    status = 422
+
+
+class Missing(DomainError):
+    status = 404
+
+
+class Refused(DomainError):
+    status = 409
+
+
+class NotAllowed(DomainError):
+    status = 403

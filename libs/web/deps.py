@@ -8,8 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
-from libs.events.clock import Clock
-from libs.events.store import SqlEventStore
 from libs.web.auth import Principal, find_principal, hash_key
 from libs.web.problems import Forbidden, Unauthorized
 from libs.web.ratelimit import KeyLimiter
@@ -23,31 +21,13 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def get_store(request: Request) -> SqlEventStore:
-    return get_runtime(request).store
-
-
-def get_clock(request: Request) -> Clock:
-    return get_runtime(request).clock
-
-
 # FastAPI runs a plain `def` dependency in a worker thread: the aliases use async twins so a
 # request does not pay a thread hop for each of them.
 async def _runtime(request: Request) -> Runtime:
     return get_runtime(request)
 
 
-async def _store(request: Request) -> SqlEventStore:
-    return get_store(request)
-
-
-async def _clock(request: Request) -> Clock:
-    return get_clock(request)
-
-
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
-StoreDep = Annotated[SqlEventStore, Depends(_store)]
-ClockDep = Annotated[Clock, Depends(_clock)]
 
 
 KEY_TTL = 30.0  # seconds a found API key is trusted without asking the database again

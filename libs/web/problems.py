@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from libs.events.errors import ConcurrencyConflict, EventStoreError, StoreUnavailable
+from libs.events.errors import ConcurrencyConflict, DomainError, EventStoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -49,6 +49,23 @@ class Unprocessable(Problem):
     status, title = 422, "Unprocessable request"
 
 
+TITLES = {403: "Forbidden", 404: "Not found", 409: "Conflict", 422: "Unprocessable request"}
+
+
+def invalid_fields(errors: list[dict[str, Any]]) -> str:
+    return "invalid field(s): " + ", ".join(sorted({str(e["field"]) for e in errors}))
+
+
+def _one_422_shape(detail: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """Every 422 carries `errors: [{field, message, type}]` (README, API section), whatever raised it."""
+    extra = dict(extra)
+    field = extra.pop("field", None)
+    if "errors" not in extra:
+        extra["errors"] = [{"field": field or "body", "message": detail, "type": "value_error"}]
+    extra["errors"] = [{"type": "value_error", **e} for e in extra["errors"]]
+    return extra
+
+
 class Unauthorized(Problem):
     status, title = 401, "Unauthorized"
 
@@ -66,7 +83,7 @@ def problem_response(status: int, title: str, detail: str, request: Request | No
     }
     if request is not None:
         body["instance"] = request.url.path
-    body.update(extra)
+    body.update(_one_422_shape(detail, extra) if status == 422 else extra)
     headers = {"Retry-After": "1"} if status == 503 else None
     if status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
@@ -86,8 +103,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"field": _field(tuple(e["loc"])), "message": e["msg"], "type": e["type"]} for e in exc.errors()]
-        fields = ", ".join(sorted({e["field"] for e in errors}))
-        return problem_response(422, "Invalid request", f"invalid field(s): {fields}", request, errors=errors)
+        return problem_response(422, "Invalid request", invalid_fields(errors), request, errors=errors)
+
+    @app.exception_handler(DomainError)
+    async def _refused(request: Request, exc: DomainError) -> JSONResponse:
+        extra = {"field": exc.field, **exc.extra} if exc.field else exc.extra
+        return problem_response(exc.status, TITLES.get(exc.status, "Error"), exc.detail, request, **extra)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

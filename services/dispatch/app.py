@@ -5,15 +5,15 @@ from fastapi import FastAPI
 from libs.events.settings import Settings
 from libs.web.app import build_app
 from libs.web.runtime import Runtime, ServiceSpec
-from services.dispatch import registry
+from services.dispatch import reference
 from services.dispatch.api import router
+from services.dispatch.jobs import sla_watcher
 from services.dispatch.projection import PROJECTION
-from services.dispatch.watcher import sla_watcher
 
 
 async def setup(runtime: Runtime) -> None:
     """Create the owned tables (outlet registry, SLA policies); projections are set up by the runtime."""
-    await registry.create_tables(runtime.engine)
+    await reference.create_tables(runtime.engine)
 
 
 SERVICE = ServiceSpec(name="dispatch", router=router, projections=[PROJECTION], jobs=[sla_watcher], setup=setup)

@@ -16,8 +16,8 @@ from libs.events.envelope import StoredEvent
 from libs.events.projection import Batched, Projection
 from libs.events.schema import UTCDateTime
 from libs.events.sqlutil import upsert
-from services.dispatch.domain import ON_SITE, add_working, working_seconds
-from services.dispatch.registry import policy_for_recorded, policy_version
+from services.dispatch.domain import ON_SITE, SlaClock
+from services.dispatch.reference import policy_for_recorded, policy_version
 
 metadata = MetaData()
 
@@ -88,7 +88,7 @@ async def _reported_row(conn: AsyncConnection, event: StoredEvent, data: catalog
         "province": loc.province, "city": loc.city, "county": loc.county, "provincial_capital": loc.provincial_capital,
         "status": "reported", "tier": data.tier, "outlet_id": None, "provider_id": None, "technician_id": None,
         "policy_version": policy.version, "sla_started_at": event.occurred_at, "sla_budget_s": budget, "paused_s": 0.0,
-        "paused_since": None, "pause_reason": None, "due_at": add_working(event.occurred_at, budget, policy.calendar),
+        "paused_since": None, "pause_reason": None, "due_at": SlaClock(event.occurred_at, budget).due_at(policy.calendar),
         "arrived_at": None, "breached_late": False, "escalated": False, **_stamp(event),
     }
 
@@ -122,9 +122,10 @@ async def on_resumed(conn: AsyncConnection, event: StoredEvent, data: catalog.Or
     if row is None or row["paused_since"] is None:
         return
     calendar = (await policy_version(conn, row["maker"], row["policy_version"])).calendar
-    paused = row["paused_s"] + working_seconds(row["paused_since"], event.occurred_at, calendar)
-    due = add_working(row["sla_started_at"], row["sla_budget_s"] + paused, calendar)
-    await _set(conn, event, paused_s=paused, paused_since=None, pause_reason=None, due_at=due)
+    clock = SlaClock(row["sla_started_at"], row["sla_budget_s"], row["paused_s"], row["paused_since"])
+    resumed = clock.resume(event.occurred_at, calendar)  # the one SLA clock the domain keeps too
+    await _set(conn, event, paused_s=resumed.paused_seconds, paused_since=None, pause_reason=None,
+               due_at=resumed.due_at(calendar))
 
 
 async def on_arrived(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderArrived) -> None:
@@ -161,7 +162,7 @@ async def on_complaint(conn: AsyncConnection, event: StoredEvent, data: catalog.
         "provider_id": data.provider_id or (order[2] if order else None),
         "outlet_id": data.outlet_id or (order[3] if order else None), "policy_version": version,
         "received_at": data.received_at, "budget_s": budget,
-        "due_at": add_working(data.received_at, budget, policy.calendar), "responded_at": None, "escalated": False,
+        "due_at": SlaClock(data.received_at, budget).due_at(policy.calendar), "responded_at": None, "escalated": False,
     }
     await upsert(conn, complaints, [row], ["complaint_id"])
     await _set(conn, event)

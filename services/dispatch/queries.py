@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from libs.events.db import reader
+from services.dispatch.api.schemas import ComplaintItem, OutletLoad, QueueItem, RegionCompliance, TechnicianLoad
 from services.dispatch.domain import SlaClock, SlaPolicy, sla_state
 from services.dispatch.projection import complaints, queue
-from services.dispatch.registry import policy_version
-from services.dispatch.schemas import ComplaintItem, OutletLoad, QueueItem, RegionCompliance, TechnicianLoad
+from services.dispatch.reference import policy_version
 
 OPEN = ("reported", "dispatched")  # waiting for the on-site visit
 ASSIGNED = ("dispatched", "arrived")  # counted as load

@@ -18,7 +18,7 @@ from libs.events.clock import system_clock
 from libs.events.db import create_engine, migrate
 from libs.events.settings import Settings
 from libs.web import auth
-from services.intake import tables
+from services.intake import reference
 from services.intake.webhooks import ensure_secret
 
 
@@ -26,7 +26,7 @@ async def create_partner(engine: AsyncEngine, partner_id: str, name: str, webhoo
                          key: str | None = None) -> tuple[str, str]:
     """Create a partner principal; returns (API key, webhook secret)."""
     async with engine.begin() as conn:
-        await conn.run_sync(tables.metadata.create_all)
+        await conn.run_sync(reference.metadata.create_all)
     api_key = await auth.create_principal(engine, system_clock, id=partner_id, role="partner", name=name,
                                           party=partner_id, key=key, webhook_url=webhook)
     return api_key, await ensure_secret(engine, system_clock, partner_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Index, Integer, MetaData, String, Table, select, update
+from sqlalchemy import Boolean, Column, Index, Integer, MetaData, String, Table, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events import catalog
@@ -16,6 +16,7 @@ from libs.events.envelope import StoredEvent
 from libs.events.projection import Handler, Projection
 from libs.events.schema import Position, UTCDateTime
 from libs.events.sqlutil import upsert
+from services.intake.domain import STATUS_BY_EVENT
 
 metadata = MetaData()
 
@@ -54,14 +55,7 @@ platform_refs = Table(
     Column("position", Position, nullable=False),
 )
 
-STATUS = {
-    "order.dispatched": "dispatched",
-    "order.reassigned": "dispatched",
-    "order.arrived": "on_site",
-    "order.repaired": "repaired",
-    "order.settled": "settled",
-    "order.settlement_reversed": "repaired",
-}
+STATUS = {t: status for t, status in STATUS_BY_EVENT.items() if t != "order.reported"}
 
 
 async def _touch(conn: AsyncConnection, event: StoredEvent, **values: Any) -> None:
@@ -119,11 +113,3 @@ HANDLERS: dict[str, Handler] = {
 }
 
 PROJECTION = Projection("intake_orders", metadata, HANDLERS)
-
-
-async def orders_for_platform_ref(conn: AsyncConnection, platform_id: str, ref: str) -> list[tuple[str, str]]:
-    """(order id, kind) of everything a platform forwarded under one reference."""
-    query = (select(platform_refs.c.order_id, platform_refs.c.kind)
-             .where(platform_refs.c.platform_id == platform_id, platform_refs.c.platform_ref == ref)
-             .order_by(platform_refs.c.position))
-    return [(r[0], r[1]) for r in await conn.execute(query)]

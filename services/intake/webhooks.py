@@ -34,7 +34,7 @@ from libs.web.auth import principals
 from libs.web.runtime import Runtime
 from services.intake.projection import PROJECTION
 from services.intake.projection import orders as orders_table
-from services.intake.tables import deliveries, partner_secrets, webhook_cursor
+from services.intake.reference import deliveries, partner_secrets, webhook_cursor
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8

@@ -1,7 +1,10 @@
 """The quality service (supervision, seed 004): reviews, complaints, monthly performance scores.
 
-Modules: domain (pure decide/evolve), scoring (the seed's rules, pure), months (China
-months), projection (read model), read (scores from it), api (commands), queries (GETs).
+- domain/     pure: model (folds), commands, decide (four Deciders), errors, scoring (the
+              seed's rules), policy (one model per maker), counting (which month, which provider)
+- handlers    one use case per command: review, complaint, policy, close a month
+- projection  the quality read model; queries: read-side SQL (scores computed from it)
+- api/        HTTP only: commands, queries, schemas; app: the ServiceSpec
 
 Decisions the team should know:
 - A month is a calendar month in China time (Asia/Shanghai). A form counts in the month

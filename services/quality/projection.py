@@ -19,11 +19,12 @@ from sqlalchemy import JSON, BigInteger, Boolean, Column, Integer, MetaData, Str
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events import catalog
+from libs.events.chinatime import month_of
 from libs.events.envelope import StoredEvent
 from libs.events.projection import Handler, Projection
 from libs.events.schema import UTCDateTime
 from libs.events.sqlutil import upsert
-from services.quality.months import month_of, next_month
+from services.quality.domain import counting
 
 metadata = MetaData()
 Position = BigInteger().with_variant(Integer(), "sqlite")
@@ -117,11 +118,7 @@ async def closed_months(conn: AsyncConnection, maker: str) -> set[str]:
 
 async def counting_month(conn: AsyncConnection, maker: str, natural: str) -> str:
     """The natural month if still open, else the first open month after it."""
-    closed = await closed_months(conn, maker)
-    month = natural
-    while month in closed:
-        month = next_month(month)
-    return month
+    return counting.counting_month(natural, await closed_months(conn, maker))
 
 
 async def _order(conn: AsyncConnection, order_id: str) -> dict[str, Any] | None:
@@ -162,11 +159,9 @@ async def attribute(conn: AsyncConnection, stream_id: str, position: int) -> Non
     ).mappings().all()
     for complaint in waiting:
         maker = complaint["maker"] or (order["maker"] if order else None)
-        provider, outlet = complaint["provider_id"], complaint["outlet_id"]
-        if provider is None and order is not None:
-            provider = order["provider_id"]
-        if outlet is None and order is not None and provider == order["provider_id"]:
-            outlet = order["outlet_id"]
+        provider, outlet = counting.charged_to(complaint["provider_id"], complaint["outlet_id"],
+                                               order["provider_id"] if order else None,
+                                               order["outlet_id"] if order else None)
         values: dict[str, Any] = {"maker": maker, "provider_id": provider, "outlet_id": outlet}
         if maker and provider:
             month = await counting_month(conn, maker, complaint["natural_month"])

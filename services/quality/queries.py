@@ -1,147 +1,171 @@
-"""Quality queries: monthly scores, a provider's history, the ranking, the 表7-28 sheet (CSV).
+"""Monthly scores from the read model: frozen figures for closed months, computed for open ones.
 
-Money is integer fen in JSON (`*_fen`) and yuan with two decimals in the CSV, whose
-header says so. Months are 'YYYY-MM' in China time (services/quality/months.py).
-
-The 表7-28 sheet lists a maker's orders repaired in the month (China time), one row
-each: 投诉时间 is when the customer reported the problem (order.reported), 处理时间 when
-the technician left after the repair, 处理费用 the settled total (empty until settled).
-Times are China time; the file starts with a UTF-8 BOM so Excel reads the Chinese.
+Open months are computed on query from the counted forms and complaints with the
+maker's current policy, so a policy change shows at once until the month is closed;
+closing freezes exactly what this module returns at that moment.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import datetime
-from decimal import Decimal
+from collections import defaultdict
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Annotated, Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Table, and_, select, true
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.db import reader
-from libs.web.auth import Principal
-from libs.web.deps import RuntimeDep, require
-from libs.web.problems import Forbidden
-from libs.web.runtime import Runtime
-from services.quality import read
-from services.quality.months import CHINA
-from services.quality.projection import orders, policies
-from services.quality.schemas import HistoryPublic, PolicyPublic, RankingPublic, ScoresPublic
-from services.quality.scoring import parse_fraction
+from libs.events.chinatime import previous_month
+from services.quality.domain.policy import Policy, default_policy
+from services.quality.domain.scoring import (
+    Form,
+    MonthScore,
+    month_score,
+    parse_fraction,
+    satisfaction,
+    scored_forms,
+)
+from services.quality.projection import complaints, months, orders, policies, reviews
 
-router = APIRouter(tags=["quality"])
-Readers = Annotated[Principal, Depends(require("supervisor", "finance", "provider"))]
-Staff = Annotated[Principal, Depends(require("supervisor", "finance"))]
-MonthQuery = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, China time")]
-MakerQuery = Annotated[str, Query(min_length=1, max_length=100)]
-MakerPath = Annotated[str, Path(min_length=1, max_length=100)]
-LevelQuery = Annotated[read.Level, Query()]
-
-SHEET_COLUMNS = [
-    "序号", "客户名称", "产品类型", "产品型号", "数量", "问题描述", "检测结果", "处理方案", "原因分析",
-    "投诉时间", "处理时间", "处理费用(元)", "对应服务单编号",
-]
+Level = Literal["provider", "outlet"]
+LEVELS: tuple[Level, ...] = ("provider", "outlet")
 
 
-def _visible(principal: Principal, scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A provider sees only its own line; supervision and finance see all."""
-    if principal.role == "provider":
-        return [s for s in scores if s["level"] == "provider" and s["id"] == principal.party]
-    return scores
+@dataclass(frozen=True)
+class Sheet:
+    """One month's figures of one maker at one level: subject id → score json."""
+
+    maker: str
+    month: str
+    level: Level
+    closed: bool
+    scores: dict[str, dict[str, Any]]
 
 
-@router.get("/quality/scores", response_model=ScoresPublic)
-async def scores(
-    runtime: RuntimeDep, principal: Readers, month: MonthQuery,
-    maker: Annotated[str | None, Query(min_length=1, max_length=100)] = None, level: LevelQuery = "provider",
-) -> dict[str, Any]:
-    """Monthly scores per provider (or outlet): frozen if the month is closed, live otherwise."""
-    async with reader(runtime.engine).connect() as conn:
-        makers = [maker] if maker else await read.makers_in(conn, month)
-        sheets = [await read.sheet(conn, m, month, level) for m in makers]
-    return {
-        "month": month, "level": level,
-        "makers": [
-            {"maker": s.maker, "closed": s.closed, "scores": _visible(principal, list(s.scores.values()))}
-            for s in sheets
-        ],
-    }
+async def policy_for(conn: AsyncConnection, maker: str) -> Policy:
+    row = (await conn.execute(select(policies.c.policy).where(policies.c.maker == maker))).first()
+    return Policy.from_json(row[0]) if row else default_policy()
 
 
-@router.get("/quality/policies/{maker}", response_model=PolicyPublic)
-async def policy(maker: MakerPath, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
-    """A maker's reward/penalty policy (money in fen); the seed's numbers if it never set one."""
-    async with reader(runtime.engine).connect() as conn:
-        row = (await conn.execute(select(policies.c.policy).where(policies.c.maker == maker))).first()
-        current = await read.policy_for(conn, maker)
-    return {"maker": maker, "default": row is None, "policy": current.to_json()}
+async def frozen(conn: AsyncConnection, maker: str, month: str) -> list[dict[str, Any]] | None:
+    row = (
+        await conn.execute(select(months.c.scores).where(months.c.maker == maker, months.c.month == month))
+    ).first()
+    return list(row[0]) if row else None
 
 
-@router.get("/quality/rankings", response_model=RankingPublic)
-async def ranking(
-    runtime: RuntimeDep, principal: Staff, month: MonthQuery, maker: MakerQuery, level: LevelQuery = "provider"
-) -> dict[str, Any]:
-    """Providers of a maker ranked: highest avg first, then fewest complaints, then the larger amount."""
-    async with reader(runtime.engine).connect() as conn:
-        sheet = await read.sheet(conn, maker, month, level)
-    ordered = sorted(sheet.scores.values(), key=_rank_key)
-    return {
-        "maker": maker, "month": month, "level": level, "closed": sheet.closed,
-        "ranking": [{"rank": i, **s} for i, s in enumerate(ordered, start=1)],
-    }
+def _upto(table: Table, column: str, through: int | None) -> ColumnElement[bool]:
+    return true() if through is None else table.c[column] <= through
 
 
-def _rank_key(score: dict[str, Any]) -> tuple[int, Fraction, int, int, str]:
-    avg = parse_fraction(score["avg_exact"])
-    return (avg is None, -(avg or Fraction(0)), score["complaints"], -score["amount_fen"], score["id"])
-
-
-@router.get("/quality/providers/{provider_id}/history", response_model=HistoryPublic)
-async def history(provider_id: str, runtime: RuntimeDep, principal: Readers) -> dict[str, Any]:
-    """A provider's month-by-month scores (every maker it served), oldest first."""
-    if principal.role == "provider" and principal.party != provider_id:
-        raise Forbidden("a provider sees only its own history")
-    months: list[dict[str, Any]] = []
-    async with reader(runtime.engine).connect() as conn:
-        for maker, month in await read.provider_months(conn, provider_id):
-            sheet = await read.sheet(conn, maker, month, "provider")
-            if provider_id in sheet.scores:
-                months.append({"maker": maker, "month": month, "closed": sheet.closed, **sheet.scores[provider_id]})
-    return {"provider_id": provider_id, "months": months}
-
-
-@router.get("/quality/months/{month}/statistics.csv", response_class=Response)
-async def statistics_sheet(
-    runtime: RuntimeDep, principal: Staff, maker: MakerQuery,
-    month: Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, China time")],
-) -> Response:
-    """The monthly service statistics sheet (表7-28) of a maker's orders repaired in the month, as CSV."""
-    return Response(await statistics_csv(runtime, month, maker), media_type="text/csv; charset=utf-8")
-
-
-async def statistics_csv(runtime: Runtime, month: str, maker: str) -> str:
-    query = (
-        select(orders)
-        .where(orders.c.maker == maker, orders.c.repaired_month == month)
-        .order_by(orders.c.repaired_at, orders.c.order_id)
+async def _forms(
+    conn: AsyncConnection, maker: str, month: str, level: Level, through: int | None
+) -> dict[str, list[tuple[Form, bool]]]:
+    key = "provider_id" if level == "provider" else "outlet_id"
+    query = select(reviews).where(
+        reviews.c.maker == maker, reviews.c.month == month, _upto(reviews, "counted_position", through)
     )
-    async with reader(runtime.engine).connect() as conn:
-        rows = (await conn.execute(query)).mappings().all()
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(SHEET_COLUMNS)
-    for number, row in enumerate(rows, start=1):
-        cost = "" if row["cost_fen"] is None else str((Decimal(row["cost_fen"]) / 100).quantize(Decimal("0.01")))
-        writer.writerow([
-            number, row["customer_name"], row["product_category"], row["product_model"], row["quantity"],
-            row["fault"], row["test_result"] or "", row["solution"] or "", row["cause_analysis"] or "",
-            _local(row["reported_at"]), _local(row["repaired_at"]), cost, row["order_id"],
-        ])
-    return "\ufeff" + out.getvalue()  # BOM: the makers open it in Excel
+    out: dict[str, list[tuple[Form, bool]]] = defaultdict(list)
+    for row in (await conn.execute(query)).mappings():
+        form = Form(row["order_id"], row["channel"], row["timeliness"], row["quality"], row["attitude"])
+        out[row[key]].append((form, bool(row["adjustment"])))
+    return out
 
 
-def _local(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+async def _complaints(
+    conn: AsyncConnection, maker: str, month: str, level: Level, through: int | None
+) -> dict[str, list[bool]]:
+    key = complaints.c.provider_id if level == "provider" else complaints.c.outlet_id
+    query = select(key, complaints.c.adjustment).where(
+        complaints.c.maker == maker, complaints.c.month == month, key.is_not(None),
+        _upto(complaints, "counted_position", through),
+    )
+    out: dict[str, list[bool]] = defaultdict(list)
+    for subject, adjustment in (await conn.execute(query)).all():
+        out[subject].append(bool(adjustment))
+    return out
+
+
+async def _repairers(conn: AsyncConnection, maker: str, month: str, level: Level, through: int | None) -> set[str]:
+    key = orders.c.provider_id if level == "provider" else orders.c.outlet_id
+    query = select(key).where(
+        orders.c.maker == maker, orders.c.repaired_month == month, key.is_not(None),
+        _upto(orders, "repaired_position", through),
+    )
+    return {r[0] for r in (await conn.execute(query)).all()}
+
+
+async def _previous_avgs(conn: AsyncConnection, maker: str, month: str, level: Level) -> dict[str, Fraction | None]:
+    prev = previous_month(month)
+    stored = await frozen(conn, maker, prev)
+    if stored is not None:
+        return {s["id"]: parse_fraction(s["avg_exact"]) for s in stored if s["level"] == level}
+    forms = await _forms(conn, maker, prev, level, None)
+    return {subject: satisfaction(_scored(items)).avg for subject, items in forms.items()}
+
+
+def _scored(items: list[tuple[Form, bool]]) -> list[Form]:
+    return scored_forms(f for f, _ in items)
+
+
+async def compute(
+    conn: AsyncConnection, maker: str, month: str, level: Level, through: int | None = None, policy: Policy | None = None
+) -> dict[str, MonthScore]:
+    """Live figures of an (open) month, counting only rows applied up to `through` when given."""
+    policy = policy or await policy_for(conn, maker)
+    forms = await _forms(conn, maker, month, level, through)
+    counted = await _complaints(conn, maker, month, level, through)
+    subjects = set(forms) | set(counted) | await _repairers(conn, maker, month, level, through)
+    previous = await _previous_avgs(conn, maker, month, level)
+    out: dict[str, MonthScore] = {}
+    for subject in sorted(subjects):
+        items = forms.get(subject, [])
+        chosen = {(f.order_id, f.channel) for f in _scored(items)}
+        late_forms = sum(1 for f, adj in items if adj and (f.order_id, f.channel) in chosen)
+        adjustments = {"late_reviews": late_forms, "late_complaints": sum(counted.get(subject, []))}
+        out[subject] = month_score(
+            [f for f, _ in items], len(counted.get(subject, [])), previous.get(subject), policy, adjustments
+        )
+    return out
+
+
+def entries(level: Level, scores: dict[str, MonthScore]) -> list[dict[str, Any]]:
+    return [{"level": level, "id": subject, **score.to_json()} for subject, score in sorted(scores.items())]
+
+
+async def sheet(conn: AsyncConnection, maker: str, month: str, level: Level) -> Sheet:
+    stored = await frozen(conn, maker, month)
+    if stored is not None:
+        return Sheet(maker, month, level, True, {s["id"]: s for s in stored if s["level"] == level})
+    live = entries(level, await compute(conn, maker, month, level))
+    return Sheet(maker, month, level, False, {s["id"]: s for s in live})
+
+
+async def makers_in(conn: AsyncConnection, month: str) -> list[str]:
+    """Makers with anything counted in (or frozen for) the month."""
+    found: set[str] = set()
+    for table, column in ((reviews, reviews.c.month), (complaints, complaints.c.month), (orders, orders.c.repaired_month)):
+        rows = await conn.execute(select(table.c.maker).where(column == month).distinct())
+        found |= {r[0] for r in rows if r[0]}
+    found |= {r[0] for r in await conn.execute(select(months.c.maker).where(months.c.month == month))}
+    return sorted(found)
+
+
+async def provider_months(conn: AsyncConnection, provider_id: str) -> list[tuple[str, str]]:
+    """(maker, month) pairs in which the provider has anything counted, repaired or frozen."""
+    pairs: set[tuple[str, str]] = set()
+    queries = (
+        select(reviews.c.maker, reviews.c.month).where(reviews.c.provider_id == provider_id),
+        select(complaints.c.maker, complaints.c.month).where(
+            and_(complaints.c.provider_id == provider_id, complaints.c.month.is_not(None))
+        ),
+        select(orders.c.maker, orders.c.repaired_month).where(
+            and_(orders.c.provider_id == provider_id, orders.c.repaired_month.is_not(None))
+        ),
+    )
+    for query in queries:
+        pairs |= {(r[0], r[1]) for r in (await conn.execute(query.distinct())).all()}
+    for maker, month, scores in (await conn.execute(select(months.c.maker, months.c.month, months.c.scores))).all():
+        if any(s["level"] == "provider" and s["id"] == provider_id for s in scores):
+            pairs.add((maker, month))
+    return sorted(pairs, key=lambda p: (p[1], p[0]))

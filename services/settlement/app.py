@@ -7,7 +7,7 @@ from libs.web.app import build_app
 from libs.web.runtime import Runtime, ServiceSpec
 from services.settlement.api import router
 from services.settlement.projection import PROJECTION
-from services.settlement.standards_table import create_tables
+from services.settlement.reference import create_tables
 
 
 async def setup(runtime: Runtime) -> None:

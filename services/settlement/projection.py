@@ -24,11 +24,11 @@ from libs.events.catalog import (
     OrderSettled,
     OrderSettlementReversed,
 )
+from libs.events.chinatime import month_of
 from libs.events.envelope import StoredEvent
 from libs.events.projection import Handler, Projection
 from libs.events.schema import Json, UTCDateTime
 from libs.events.sqlutil import upsert
-from services.settlement.standards import local_month
 
 md = MetaData()
 
@@ -151,7 +151,7 @@ async def _entry(conn: AsyncConnection, event: StoredEvent, settled: dict[str, A
     lines = [{**line, "amount_fen": sign * line["amount_fen"]} for line in settled["lines"]]
     await upsert(conn, ledger, [{
         "entry_id": str(event.id), "position": event.position, "provider_id": settled["provider_id"],
-        "maker": settled["maker"], "month": local_month(event.occurred_at),
+        "maker": settled["maker"], "month": month_of(event.occurred_at),
         "kind": "settlement" if sign > 0 else "reversal", "order_id": event.stream_id,
         "partner_ref": row.get("partner_ref"), "settlement_id": settled["settlement_id"], "payer": settled["payer"],
         "amount_fen": sign * settled["total_fen"], "lines": lines, "booked_at": event.occurred_at,

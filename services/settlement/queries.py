@@ -19,12 +19,13 @@ from sqlalchemy import RowMapping, and_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events.catalog import PartUsed
+from libs.events.chinatime import local_day
 from libs.events.db import reader
-from services.settlement.anomalies import Flag, Repair, flags
-from services.settlement.pricing import PricingError, RepairFacts, propose
+from services.settlement.domain.anomalies import Flag, Repair, flags
+from services.settlement.domain.pricing import PricingError, RepairFacts, propose
+from services.settlement.domain.standards import FeeStandard, in_force
 from services.settlement.projection import ledger, orders, repairs, settlements
-from services.settlement.standards import FeeStandard, in_force, local_day
-from services.settlement.standards_table import load_standards
+from services.settlement.reference import load_standards
 
 BALANCE_PAYER = "maker"
 

@@ -156,7 +156,7 @@ async def test_outlet_registry_keeps_versions(sqlite_api: Any) -> None:
 
 
 async def test_sla_state_follows_the_clock_and_a_breach_escalates_once(api: Any) -> None:
-    from services.dispatch.watcher import watch_once
+    from services.dispatch.jobs import watch_once
 
     await with_outlet(api)
     capital, elsewhere = await new_order(api), await new_order(api, location={**XIANNING, "city": "武汉市"})
@@ -191,7 +191,7 @@ async def test_an_offline_arrival_is_measured_when_it_happened(sqlite_api: Any) 
     await api.sync()
     overdue = (await api.client.get("/dispatch/overdue", headers=DISPATCHER)).json()
     assert overdue["orders"] == []
-    from services.dispatch.watcher import watch_once
+    from services.dispatch.jobs import watch_once
 
     assert await watch_once(api.runtime) == 0
 
@@ -221,7 +221,7 @@ async def test_a_makers_business_calendar_sets_the_deadline(sqlite_api: Any) -> 
 
 
 async def test_a_complaint_must_be_answered_within_the_hour(sqlite_api: Any) -> None:
-    from services.dispatch.watcher import watch_once
+    from services.dispatch.jobs import watch_once
 
     api = sqlite_api
     await with_outlet(api)

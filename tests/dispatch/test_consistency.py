@@ -7,14 +7,16 @@ from typing import Any
 
 import pytest
 
+from libs.events import catalog
+from libs.events.envelope import StoredEvent
 from libs.events.projection import dump_read_model
 from libs.events.settings import Settings
 from libs.web.runtime import Runtime
 from services.dispatch.app import SERVICE
 from services.dispatch.domain import EscalateBreaches, decide
-from services.dispatch.orders import append, load_order
+from services.dispatch.handlers import load_order
+from services.dispatch.jobs import escalate_order, watch_once
 from services.dispatch.projection import PROJECTION
-from services.dispatch.watcher import escalate_order, watch_once
 from tests.dispatch.factory import OUTLET, XIANNING, complaint, report
 from tests.support.app import auth
 
@@ -65,8 +67,13 @@ async def test_of_two_watchers_deciding_on_the_same_version_only_one_appends(sql
     api.clock.advance(hours=5)
     state = await load_order(api.runtime.store, order)
     changes = decide(state, EscalateBreaches(api.clock()))
-    results = await asyncio.gather(*(append(api.runtime, state, changes, actor="w") for _ in range(2)),
-                                   return_exceptions=True)
+
+    async def append() -> tuple[StoredEvent, ...]:
+        events = [catalog.new_event(p, type_=catalog.type_of(type(p)), source="dispatch", actor="w",
+                                    occurred_at=api.clock()) for p in changes]
+        return (await api.runtime.store.append(order, events, state.version)).events
+
+    results = await asyncio.gather(*(append() for _ in range(2)), return_exceptions=True)
     assert sorted(type(r).__name__ for r in results) == ["ConcurrencyConflict", "tuple"]
     assert await escalate_order(api.runtime, order) == 0  # the loser re-reads and finds the breach escalated
     assert await escalations(api, order) == ["on_site"]

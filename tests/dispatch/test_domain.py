@@ -13,13 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from libs.events import catalog
-from libs.events.envelope import NewEvent, StoredEvent
+from libs.events.catalog import Payload
+from libs.events.decider import Fact
+from libs.events.envelope import NewEvent
 from services.dispatch.domain import (
     ON_SITE,
     Arrive,
     Assignment,
     BusinessCalendar,
-    Change,
     Dispatch,
     EscalateBreaches,
     Invalid,
@@ -33,6 +34,7 @@ from services.dispatch.domain import (
     State,
     decide,
     evolve,
+    occurred_at,
 )
 from tests.dispatch.factory import XIANNING, complaint, reported
 
@@ -44,18 +46,20 @@ def at(hours: float) -> datetime:
     return T0 + timedelta(hours=hours)
 
 
-def fold(state: State, *events: NewEvent | Change) -> State:
-    for item in events:
-        event = item if isinstance(item, NewEvent) else catalog.new_event(
-            item.data, type_=item.type, source="dispatch", actor="test", occurred_at=item.occurred_at)
-        stored = StoredEvent(**event.model_dump(), stream_id=state.order_id, version=state.version + 1,
-                             position=state.version + 1, recorded_at=event.occurred_at, prev_hash="", hash="")
-        state = evolve(state, stored)
+def fold(state: State, *items: NewEvent | Payload, at: datetime | None = None) -> State:
+    """Payloads (happening `at`) or other services' events, folded without envelopes or hashes."""
+    for item in items:
+        if isinstance(item, NewEvent):
+            payload, when = catalog.spec(item.type, item.schema_version).model.model_validate(item.data), item.occurred_at
+        else:
+            assert at is not None
+            payload, when = item, at
+        state = evolve(state, payload, Fact(state.order_id, state.version + 1, when, when))
     return state
 
 
 def run(state: State, command: object) -> State:
-    return fold(state, *decide(state, command))  # type: ignore[arg-type]
+    return fold(state, *decide(state, command), at=occurred_at(command))  # type: ignore[arg-type]
 
 
 def new_order(**kwargs: object) -> State:
@@ -73,24 +77,24 @@ def test_an_unreported_order_cannot_be_dispatched() -> None:
 
 def test_dispatch_records_the_four_hour_deadline_in_a_capital() -> None:
     [change] = decide(new_order(), Dispatch(TO, at(0.5)))
-    assert isinstance(change.data, catalog.OrderDispatched)
-    assert change.data.sla_due_at == at(4) and change.data.sla_hours == 4 and change.data.calendar == "24x7"
-    assert (change.data.outlet_id, change.data.provider_id, change.data.technician_id) == ("wh-jiangxia", "prov-wuhan",
+    assert isinstance(change, catalog.OrderDispatched)
+    assert change.sla_due_at == at(4) and change.sla_hours == 4 and change.calendar == "24x7"
+    assert (change.outlet_id, change.provider_id, change.technician_id) == ("wh-jiangxia", "prov-wuhan",
                                                                                           "tech-wh-01")
 
 
 def test_dispatch_records_twelve_hours_elsewhere() -> None:
     [change] = decide(new_order(location=XIANNING), Dispatch(TO, at(0.5)))
-    assert isinstance(change.data, catalog.OrderDispatched)
-    assert change.data.sla_due_at == at(12) and change.data.sla_hours == 12
+    assert isinstance(change, catalog.OrderDispatched)
+    assert change.sla_due_at == at(12) and change.sla_hours == 12
 
 
 def test_dispatch_under_a_business_calendar_counts_working_time() -> None:
     policy = SlaPolicy(calendar=BusinessCalendar(), version=2, maker="gree")
     [change] = decide(new_order(location=XIANNING), Dispatch(TO, at(0.5), policy))
-    assert isinstance(change.data, catalog.OrderDispatched)
-    assert change.data.sla_due_at == datetime(2026, 5, 5, 4, 0, tzinfo=UTC)  # Tuesday 12:00 Beijing
-    assert change.data.calendar == "gree@2"
+    assert isinstance(change, catalog.OrderDispatched)
+    assert change.sla_due_at == datetime(2026, 5, 5, 4, 0, tzinfo=UTC)  # Tuesday 12:00 Beijing
+    assert change.calendar == "gree@2"
 
 
 def test_a_dispatched_order_is_not_dispatched_again() -> None:
@@ -101,8 +105,8 @@ def test_a_dispatched_order_is_not_dispatched_again() -> None:
 def test_reassign_keeps_the_sla_deadline() -> None:
     state = dispatched()
     [change] = decide(state, Reassign(Assignment("wh-2", "prov-2", "tech-9"), "technician ill", at(1)))
-    assert isinstance(change.data, catalog.OrderReassigned)
-    assert change.data.sla_due_at == at(4) and change.data.from_outlet_id == "wh-jiangxia"
+    assert isinstance(change, catalog.OrderReassigned)
+    assert change.sla_due_at == at(4) and change.from_outlet_id == "wh-jiangxia"
     assert run(state, Reassign(Assignment("wh-2", "prov-2", "tech-9"), "ill", at(1))).provider_id == "prov-2"
 
 
@@ -140,7 +144,7 @@ def test_no_pause_after_arrival() -> None:
 def test_arrival_while_paused_ends_the_pause_first() -> None:
     state = run(dispatched(), PauseSla("customer_unreachable", at(1), at(1)))
     changes = decide(state, Arrive(at(2), at(2), staff_count=2))
-    assert [c.type for c in changes] == ["order.sla_resumed", "order.arrived"]
+    assert [catalog.type_of(type(c)) for c in changes] == ["order.sla_resumed", "order.arrived"]
     assert run(state, Arrive(at(2), at(2))).on_site_clock(SlaPolicy()).paused_seconds == 3600
 
 
@@ -179,8 +183,8 @@ def test_repair_needs_an_arrival() -> None:
 def test_repair_records_parts_hours_and_departure() -> None:
     state = run(dispatched(), Arrive(at(2), at(2)))
     [change] = decide(state, repair(3, 3))
-    assert isinstance(change.data, catalog.OrderRepaired)
-    assert change.occurred_at == at(3) and change.data.parts[0].unit_cost_fen == 4500
+    assert isinstance(change, catalog.OrderRepaired)
+    assert occurred_at(repair(3, 3)) == at(3) and change.parts[0].unit_cost_fen == 4500
     assert run(state, repair(3, 3)).status == "repaired"
 
 
@@ -198,10 +202,10 @@ def test_no_escalation_before_the_deadline() -> None:
 def test_a_breach_escalates_once_one_tier_up() -> None:
     state = dispatched()
     [change] = decide(state, EscalateBreaches(at(4.1)))
-    assert isinstance(change.data, catalog.OrderEscalated)
-    assert (change.data.trigger, change.data.breach, change.data.from_tier, change.data.to_tier) == (
+    assert isinstance(change, catalog.OrderEscalated)
+    assert (change.trigger, change.breach, change.from_tier, change.to_tier) == (
         "sla_breach", ON_SITE, "dealer", "regional")
-    assert decide(fold(state, change), EscalateBreaches(at(9))) == []
+    assert decide(fold(state, change, at=at(4.1)), EscalateBreaches(at(9))) == []
 
 
 def test_an_undispatched_order_breaches_too() -> None:
@@ -215,19 +219,24 @@ def test_a_paused_order_does_not_breach() -> None:
 
 def test_a_late_arrival_is_still_a_breach_to_escalate() -> None:
     state = run(dispatched(), Arrive(at(5), at(5)))
-    assert [c.data.breach for c in decide(state, EscalateBreaches(at(5)))] == [ON_SITE]  # type: ignore[attr-defined]
+    assert [c.breach for c in decide(state, EscalateBreaches(at(5)))] == [ON_SITE]  # type: ignore[attr-defined]
 
 
-def test_an_hq_order_stays_at_hq() -> None:
-    [change] = decide(new_order(tier="hq"), EscalateBreaches(at(5)))
-    assert (change.data.from_tier, change.data.to_tier) == ("hq", "hq")  # type: ignore[attr-defined]
+def test_an_hq_order_stays_at_hq_without_an_hq_to_hq_escalation() -> None:
+    """One chain for intake and dispatch: HQ is the top, so a breach there escalates nowhere
+    (the old code appended order.escalated hq → hq)."""
+    assert decide(new_order(tier="hq"), EscalateBreaches(at(5))) == []
+    regional = new_order(tier="regional")
+    state = fold(regional, complaint(at(0.1)))
+    assert [(c.from_tier, c.to_tier) for c in decide(state, EscalateBreaches(at(5)))] == [  # type: ignore[attr-defined]
+        ("regional", "hq")]
 
 
 def test_a_complaint_unanswered_for_an_hour_escalates() -> None:
     state = fold(dispatched(), complaint(at(1)))
     assert decide(state, EscalateBreaches(at(1.9))) == []
     [change] = decide(state, EscalateBreaches(at(2.1)))
-    assert change.data.breach == f"complaint:{state.complaints[0].id}"  # type: ignore[attr-defined]
+    assert change.breach == f"complaint:{state.complaints[0].id}"  # type: ignore[attr-defined]
 
 
 def test_an_answered_complaint_does_not_escalate() -> None:

@@ -9,6 +9,7 @@ from uuid import uuid4
 import pytest
 
 from libs.events import catalog
+from libs.events.decider import Fact
 from services.intake.domain import (
     AlreadyReported,
     Escalate,
@@ -40,10 +41,18 @@ def report(**product: object) -> ReportOrder:
     )
 
 
-def apply(state: OrderState, events: list[tuple[str, catalog.Payload]]) -> OrderState:
-    for type_, data in events:
-        state = evolve(state, type_, data)
+def step(state: OrderState, data: catalog.Payload) -> OrderState:
+    return evolve(state, data, Fact("ord-1", state.version + 1, NOW, NOW))
+
+
+def apply(state: OrderState, events: list[catalog.Payload]) -> OrderState:
+    for data in events:
+        state = step(state, data)
     return state
+
+
+def types(events: list[catalog.Payload]) -> list[str]:
+    return [catalog.type_of(type(p)) for p in events]
 
 
 def reported() -> OrderState:
@@ -55,11 +64,11 @@ def complaint(**extra: object) -> ReceiveComplaint:
 
 
 def test_report_records_maker_warranty_and_starts_at_dealer() -> None:
-    [(type_, data)] = decide(OrderState(), report())
-    assert type_ == "order.reported" and isinstance(data, catalog.OrderReported)
+    [data] = decide(OrderState(), report())
+    assert types([data]) == ["order.reported"] and isinstance(data, catalog.OrderReported)
     assert data.maker == "gree" and data.tier == "dealer" and data.partner_id == "jd-retail"
     assert data.warranty.in_warranty and data.warranty.coverage == "replacement"
-    state = evolve(OrderState(), type_, data)
+    state = step(OrderState(), data)
     assert state.exists and state.status == "reported" and state.version == 1
 
 
@@ -83,11 +92,11 @@ def test_purchase_before_factory_date_is_refused() -> None:
 
 def test_escalation_moves_up_one_tier_at_a_time() -> None:
     state = reported()
-    [(_, first)] = decide(state, Escalate(reason="dealer cannot fix"))
+    [first] = decide(state, Escalate(reason="dealer cannot fix"))
     assert isinstance(first, catalog.OrderEscalated)
     assert (first.from_tier, first.to_tier, first.trigger) == ("dealer", "regional", "manual")
-    state = evolve(state, "order.escalated", first)
-    [(_, second)] = decide(state, Escalate(reason="still broken", to_tier="hq"))
+    state = step(state, first)
+    [second] = decide(state, Escalate(reason="still broken", to_tier="hq"))
     assert isinstance(second, catalog.OrderEscalated) and second.to_tier == "hq"
 
 
@@ -104,13 +113,13 @@ def test_hq_is_the_top_of_the_chain() -> None:
 
 
 def test_a_settled_order_is_closed_to_escalation_and_reopened_by_a_reversal() -> None:
-    settled = evolve(reported(), "order.settled", catalog.OrderSettled(
+    settled = step(reported(), catalog.OrderSettled(
         settlement_id=uuid4(), provider_id="p", maker="gree", payer="maker", standard_id="s", lines=[], total_fen=0))
     assert settled.closed
     with pytest.raises(OrderClosed):
         decide(settled, Escalate(reason="x"))
-    reversed_ = evolve(settled, "order.settlement_reversed",
-                       catalog.OrderSettlementReversed(settlement_id=uuid4(), reason="wrong"))
+    reversed_ = step(settled,
+                     catalog.OrderSettlementReversed(settlement_id=uuid4(), reason="wrong"))
     assert not reversed_.closed and decide(reversed_, Escalate(reason="x"))
 
 
@@ -120,18 +129,18 @@ def test_an_unknown_order_cannot_be_escalated() -> None:
 
 
 def test_other_services_events_move_the_status() -> None:
-    state = evolve(reported(), "order.dispatched", catalog.OrderDispatched(
+    state = step(reported(), catalog.OrderDispatched(
         outlet_id="o1", provider_id="p1", technician_id="t1", sla_due_at=NOW, sla_hours=4))
     assert (state.status, state.provider_id, state.outlet_id) == ("dispatched", "p1", "o1")
-    state = evolve(state, "order.arrived", catalog.OrderArrived(arrived_at=NOW, staff_count=1))
+    state = step(state, catalog.OrderArrived(arrived_at=NOW, staff_count=1))
     assert state.status == "on_site"
 
 
 def test_a_complaint_about_an_order_is_recorded_against_its_provider_and_escalates_it() -> None:
     state = replace(reported(), provider_id="p1", outlet_id="o1")
     events = decide(state, complaint())
-    assert [t for t, _ in events] == ["complaint.received", "order.escalated"]
-    received, moved = events[0][1], events[1][1]
+    assert types(events) == ["complaint.received", "order.escalated"]
+    received, moved = events[0], events[1]
     assert isinstance(received, catalog.ComplaintReceived) and received.provider_id == "p1"
     assert received.channel == "platform" and received.external_ref == "HB-1"
     assert isinstance(moved, catalog.OrderEscalated) and moved.trigger == "complaint" and moved.to_tier == "regional"
@@ -139,11 +148,22 @@ def test_a_complaint_about_an_order_is_recorded_against_its_provider_and_escalat
 
 def test_a_complaint_at_hq_or_after_settlement_is_recorded_without_escalation() -> None:
     for state in (replace(reported(), tier="hq"), replace(reported(), status="settled")):
-        assert [t for t, _ in decide(state, complaint())] == ["complaint.received"]
+        assert types(decide(state, complaint())) == ["complaint.received"]
 
 
 def test_an_unmatched_complaint_opens_the_order_it_is_about() -> None:
     events = decide(OrderState(), complaint(report=report()))
-    assert [t for t, _ in events] == ["order.reported", "complaint.received", "order.escalated"]
+    assert types(events) == ["order.reported", "complaint.received", "order.escalated"]
     with pytest.raises(UnknownOrder):
         decide(OrderState(), complaint())
+
+
+def test_a_forwarded_time_may_not_run_ahead_of_the_clock_beyond_the_leeway() -> None:
+    from datetime import timedelta
+
+    from services.intake.domain import not_ahead
+
+    not_ahead("reported_at", NOW + timedelta(minutes=5), NOW, timedelta(minutes=5))
+    with pytest.raises(InvalidField) as refused:
+        not_ahead("reported_at", NOW + timedelta(minutes=6), NOW, timedelta(minutes=5))
+    assert refused.value.field == "reported_at"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from services.intake.tables import nonces
+from services.intake.reference import nonces
 from tests.intake.support import order_body, platform_report, signed
 from tests.support.app import auth
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from services.intake import webhooks
 from services.intake.cli import create_partner
-from services.intake.tables import deliveries
+from services.intake.reference import deliveries
 from tests.intake.support import order_body
 from tests.support.app import auth
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from libs.events.projection import dump_read_model
+from services.quality.domain.scoring import GRADE_POINTS
 from services.quality.projection import PROJECTION
-from services.quality.scoring import GRADE_POINTS
 from tests.quality import factory
 from tests.support.app import auth
 
@@ -198,7 +198,7 @@ async def test_a_makers_policy_drives_open_months_and_closed_ones_keep_theirs(sq
     assert too_long.status_code == 422
     broken = {**policy, "complaint_bands": [{"max_complaints": 3, "amount_fen": 0}]}
     response = await api.client.put("/quality/policies/gree", json=broken, headers=auth("supervisor"))
-    assert response.status_code == 422 and response.json()["field"] == "complaint_bands"
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "complaint_bands"
     seed = (await api.client.get("/quality/policies/gree", headers=auth("finance"))).json()
     assert seed["default"] and seed["policy"]["complaint_bands"][0] == {"max_complaints": 0, "amount_fen": 5000 * 100}
     assert (await api.client.put("/quality/policies/gree", json=policy, headers=auth("supervisor"))).status_code == 200

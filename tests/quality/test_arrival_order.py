@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events.envelope import NewEvent, StoredEvent
 from libs.events.projection import Projector
-from services.quality import read
+from services.quality import queries as read
+from services.quality.domain.scoring import MonthScore
 from services.quality.projection import PROJECTION
-from services.quality.scoring import MonthScore
 from tests.quality import factory
 
 pytestmark = pytest.mark.integration

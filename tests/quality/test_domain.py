@@ -8,9 +8,9 @@ from uuid import uuid4
 import pytest
 
 from libs.events import catalog
+from libs.events.chinatime import month_end, month_of, month_start, next_month, previous_month
 from services.quality import domain
-from services.quality.months import month_end, month_of, month_start, next_month, previous_month
-from services.quality.policy import default_policy
+from services.quality.domain.policy import default_policy
 
 NOW = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)
 SUPERVISOR = domain.Actor("supervisor", "gree")
@@ -45,7 +45,7 @@ def test_no_review_of_an_unknown_order() -> None:
 def test_one_form_per_order_per_channel() -> None:
     state = REPAIRED
     for event in domain.decide_review(state, review()):
-        state = domain.evolve(state, "order.reviewed", event)
+        state = domain.evolve(state, event)
     with pytest.raises(domain.AlreadyReviewed):
         domain.decide_review(state, review())
     assert domain.decide_review(state, review(channel="call_back"))
@@ -112,3 +112,15 @@ def test_months_are_china_months() -> None:
     assert month_of(datetime(2026, 5, 31, 16, 0, tzinfo=UTC)) == "2026-06"
     assert month_start("2026-06") == datetime(2026, 5, 31, 16, 0, tzinfo=UTC)
     assert (next_month("2026-12"), previous_month("2026-01")) == ("2027-01", "2025-12")
+
+
+def test_a_closed_month_sends_late_items_to_the_next_open_one() -> None:
+    assert domain.counting.counting_month("2026-04", set()) == "2026-04"
+    assert domain.counting.counting_month("2026-04", {"2026-04", "2026-05"}) == "2026-06"
+
+
+def test_a_complaint_naming_no_provider_is_charged_to_the_orders() -> None:
+    charged_to = domain.counting.charged_to
+    assert charged_to(None, None, "prov-wuhan", "outlet-wh-1") == ("prov-wuhan", "outlet-wh-1")
+    assert charged_to("prov-x", None, "prov-wuhan", "outlet-wh-1") == ("prov-x", None)  # not the order's outlet
+    assert charged_to(None, None, None, None) == (None, None)  # not dispatched yet: wait

@@ -12,8 +12,8 @@ from libs.events import catalog
 from libs.events.projection import Projector
 from libs.events.store import SqlEventStore, store_for
 from libs.events.subscription import StoreTail
-from services.quality import read
-from services.quality.policy import default_policy
+from services.quality import queries as read
+from services.quality.domain.policy import default_policy
 from services.quality.projection import PROJECTION
 from tests.quality import factory
 

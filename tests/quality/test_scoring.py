@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.quality.policy import ComplaintBand, Policy, default_policy
-from services.quality.scoring import (
+from services.quality.domain.policy import ComplaintBand, Policy, default_policy
+from services.quality.domain.scoring import (
     Form,
     complaint_band,
     decimal4,

@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from libs.events import catalog
-from libs.events.envelope import NewEvent, StoredEvent
+from libs.events.envelope import NewEvent
 from libs.events.store.port import EventStore
-from services.settlement.standards import FeeStandard, FeeStandardCreate
+from services.settlement.domain.standards import FeeStandard, FeeStandardCreate
 
 T0 = datetime(2026, 5, 4, 1, 0, tzinfo=UTC)
 
@@ -83,10 +83,3 @@ def lump_sum() -> dict[str, Any]:
 
 
 
-def stored(events: list[NewEvent], stream_id: str = "order-1") -> list[StoredEvent]:
-    """Events as the store would return them (for the pure domain tests, no database)."""
-    return [
-        StoredEvent(**e.model_dump(), stream_id=stream_id, version=i, position=i, recorded_at=e.occurred_at,
-                    prev_hash="0" * 64, hash="0" * 64)
-        for i, e in enumerate(events, start=1)
-    ]

@@ -58,7 +58,7 @@ async def test_settling_is_refused_when_not_repaired_unknown_or_without_standard
     assert (await _approve(api, "nope")).status_code == 404
     await repaired_order(store, "o-1")
     no_standard = await _approve(api, "o-1")
-    assert no_standard.status_code == 422 and no_standard.json()["field"] == "standard"
+    assert no_standard.status_code == 422 and no_standard.json()["errors"][0]["field"] == "standard"
     await _standard(api)
     await store.append("o-2", [reported()], 0)
     not_repaired = await _approve(api, "o-2")

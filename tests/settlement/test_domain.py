@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from libs.events import catalog
-from libs.events.envelope import StoredEvent
-from services.settlement.anomalies import Repair, flags
+from libs.events.chinatime import local_day
+from libs.events.decider import Fact
+from libs.events.envelope import NewEvent
 from services.settlement.domain import (
     AlreadySettled,
     ApproveSettlement,
@@ -24,12 +25,13 @@ from services.settlement.domain import (
     NotRepaired,
     NotSettled,
     ReverseSettlement,
+    State,
     decide,
     evolve,
-    fold,
 )
-from services.settlement.pricing import PricingError, RepairFacts, propose
-from services.settlement.standards import FeeStandardCreate, in_force, local_day
+from services.settlement.domain.anomalies import Repair, flags
+from services.settlement.domain.pricing import PricingError, RepairFacts, propose
+from services.settlement.domain.standards import FeeStandardCreate, in_force
 from tests.settlement.factory import (
     T0,
     arrived,
@@ -40,7 +42,6 @@ from tests.settlement.factory import (
     reported,
     standard,
     standard_body,
-    stored,
 )
 
 FACTS = RepairFacts(maker="gree", provider_id="prov-wuhan", category="air_conditioner", serial="SN-1",
@@ -171,18 +172,17 @@ def test_lump_sum_budget_is_the_percentage_of_annual_sales() -> None:
 # --- decide / evolve --------------------------------------------------------------------
 
 def test_an_order_that_is_not_repaired_cannot_be_settled() -> None:
-    state = fold(stored([reported(), dispatched(), arrived()]))
+    state = fold([reported(), dispatched(), arrived()])
     with pytest.raises(NotRepaired):
         decide(state, ApproveSettlement(uuid4(), standard()))
 
 
 def test_approval_settles_the_proposal_and_a_second_approval_is_refused() -> None:
-    history = stored([reported(), dispatched(), arrived(), repaired()])
-    state = fold(history)
+    state = fold([reported(), dispatched(), arrived(), repaired()])
     [settled] = decide(state, ApproveSettlement(uuid4(), standard()))
     assert isinstance(settled, catalog.OrderSettled)
     assert (settled.payer, settled.total_fen, settled.provider_id) == ("maker", 4000 + 9000 + 4500, "prov-wuhan")
-    again = evolve(state, _as_stored(settled, "order.settled", 5))
+    again = evolve(state, settled, Fact("order-1", 5, T0, T0, 5))
     with pytest.raises(AlreadySettled):
         decide(again, ApproveSettlement(uuid4(), standard()))
 
@@ -192,21 +192,21 @@ def test_the_provider_paid_is_the_one_the_order_was_last_assigned_to() -> None:
         catalog.OrderReassigned(from_outlet_id="prov-wuhan-o1", outlet_id="o9", provider_id="prov-hankou",
                                 technician_id="t9", reason="overloaded", sla_due_at=T0),
         type_="order.reassigned", source="dispatch", actor="dispatcher:d", occurred_at=T0)
-    state = fold(stored([reported(), dispatched(), moved, arrived(), repaired()]))
+    state = fold([reported(), dispatched(), moved, arrived(), repaired()])
     [settled] = decide(state, ApproveSettlement(uuid4(), standard(provider_id="prov-hankou")))
     assert isinstance(settled, catalog.OrderSettled) and settled.provider_id == "prov-hankou"
 
 
 def test_no_standard_in_force_is_refused() -> None:
     with pytest.raises(NoStandard):
-        decide(fold(stored([reported(), dispatched(), arrived(), repaired()])), ApproveSettlement(uuid4(), None))
+        decide(fold([reported(), dispatched(), arrived(), repaired()]), ApproveSettlement(uuid4(), None))
 
 
 def test_a_correction_is_a_reversal_plus_a_new_settlement_naming_the_old_one() -> None:
-    state = fold(stored([reported(), dispatched(), arrived(), repaired()]))
+    state = fold([reported(), dispatched(), arrived(), repaired()])
     [first] = decide(state, ApproveSettlement(uuid4(), standard()))
     assert isinstance(first, catalog.OrderSettled)
-    state = evolve(state, _as_stored(first, "order.settled", 5))
+    state = evolve(state, first, Fact("order-1", 5, T0, T0, 5))
     reversal, second = decide(state, CorrectSettlement(uuid4(), "wrong distance", standard(), distance_km=3))
     assert isinstance(reversal, catalog.OrderSettlementReversed) and isinstance(second, catalog.OrderSettled)
     assert reversal.settlement_id == first.settlement_id and second.replaces == first.settlement_id
@@ -214,7 +214,7 @@ def test_a_correction_is_a_reversal_plus_a_new_settlement_naming_the_old_one() -
 
 
 def test_correcting_or_reversing_an_unsettled_order_is_refused() -> None:
-    state = fold(stored([reported(), dispatched(), arrived(), repaired()]))
+    state = fold([reported(), dispatched(), arrived(), repaired()])
     with pytest.raises(NotSettled):
         decide(state, ReverseSettlement("x"))
     with pytest.raises(NotSettled):
@@ -222,18 +222,21 @@ def test_correcting_or_reversing_an_unsettled_order_is_refused() -> None:
 
 
 def test_a_reversal_reopens_the_order() -> None:
-    state = fold(stored([reported(), dispatched(), arrived(), repaired()]))
+    state = fold([reported(), dispatched(), arrived(), repaired()])
     [settled] = decide(state, ApproveSettlement(uuid4(), standard()))
-    state = evolve(state, _as_stored(settled, "order.settled", 5))
+    state = evolve(state, settled, Fact("order-1", 5, T0, T0, 5))
     [reversal] = decide(state, ReverseSettlement("settled by mistake"))
-    state = evolve(state, _as_stored(reversal, "order.settlement_reversed", 6))
+    state = evolve(state, reversal, Fact("order-1", 6, T0, T0, 6))
     assert state.settlement is None and len(decide(state, ApproveSettlement(uuid4(), standard()))) == 1
 
 
-def _as_stored(payload: catalog.Payload, type_: str, version: int) -> StoredEvent:
-    event = catalog.new_event(payload, type_=type_, source="settlement", actor="finance:f", occurred_at=T0)
-    [one] = stored([event])
-    return one.model_copy(update={"version": version, "position": version})
+def fold(events: list[NewEvent]) -> State:
+    """Other services' events folded by payload, no envelopes or hashes stored."""
+    state = State(order_id="order-1")
+    for version, event in enumerate(events, start=1):
+        payload = catalog.spec(event.type, event.schema_version).model.model_validate(event.data)
+        state = evolve(state, payload, Fact("order-1", version, event.occurred_at, event.occurred_at, version))
+    return state
 
 
 # --- anomaly flags ----------------------------------------------------------------------

@@ -12,12 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events import catalog
+from libs.events.command import fold
 from libs.events.projection import Projector, dump_read_model
 from libs.events.relay import KafkaPublisher, Relay
 from libs.events.store import store_for
 from libs.events.store.port import EventStore
 from libs.events.subscription import KafkaFeed, StoreTail
-from services.settlement.domain import EVENT_TYPES, ApproveSettlement, Command, CorrectSettlement, ReverseSettlement, decide, fold
+from services.settlement.domain import DECIDER, ApproveSettlement, Command, CorrectSettlement, ReverseSettlement, decide
 from services.settlement.projection import PROJECTION, ledger, md
 from tests.settlement.factory import T0, part, repaired_order, standard
 from tests.support.servers import Broker
@@ -27,9 +28,9 @@ pytestmark = pytest.mark.integration
 
 async def _command(store: EventStore, order_id: str, command: Command) -> int:
     events = await store.read_stream(order_id)
-    state = fold(events)
+    state = fold(DECIDER, order_id, events)
     decided = decide(state, command)
-    new = [catalog.new_event(p, type_=EVENT_TYPES[type(p)], source="settlement", actor="finance:f",
+    new = [catalog.new_event(p, type_=catalog.type_of(type(p)), source="settlement", actor="finance:f",
                              occurred_at=T0 + timedelta(days=len(events))) for p in decided]
     await store.append(order_id, new, state.version)
     return len(new)

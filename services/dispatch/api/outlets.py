@@ -10,10 +10,10 @@ from libs.events.db import reader
 from libs.web.auth import Principal
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Conflict, Forbidden, NotFound, Unprocessable
-from services.dispatch import registry
+from services.dispatch import reference
+from services.dispatch.api.schemas import OutletCreate, OutletPublic, OutletUpdate, PolicyIn, PolicyPublic
 from services.dispatch.domain import BusinessCalendar, CalendarError, SlaPolicy
 from services.dispatch.domain.routing import Area, Outlet, Technician
-from services.dispatch.schemas import OutletCreate, OutletPublic, OutletUpdate, PolicyIn, PolicyPublic
 
 router = APIRouter(prefix="/dispatch", tags=["dispatch: outlets and SLA policies"])
 
@@ -32,7 +32,7 @@ def _outlet(body: OutletCreate) -> Outlet:
 
 
 def _public(outlet: Outlet, version: int) -> OutletPublic:
-    return OutletPublic.model_validate({**registry.outlet_to_row(outlet), "version": version})
+    return OutletPublic.model_validate({**reference.outlet_to_row(outlet), "version": version})
 
 
 @router.post("/outlets", response_model=OutletPublic, status_code=201)
@@ -40,8 +40,8 @@ async def create_outlet(body: OutletCreate, runtime: RuntimeDep, principal: Mana
     """Register a service outlet with its coverage, technicians and daily capacity."""
     outlet = _outlet(body)
     try:
-        version = await registry.save_outlet(runtime.engine, outlet, 0, actor=principal.actor, now=runtime.clock())
-    except registry.StaleWrite as exc:
+        version = await reference.save_outlet(runtime.engine, outlet, 0, actor=principal.actor, now=runtime.clock())
+    except reference.StaleWrite as exc:
         raise Conflict(str(exc)) from None
     return _public(outlet, version)
 
@@ -51,13 +51,13 @@ async def update_outlet(outlet_id: str, body: OutletUpdate, runtime: RuntimeDep,
     """Replace an outlet record; `version` must be the one you read."""
     if body.id != outlet_id:
         raise Unprocessable("the body's id differs from the path", errors=[{"field": "id", "message": "must match"}])
-    if await registry.get_outlet(runtime.engine, outlet_id) is None:
+    if await reference.get_outlet(runtime.engine, outlet_id) is None:
         raise NotFound(f"outlet {outlet_id} not found")
     outlet = _outlet(body)
     try:
-        version = await registry.save_outlet(runtime.engine, outlet, body.version, actor=principal.actor,
+        version = await reference.save_outlet(runtime.engine, outlet, body.version, actor=principal.actor,
                                              now=runtime.clock())
-    except registry.StaleWrite as exc:
+    except reference.StaleWrite as exc:
         raise Conflict(f"{exc}; re-read it and retry") from None
     return _public(outlet, version)
 
@@ -65,20 +65,20 @@ async def update_outlet(outlet_id: str, body: OutletUpdate, runtime: RuntimeDep,
 @router.get("/outlets", response_model=list[OutletPublic])
 async def list_outlets(runtime: RuntimeDep, principal: Reader) -> list[OutletPublic]:
     """Every outlet in the registry."""
-    return [_public(o, v) for o, v in await registry.list_outlets(runtime.engine)]
+    return [_public(o, v) for o, v in await reference.list_outlets(runtime.engine)]
 
 
 @router.get("/outlets/{outlet_id}", response_model=OutletPublic)
 async def get_outlet(outlet_id: str, runtime: RuntimeDep, principal: Reader) -> OutletPublic:
     """One outlet record."""
-    found = await registry.get_outlet(runtime.engine, outlet_id)
+    found = await reference.get_outlet(runtime.engine, outlet_id)
     if found is None:
         raise NotFound(f"outlet {outlet_id} not found")
     return _public(*found)
 
 
 def _policy_public(policy: SlaPolicy, maker: str) -> PolicyPublic:
-    return PolicyPublic.model_validate({**registry.policy_to_json(policy), "maker": maker, "version": policy.version,
+    return PolicyPublic.model_validate({**reference.policy_to_json(policy), "maker": maker, "version": policy.version,
                                         "effective_from": policy.effective_from})
 
 
@@ -98,8 +98,8 @@ async def set_policy(maker: str, body: PolicyIn, runtime: RuntimeDep, principal:
     policy = SlaPolicy(body.complaint_response_hours, body.on_site_capital_hours, body.on_site_other_hours,
                        calendar, body.at_risk_fraction, maker=maker)
     try:
-        stored = await registry.set_policy(runtime.engine, maker, policy, actor=principal.actor, now=runtime.clock())
-    except registry.StaleWrite as exc:
+        stored = await reference.set_policy(runtime.engine, maker, policy, actor=principal.actor, now=runtime.clock())
+    except reference.StaleWrite as exc:
         raise Conflict(str(exc)) from None
     return _policy_public(stored, maker)
 
@@ -108,4 +108,4 @@ async def set_policy(maker: str, body: PolicyIn, runtime: RuntimeDep, principal:
 async def get_policy(maker: str, runtime: RuntimeDep, principal: Reader) -> PolicyPublic:
     """The maker's SLA policy in force now (version 0 = the seed's default)."""
     async with reader(runtime.engine).connect() as conn:
-        return _policy_public(await registry.policy_at(conn, maker, runtime.clock()), maker)
+        return _policy_public(await reference.policy_at(conn, maker, runtime.clock()), maker)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from libs.events.chinatime import month_end, month_start
 from libs.web.auth import Principal
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Forbidden, NotFound
-from services.dispatch import queries, registry
-from services.dispatch.domain import sla_state
-from services.dispatch.domain.routing import suggest
-from services.dispatch.orders import load_order, policy_for
-from services.dispatch.schemas import (
+from services.dispatch import queries, reference
+from services.dispatch.api.schemas import (
     ComplaintSla,
     CompliancePublic,
     OrderDispatchPublic,
@@ -24,9 +21,11 @@ from services.dispatch.schemas import (
     RoutePublic,
     SuggestionPublic,
 )
+from services.dispatch.domain import sla_state
+from services.dispatch.domain.routing import suggest
+from services.dispatch.handlers import load_order, policy_for
 
 router = APIRouter(prefix="/dispatch", tags=["dispatch: queues"])
-CHINA = timezone(timedelta(hours=8))  # the makers' months are China calendar months
 
 Desk = Annotated[Principal, Depends(require("dispatcher", "supervisor"))]
 OutletReader = Annotated[Principal, Depends(require("dispatcher", "supervisor", "provider", "technician"))]
@@ -40,7 +39,7 @@ async def order_view(order_id: str, runtime: RuntimeDep, principal: OutletReader
         raise NotFound(f"order {order_id} not found")
     if principal.role in ("provider", "technician") and principal.party != state.provider_id:
         raise Forbidden(f"order {order_id} is not dispatched to provider {principal.party!r}")
-    now, policy = runtime.clock(), await policy_for(runtime, state)
+    now, policy = runtime.clock(), await policy_for(runtime.engine, state)
     clock = state.on_site_clock(policy)
     left = clock.left(now, policy.calendar)
     pauses = [Pause(started_at=a, ended_at=b) for a, b in state.pauses]
@@ -67,7 +66,7 @@ async def order_view(order_id: str, runtime: RuntimeDep, principal: OutletReader
 @router.get("/queues/{outlet_id}", response_model=QueuePublic)
 async def outlet_queue(outlet_id: str, runtime: RuntimeDep, principal: OutletReader) -> QueuePublic:
     """An outlet's open orders by due time, with SLA state, time left and load."""
-    found = await registry.get_outlet(runtime.engine, outlet_id)
+    found = await reference.get_outlet(runtime.engine, outlet_id)
     if found is None:
         raise NotFound(f"outlet {outlet_id} not found")
     if principal.role in ("provider", "technician") and principal.party != found[0].provider_id:
@@ -102,9 +101,7 @@ async def compliance(
     month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, China time")],
 ) -> CompliancePublic:
     """On-site SLA compliance per province for orders that arrived in the month (China time)."""
-    year, number = (int(x) for x in month.split("-"))
-    start = datetime(year, number, 1, tzinfo=CHINA)
-    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=CHINA)
+    start, end = month_start(month), month_end(month)
     return CompliancePublic(month=month, regions=await queries.compliance(runtime.engine, start, end))
 
 
@@ -115,7 +112,7 @@ async def route(order_id: str, runtime: RuntimeDep, principal: Desk) -> RoutePub
     if state.status == "new":
         raise NotFound(f"order {order_id} not found")
     _, city, county = state.region
-    outlets = [o for o, _ in await registry.list_outlets(runtime.engine)]
+    outlets = [o for o, _ in await reference.list_outlets(runtime.engine)]
     outlet_load, technician_load = await queries.load_by_outlet(runtime.engine)
     ranked = suggest(outlets, city=city, county=county, category=state.category,
                      outlet_load=outlet_load, technician_load=technician_load)

@@ -1,11 +1,10 @@
 """The pure core of dispatch: SLA arithmetic, the order's dispatch state, routing."""
 
-from services.dispatch.domain.decide import NEXT_TIER, breaches, decide, evolve, load
+from services.dispatch.domain.decide import DECIDER, breaches, decide, evolve
 from services.dispatch.domain.order import (
     ON_SITE,
     Arrive,
     Assignment,
-    Change,
     Command,
     Complaint,
     Dispatch,
@@ -18,6 +17,7 @@ from services.dispatch.domain.order import (
     RespondComplaint,
     ResumeSla,
     State,
+    occurred_at,
 )
 from services.dispatch.domain.sla import (
     DEFAULT_POLICY,
@@ -31,14 +31,13 @@ from services.dispatch.domain.sla import (
 )
 
 __all__ = [
+    "DECIDER",
     "DEFAULT_POLICY",
-    "NEXT_TIER",
     "ON_SITE",
     "Arrive",
     "Assignment",
     "BusinessCalendar",
     "CalendarError",
-    "Change",
     "Command",
     "Complaint",
     "Dispatch",
@@ -57,7 +56,7 @@ __all__ = [
     "breaches",
     "decide",
     "evolve",
-    "load",
+    "occurred_at",
     "sla_state",
     "working_seconds",
 ]

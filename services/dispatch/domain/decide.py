@@ -1,4 +1,4 @@
-"""`decide(state, command) -> [Change]` and `evolve(state, event) -> state` for dispatch."""
+"""`decide(state, command) -> [payload]` and `evolve(state, payload, fact) -> state` for dispatch."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from libs.events import catalog
-from libs.events.envelope import StoredEvent
+from libs.events.catalog import Payload
+from libs.events.decider import Fact, Rules
 from services.dispatch.domain.order import (
     ON_SITE,
     Arrive,
-    Change,
     Command,
     Complaint,
     Dispatch,
@@ -25,10 +25,8 @@ from services.dispatch.domain.order import (
     State,
 )
 
-NEXT_TIER: dict[catalog.Tier, catalog.Tier] = {"dealer": "regional", "regional": "hq", "hq": "hq"}
 
-
-def decide(state: State, command: Command) -> list[Change]:
+def decide(state: State, command: Command) -> list[Payload]:
     """The events a command produces, or Refused/Invalid."""
     if state.status == "new":
         raise Refused(f"order {state.order_id} has not been reported")
@@ -60,7 +58,7 @@ def _when(state: State, at: datetime, now: datetime, name: str) -> None:
         raise Invalid(name, f"{name} {at.isoformat()} is before the order's last step ({state.last_step_at.isoformat()})")
 
 
-def _dispatch(state: State, cmd: Dispatch) -> list[Change]:
+def _dispatch(state: State, cmd: Dispatch) -> list[Payload]:
     if state.status != "reported":
         hint = " (use reassign)" if state.status == "dispatched" else ""
         raise Refused(f"order {state.order_id} is {state.status}; only a reported order can be dispatched{hint}")
@@ -70,10 +68,10 @@ def _dispatch(state: State, cmd: Dispatch) -> list[Change]:
         sla_due_at=due, sla_kind="on_site", sla_hours=round(cmd.policy.on_site_seconds(state.provincial_capital) / 3600),
         calendar=cmd.policy.calendar_name,
     )
-    return [Change("order.dispatched", data, cmd.at)]
+    return [data]
 
 
-def _reassign(state: State, cmd: Reassign) -> list[Change]:
+def _reassign(state: State, cmd: Reassign) -> list[Payload]:
     if state.status != "dispatched":
         raise Refused(f"order {state.order_id} is {state.status}; only a dispatched order not yet visited can be reassigned")
     if (cmd.to.outlet_id, cmd.to.technician_id) == (state.outlet_id, state.technician_id):
@@ -85,37 +83,37 @@ def _reassign(state: State, cmd: Reassign) -> list[Change]:
         from_outlet_id=state.outlet_id or "", outlet_id=cmd.to.outlet_id, provider_id=cmd.to.provider_id,
         technician_id=cmd.to.technician_id, reason=cmd.reason, sla_due_at=due,
     )
-    return [Change("order.reassigned", data, cmd.at)]
+    return [data]
 
 
-def _pause(state: State, cmd: PauseSla) -> list[Change]:
+def _pause(state: State, cmd: PauseSla) -> list[Payload]:
     if not state.open:
         raise Refused(f"order {state.order_id} is {state.status}; the on-site SLA can only pause before arrival")
     if state.paused_since is not None:
         raise Refused(f"the SLA of order {state.order_id} is already paused since {state.paused_since.isoformat()}")
     _when(state, cmd.at, cmd.now, "occurred_at")
-    return [Change("order.sla_paused", catalog.OrderSlaPaused(reason=cmd.reason, note=cmd.note), cmd.at)]
+    return [catalog.OrderSlaPaused(reason=cmd.reason, note=cmd.note)]
 
 
-def _resume(state: State, cmd: ResumeSla) -> list[Change]:
+def _resume(state: State, cmd: ResumeSla) -> list[Payload]:
     if state.paused_since is None:
         raise Refused(f"the SLA of order {state.order_id} is not paused")
     _when(state, cmd.at, cmd.now, "occurred_at")
-    return [Change("order.sla_resumed", catalog.OrderSlaResumed(note=cmd.note), cmd.at)]
+    return [catalog.OrderSlaResumed(note=cmd.note)]
 
 
-def _arrive(state: State, cmd: Arrive) -> list[Change]:
+def _arrive(state: State, cmd: Arrive) -> list[Payload]:
     if state.status != "dispatched":
         raise Refused(f"order {state.order_id} is {state.status}; a technician can only arrive at a dispatched order")
     _when(state, cmd.at, cmd.now, "arrived_at")
-    changes: list[Change] = []
+    changes: list[Payload] = []
     if state.paused_since is not None:  # the visit itself ends a wait for the customer or for parts
-        changes.append(Change("order.sla_resumed", catalog.OrderSlaResumed(note="technician arrived"), cmd.at))
-    changes.append(Change("order.arrived", catalog.OrderArrived(arrived_at=cmd.at, staff_count=cmd.staff_count), cmd.at))
+        changes.append(catalog.OrderSlaResumed(note="technician arrived"))
+    changes.append(catalog.OrderArrived(arrived_at=cmd.at, staff_count=cmd.staff_count))
     return changes
 
 
-def _repair(state: State, cmd: Repair) -> list[Change]:
+def _repair(state: State, cmd: Repair) -> list[Payload]:
     if state.status != "arrived":
         raise Refused(f"order {state.order_id} is {state.status}; a repair is recorded after arrival")
     _when(state, cmd.departed_at, cmd.now, "departed_at")
@@ -124,10 +122,10 @@ def _repair(state: State, cmd: Repair) -> list[Change]:
         labour_hours=cmd.labour_hours, departed_at=cmd.departed_at, test_result=cmd.test_result,
         cause_analysis=cmd.cause_analysis, sales_opportunity=cmd.sales_opportunity,
     )
-    return [Change("order.repaired", data, cmd.departed_at)]
+    return [data]
 
 
-def _respond(state: State, cmd: RespondComplaint) -> list[Change]:
+def _respond(state: State, cmd: RespondComplaint) -> list[Payload]:
     found = next((c for c in state.complaints if c.id == cmd.complaint_id), None)
     if found is None:
         raise Refused(f"order {state.order_id} has no complaint {cmd.complaint_id}")
@@ -136,7 +134,7 @@ def _respond(state: State, cmd: RespondComplaint) -> list[Change]:
     if not cmd.response.strip():
         raise Invalid("response", "the response is empty")
     data = catalog.ComplaintResponded(complaint_id=cmd.complaint_id, response=cmd.response)
-    return [Change("complaint.responded", data, cmd.at)]
+    return [data]
 
 
 def breaches(state: State, cmd: EscalateBreaches) -> list[tuple[str, datetime]]:
@@ -156,32 +154,34 @@ def breaches(state: State, cmd: EscalateBreaches) -> list[tuple[str, datetime]]:
     return found
 
 
-def _escalate(state: State, cmd: EscalateBreaches) -> list[Change]:
-    changes: list[Change] = []
+def _escalate(state: State, cmd: EscalateBreaches) -> list[Payload]:
+    """One tier up per breach, along the one chain; at HQ there is nowhere higher to go."""
+    changes: list[Payload] = []
     tier = state.tier
     for key, due in breaches(state, cmd):
+        target = catalog.next_tier(tier)
+        if target is None:
+            break
         what = "on-site visit" if key == ON_SITE else "complaint response"
-        data = catalog.OrderEscalated(
-            from_tier=tier, to_tier=NEXT_TIER[tier], reason=f"SLA breach: {what} was due {due.isoformat()}",
+        changes.append(catalog.OrderEscalated(
+            from_tier=tier, to_tier=target, reason=f"SLA breach: {what} was due {due.isoformat()}",
             trigger="sla_breach", breach=key,
-        )
-        changes.append(Change("order.escalated", data, cmd.now))
-        tier = NEXT_TIER[tier]
+        ))
+        tier = target
     return changes
 
 
-def evolve(state: State, event: StoredEvent) -> State:
-    """Fold one stored event of the order (events of other services only move the version)."""
-    state = replace(state, version=event.version)
-    data = catalog.parse(event)
-    at = event.occurred_at
+def evolve(state: State, data: Payload, fact: Fact) -> State:
+    """Fold one event of the order (events of other services only move the version)."""
+    state = replace(state, version=fact.version)
+    at = fact.occurred_at
     match data:
         case catalog.OrderReported():
             loc = data.location
             return replace(
                 state, status="reported", maker=data.maker, category=data.product.category,
                 provincial_capital=loc.provincial_capital, region=(loc.province, loc.city, loc.county), tier=data.tier,
-                reported_at=at, reported_recorded_at=event.recorded_at, last_step_at=at,
+                reported_at=at, reported_recorded_at=fact.recorded_at, last_step_at=at,
             )
         case catalog.OrderDispatched() | catalog.OrderReassigned():
             return replace(state, status="dispatched", outlet_id=data.outlet_id, provider_id=data.provider_id,
@@ -208,8 +208,4 @@ def evolve(state: State, event: StoredEvent) -> State:
     return state
 
 
-def load(order_id: str, events: list[StoredEvent]) -> State:
-    state = State(order_id)
-    for event in events:
-        state = evolve(state, event)
-    return state
+DECIDER: Rules[State, Command] = Rules(State, evolve, decide, lambda state: {"status_now": state.status})

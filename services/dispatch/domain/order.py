@@ -14,24 +14,23 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from libs.events import catalog
-from services.dispatch.domain.sla import DEFAULT_POLICY, SlaClock, SlaPolicy, add_working
+from libs.events import catalog, errors
+from services.dispatch.domain.sla import DEFAULT_POLICY, SlaClock, SlaPolicy
 
 Status = Literal["new", "reported", "dispatched", "arrived", "repaired"]
 PauseReason = Literal["parts_on_order", "customer_unreachable", "customer_rescheduled"]
 ON_SITE = "on_site"
 
 
-class Refused(Exception):
+class Refused(errors.Refused):
     """A command the order's state does not allow (the API answers 409)."""
 
 
-class Invalid(Exception):
+class Invalid(errors.InvalidInput):
     """A command whose values cannot be right (the API answers 422 naming the field)."""
 
     def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
+        super().__init__(message, field_name)
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ class State:
         return clock.stop(self.arrived_at) if self.arrived_at else clock
 
     def complaint_due(self, complaint: Complaint, policy: SlaPolicy) -> datetime:
-        return add_working(complaint.received_at, policy.complaint_seconds, policy.calendar)
+        return SlaClock(complaint.received_at, policy.complaint_seconds).due_at(policy.calendar)
 
 
 # ---- commands ---------------------------------------------------------------------------
@@ -161,10 +160,11 @@ class EscalateBreaches:
 Command = Dispatch | Reassign | PauseSla | ResumeSla | Arrive | Repair | RespondComplaint | EscalateBreaches
 
 
-@dataclass(frozen=True)
-class Change:
-    """One event decided: its type, data and when it happened."""
-
-    type: str
-    data: catalog.Payload
-    occurred_at: datetime
+def occurred_at(command: Command) -> datetime:
+    """When the events a command decides happened (a late offline report keeps its own time)."""
+    match command:
+        case Repair():
+            return command.departed_at
+        case EscalateBreaches():
+            return command.now
+    return command.at

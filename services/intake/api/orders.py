@@ -6,33 +6,24 @@ import base64
 import binascii
 import json
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
-from uuid import uuid4
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import and_, or_, select
 
 from libs.events import catalog
+from libs.events.chinatime import local_day, midnight
+from libs.events.command import Committed
 from libs.events.db import reader
-from libs.events.store import AppendResult
+from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, get_runtime
 from libs.web.fastpath import JSON_TYPES, with_fast_path
 from libs.web.problems import NotFound, Unprocessable
 from libs.web.responses import json_response
-from services.intake.api.common import (
-    CHINA,
-    PartnerDep,
-    append,
-    china_today,
-    load,
-    policies,
-    problem,
-    stable_id,
-    timeline,
-    visible,
-)
+from services.intake import handlers
+from services.intake.api.common import PartnerDep, timeline
 from services.intake.api.common import partner as partner_only
 from services.intake.api.idempotency import same_request
 from services.intake.api.schemas import (
@@ -46,7 +37,8 @@ from services.intake.api.schemas import (
     OrdersPublic,
     OrderSummary,
 )
-from services.intake.domain import DomainError, Escalate, OrderState, ReportOrder, decide
+from services.intake.domain import Escalate, OrderState, ReportOrder, visible
+from services.intake.handlers import load, policies
 from services.intake.projection import orders as orders_table
 
 router = APIRouter(tags=["intake: partners"])
@@ -66,11 +58,11 @@ def _report(body: OrderCreate, partner_id: str, today: date, runtime: Any) -> Re
     )
 
 
-def _accepted(reported: catalog.OrderReported, result: AppendResult) -> dict[str, Any]:
+def _accepted(reported: catalog.OrderReported, done: Committed[OrderState]) -> dict[str, Any]:
     """The 201 body (OrderAccepted), rendered from plain data (response_model documents it)."""
     return {
-        "order_id": result.stream_id, "stream_version": result.version, "position": result.position,
-        "status_url": f"/orders/{result.stream_id}", "maker": reported.maker, "tier": reported.tier,
+        "order_id": done.stream_id, "stream_version": done.version, "position": done.position,
+        "status_url": f"/orders/{done.stream_id}", "maker": reported.maker, "tier": reported.tier,
         "warranty": reported.warranty.model_dump(mode="json"),
     }
 
@@ -81,29 +73,20 @@ async def create_order(
 ) -> Response:
     """Report a service order from a partner system; retries with the same Idempotency-Key are safe."""
     runtime = get_runtime(request)  # not a dependency: this is the API's hot path
-    command = _report(body, partner.party, china_today(runtime.clock()), runtime)
-    try:
-        decided = decide(OrderState(), command)
-    except DomainError as exc:
-        raise problem(exc) from None
-    reported = decided[0][1]
+    command = _report(body, partner.party, local_day(runtime.clock()), runtime)
+    done = await handlers.report(runtime, command, partner.actor, idempotency_key, correlation_id())
+    reported = done.payloads[0]
     assert isinstance(reported, catalog.OrderReported)
-    if idempotency_key is None:
-        result = await append(runtime, str(uuid4()), decided, 0, partner.actor)
-    else:
-        order_id = str(stable_id("order", partner.party, idempotency_key))
-        ids = [stable_id("event", partner.party, idempotency_key)]
-        result = await append(runtime, order_id, decided, 0, partner.actor, ids)
-    headers = {"Location": f"/orders/{result.stream_id}"}
-    if result.replayed:  # a retry under an Idempotency-Key: the first request's event is the answer
-        first = catalog.parse(result.events[0])
+    headers = {"Location": f"/orders/{done.stream_id}"}
+    if done.replayed:  # a retry under an Idempotency-Key: the first request's event is the answer
+        first = catalog.parse(done.events[0])
         assert isinstance(first, catalog.OrderReported)
         if not same_request(first, reported):
             raise Unprocessable("this Idempotency-Key was already used with a different body",
                                 errors=[{"field": "Idempotency-Key", "message": "reused with a different body",
                                          "type": "idempotency_mismatch"}])
         reported, headers["Idempotent-Replayed"] = first, "true"
-    return json_response(_accepted(reported, result), 201, headers)
+    return json_response(_accepted(reported, done), 201, headers)
 
 
 _KEY = re.compile(IDEMPOTENCY_KEY)
@@ -142,7 +125,7 @@ async def read_order(order_id: OrderId, partner: PartnerDep,
                      runtime: RuntimeDep) -> OrderPublic:
     """One order: its current state and full timeline (every event, who and when)."""
     state, history = await load(runtime, order_id)
-    if not visible(state, partner):
+    if not visible(state, partner.role, partner.party):
         raise NotFound(f"no order {order_id!r}")
     reported = catalog.parse(history[0])
     assert isinstance(reported, catalog.OrderReported)
@@ -168,10 +151,6 @@ def _encode(at: datetime, order_id: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([at.isoformat(), order_id]).encode()).decode()
 
 
-def _china_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC) - CHINA
-
-
 @router.get("/orders", response_model=OrdersPublic)
 async def list_orders(
     partner: PartnerDep, runtime: RuntimeDep,
@@ -192,9 +171,9 @@ async def list_orders(
     if city:
         query = query.where(t.c.city == city)
     if reported_from:
-        query = query.where(t.c.reported_at >= _china_midnight(reported_from))
+        query = query.where(t.c.reported_at >= midnight(reported_from))
     if reported_to:
-        query = query.where(t.c.reported_at < _china_midnight(reported_to + timedelta(days=1)))
+        query = query.where(t.c.reported_at < midnight(reported_to + timedelta(days=1)))
     if cursor:
         at, last = _cursor(cursor)
         query = query.where(or_(t.c.reported_at < at, and_(t.c.reported_at == at, t.c.order_id < last)))
@@ -210,15 +189,9 @@ async def list_orders(
              responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM})
 async def escalate(order_id: OrderId, body: EscalationCreate, partner: PartnerDep, runtime: RuntimeDep) -> EscalationAccepted:
     """Escalate an order one tier up the chain dealer → regional office → HQ."""
-    state, _ = await load(runtime, order_id)
-    if not visible(state, partner):
-        raise NotFound(f"no order {order_id!r}")
-    try:
-        decided = decide(state, Escalate(reason=body.reason, to_tier=body.to_tier))
-    except DomainError as exc:
-        raise problem(exc) from None
-    result = await append(runtime, order_id, decided, state.version, partner.actor)
-    moved = decided[0][1]
+    done = await handlers.escalate(runtime, order_id, Escalate(reason=body.reason, to_tier=body.to_tier),
+                                   partner.role, partner.party, partner.actor, correlation_id())
+    moved = done.payloads[0]
     assert isinstance(moved, catalog.OrderEscalated)
     return EscalationAccepted(order_id=order_id, from_tier=moved.from_tier, to_tier=moved.to_tier,
-                              stream_version=result.version, position=result.position)
+                              stream_version=done.version, position=done.position)

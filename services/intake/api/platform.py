@@ -16,20 +16,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from libs.events import catalog
+from libs.events.chinatime import local_day
 from libs.events.db import reader
+from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep
-from libs.web.problems import NotFound, Unauthorized, Unprocessable
+from libs.web.problems import NotFound, Unauthorized
 from libs.web.runtime import Runtime
-from services.intake.api.common import append, china_today, load, policies, problem, stable_id, timeline
+from services.intake import handlers, queries
+from services.intake.api.common import timeline
 from services.intake.api.schemas import REF, PlatformAccepted, PlatformOrder, PlatformReport, PlatformTrail
-from services.intake.domain import DomainError, ReceiveComplaint, ReportOrder, decide
-from services.intake.projection import orders as orders_table
-from services.intake.projection import orders_for_platform_ref
-from services.intake.tables import nonces
+from services.intake.domain import ReceiveComplaint, ReportOrder, not_ahead
+from services.intake.handlers import load, policies, stable_id
+from services.intake.reference import forget_nonces, remember_nonce
 
 router = APIRouter(tags=["intake: complaint platform"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
@@ -63,19 +63,14 @@ async def verified_platform(
     if abs(now.timestamp() - int(x_timestamp)) > WINDOW.total_seconds():
         raise Unauthorized("timestamp outside the ±5 minute window")
     platform_id = runtime.settings.platform_id
-    dialect = postgresql if runtime.engine.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(nonces).values(platform_id=platform_id, nonce=x_nonce, seen_at=now)
-    async with runtime.engine.begin() as conn:
-        inserted = (await conn.execute(stmt.on_conflict_do_nothing())).rowcount
-    if not inserted:
+    if not await remember_nonce(runtime.engine, platform_id, x_nonce, now):
         raise Unauthorized("replayed nonce")
     return platform_id
 
 
 async def forget_old_nonces(runtime: Runtime) -> None:
     """Nonces older than twice the window can no longer be replayed (the timestamp check refuses them)."""
-    async with runtime.engine.begin() as conn:
-        await conn.execute(delete(nonces).where(nonces.c.seen_at < runtime.clock() - 2 * WINDOW))
+    await forget_nonces(runtime.engine, runtime.clock() - 2 * WINDOW)
 
 
 PlatformDep = Annotated[str, Depends(verified_platform)]
@@ -86,31 +81,9 @@ def _report(body: PlatformReport, platform_id: str, runtime: Runtime) -> ReportO
         channel="platform", external_ref=body.platform_ref, platform_id=platform_id,
         customer=catalog.Customer(name=body.reporter.name, phone=body.reporter.phone, address=body.address),
         product=catalog.Product(**body.product.model_dump()), location=catalog.Location(**body.region.model_dump()),
-        fault=body.text, today=china_today(runtime.clock()), policies=policies(runtime),
+        fault=body.text, today=local_day(runtime.clock()), policies=policies(runtime),
         attachments=tuple(body.attachments),
     )
-
-
-async def _target(runtime: Runtime, body: PlatformReport, platform_id: str) -> str | None:
-    """The existing order a complaint is about: named by id, by an earlier platform ref, or by phone + serial."""
-    if body.order_id:
-        state, _ = await load(runtime, body.order_id)
-        if state.exists:
-            return body.order_id
-    async with reader(runtime.engine).connect() as conn:
-        if body.related_ref:
-            found = await orders_for_platform_ref(conn, platform_id, body.related_ref)
-            if found:
-                return found[0][0]
-        if body.product.serial:
-            t = orders_table
-            row = (await conn.execute(
-                select(t.c.order_id).where(t.c.customer_phone == body.reporter.phone, t.c.serial == body.product.serial)
-                .order_by(t.c.reported_at.desc()).limit(1)
-            )).first()
-            if row:
-                return str(row[0])
-    return None
 
 
 @router.post("/platform/reports", status_code=201, response_model=PlatformAccepted,
@@ -118,34 +91,25 @@ async def _target(runtime: Runtime, body: PlatformReport, platform_id: str) -> s
 async def receive_report(body: PlatformReport, platform_id: PlatformDep, runtime: RuntimeDep) -> Any:
     """A report forwarded by the complaint platform: a repair request or a complaint."""
     now = runtime.clock()
-    if body.reported_at > now + WINDOW:
-        raise Unprocessable("invalid field(s): reported_at", errors=[
-            {"field": "reported_at", "message": "is in the future", "type": "value_error"}])
-    target = await _target(runtime, body, platform_id) if body.kind == "complaint" else None
+    not_ahead("reported_at", body.reported_at, now, WINDOW)
+    target = None
+    if body.kind == "complaint":
+        target = await handlers.complaint_target(runtime, platform_id, body.order_id, body.related_ref,
+                                                 body.reporter.phone, body.product.serial)
     order_id = target or str(stable_id("platform-order", platform_id, body.platform_ref))
-    state, history = await load(runtime, order_id)
-    already = [e for e in history if e.data.get("external_ref") == body.platform_ref
-               and e.data.get("platform_id") == platform_id
-               and e.type == ("order.reported" if body.kind == "repair" else "complaint.received")]
-    if already:  # the platform re-sent what is already recorded
-        answer = PlatformAccepted(platform_ref=body.platform_ref, order_id=order_id, opened=False, events=[],
-                                  stream_version=state.version, position=already[0].position,
-                                  status_url=f"/platform/orders/{body.platform_ref}")
-        return JSONResponse(answer.model_dump(mode="json"), status_code=200)
     report = _report(body, platform_id, runtime)
     command: ReportOrder | ReceiveComplaint = report if body.kind == "repair" else ReceiveComplaint(
         text=body.text, received_at=body.reported_at, severity=body.severity, external_ref=body.platform_ref,
         platform_id=platform_id, attachments=tuple(body.attachments), report=report,
     )
-    try:
-        decided = decide(state, command)
-    except DomainError as exc:
-        raise problem(exc) from None
-    ids = [stable_id("platform-event", platform_id, body.platform_ref, body.kind, str(i)) for i in range(len(decided))]
-    result = await append(runtime, order_id, decided, state.version, f"platform:{platform_id}", ids)
-    return PlatformAccepted(platform_ref=body.platform_ref, order_id=order_id, opened=not state.exists,
-                            events=[t for t, _ in decided], stream_version=result.version, position=result.position,
-                            status_url=f"/platform/orders/{body.platform_ref}")
+    done = await handlers.forward(runtime, order_id, body.kind, platform_id, body.platform_ref, command,
+                                  correlation_id())
+    answer = PlatformAccepted(platform_ref=body.platform_ref, order_id=order_id, opened=done.opened,
+                              events=done.types, stream_version=done.version, position=done.position,
+                              status_url=f"/platform/orders/{body.platform_ref}")
+    if done.resent:  # the platform re-sent what is already recorded
+        return JSONResponse(answer.model_dump(mode="json"), status_code=200)
+    return answer
 
 
 @router.get("/platform/orders/{platform_ref}", response_model=PlatformTrail, responses={401: PROBLEM, 404: PROBLEM})
@@ -153,7 +117,7 @@ async def platform_trail(platform_ref: Annotated[str, Path(pattern=REF, max_leng
                          runtime: RuntimeDep) -> PlatformTrail:
     """Everything that happened to what the platform forwarded under this reference."""
     async with reader(runtime.engine).connect() as conn:
-        found = await orders_for_platform_ref(conn, platform_id, platform_ref)
+        found = await queries.orders_for_platform_ref(conn, platform_id, platform_ref)
     orders: list[PlatformOrder] = []
     for order_id, kind in found:
         state, history = await load(runtime, order_id)

@@ -197,7 +197,7 @@ class PlatformReport(Body):
     product: PlatformProduct
     text: Text2000
     attachments: list[Url] = Field(default_factory=list, max_length=10)
-    severity: Literal["low", "normal", "high"] = "normal"
+    severity: catalog.Severity = "normal"
     order_id: Ref | None = None
     related_ref: Ref | None = None
 

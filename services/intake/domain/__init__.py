@@ -9,26 +9,31 @@ from services.intake.domain.errors import (
     UnknownOrder,
 )
 from services.intake.domain.order import (
+    DECIDER,
+    STATUS_BY_EVENT,
     Command,
     Escalate,
-    Event,
     OrderState,
     ReceiveComplaint,
     ReportOrder,
     decide,
     evolve,
     next_tier,
+    not_ahead,
+    resent,
+    visible,
 )
 from services.intake.domain.warranty import DEFAULT_POLICIES, NATIONAL, MakerPolicy, PolicyBook, Terms, add_months, determine
 
 __all__ = [
+    "DECIDER",
     "DEFAULT_POLICIES",
     "NATIONAL",
+    "STATUS_BY_EVENT",
     "AlreadyReported",
     "Command",
     "DomainError",
     "Escalate",
-    "Event",
     "InvalidField",
     "MakerPolicy",
     "OrderClosed",
@@ -44,4 +49,7 @@ __all__ = [
     "determine",
     "evolve",
     "next_tier",
+    "not_ahead",
+    "resent",
+    "visible",
 ]

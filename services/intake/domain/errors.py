@@ -1,8 +1,8 @@
-"""Why a command was refused (turned into problem documents at the API edge only).
+"""Why a command was refused (turned into problem documents by libs.web.problems only).
 
-    DomainError
+    DomainError (libs.events.errors)
     ├── InvalidField      the command names something impossible (future date, wrong tier)  → 422
-    ├── UnknownOrder      the order does not exist                                          → 404
+    ├── UnknownOrder      the order does not exist (or is not the caller's)                  → 404
     ├── AlreadyReported   the stream already holds a report                                 → 409
     ├── OrderClosed       settled orders are closed                                         → 409
     └── TopOfChain        HQ is the last tier                                               → 409
@@ -10,28 +10,32 @@
 
 from __future__ import annotations
 
+from libs.events.errors import DomainError, InvalidInput, Missing, Refused
 
-class DomainError(Exception):
-    """Base of every refusal by the intake rules."""
+__all__ = ["AlreadyReported", "DomainError", "InvalidField", "OrderClosed", "TopOfChain", "UnknownOrder"]
 
 
-class InvalidField(DomainError):
+class InvalidField(InvalidInput):
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
+        super().__init__(f"invalid field(s): {field}", field,
+                         errors=[{"field": field, "message": message, "type": "value_error"}])
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
 
 
-class UnknownOrder(DomainError):
+class UnknownOrder(Missing):
     pass
 
 
-class AlreadyReported(DomainError):
+class AlreadyReported(Refused):
     pass
 
 
-class OrderClosed(DomainError):
+class OrderClosed(Refused):
     pass
 
 
-class TopOfChain(DomainError):
+class TopOfChain(Refused):
     pass

@@ -1,23 +1,26 @@
 """The order as intake sees it: reported, escalated up the chain, complained about, closed.
 
-Pure: no I/O, the time comes in on the command. `decide` returns (event type, payload)
-pairs; the API wraps them in envelopes and appends them with the version it read.
+Pure: no I/O, the time comes in on the command. `decide` returns payloads; the command
+path (libs.events.command) types them from the catalog and appends them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from libs.events import catalog
+from libs.events.catalog import Payload
+from libs.events.decider import Fact, Rules
 from services.intake.domain.errors import AlreadyReported, InvalidField, OrderClosed, TopOfChain, UnknownOrder
 from services.intake.domain.warranty import PolicyBook, determine
 
-Event = tuple[str, catalog.Payload]
+next_tier = catalog.next_tier
+
 Status = Literal["new", "reported", "dispatched", "on_site", "repaired", "settled"]
 
-_STATUS_BY_EVENT: dict[str, Status] = {
+STATUS_BY_EVENT: dict[str, Status] = {  # the one map from the order's events to intake's status
     "order.reported": "reported",
     "order.dispatched": "dispatched",
     "order.reassigned": "dispatched",
@@ -26,6 +29,7 @@ _STATUS_BY_EVENT: dict[str, Status] = {
     "order.settled": "settled",
     "order.settlement_reversed": "repaired",
 }
+_STATUS_BY_MODEL = {catalog.spec(t, catalog.latest_version(t)).model: s for t, s in STATUS_BY_EVENT.items()}
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class OrderState:
     outlet_id: str | None = None
     complaints: int = 0
     reviewed: bool = False
+    forwarded: tuple[tuple[str, str, str, int], ...] = ()  # (type, platform id, platform ref, position)
 
     @property
     def exists(self) -> bool:
@@ -85,7 +90,7 @@ class ReceiveComplaint:
     text: str
     received_at: datetime
     channel: catalog.ComplaintChannel = "platform"
-    severity: Literal["low", "normal", "high"] = "normal"
+    severity: catalog.Severity = "normal"
     external_ref: str | None = None
     platform_id: str | None = None
     attachments: tuple[str, ...] = ()
@@ -95,14 +100,12 @@ class ReceiveComplaint:
 Command = ReportOrder | Escalate | ReceiveComplaint
 
 
-def next_tier(tier: catalog.Tier) -> catalog.Tier | None:
-    index = catalog.TIERS.index(tier)
-    return catalog.TIERS[index + 1] if index + 1 < len(catalog.TIERS) else None
-
-
-def evolve(state: OrderState, type_: str, data: catalog.Payload) -> OrderState:
+def evolve(state: OrderState, data: Payload, fact: Fact) -> OrderState:
     """The state after one event (of any service: intake reads the whole order)."""
-    state = replace(state, version=state.version + 1)
+    state = replace(state, version=fact.version)
+    if isinstance(data, catalog.OrderReported | catalog.ComplaintReceived) and data.platform_id and data.external_ref:
+        seen = (catalog.type_of(type(data)), data.platform_id, data.external_ref, fact.position)
+        state = replace(state, forwarded=(*state.forwarded, seen))
     if isinstance(data, catalog.OrderReported):
         state = replace(state, channel=data.channel, partner_id=data.partner_id, platform_id=data.platform_id,
                         external_ref=data.external_ref, maker=data.maker, tier=data.tier)
@@ -114,12 +117,30 @@ def evolve(state: OrderState, type_: str, data: catalog.Payload) -> OrderState:
         state = replace(state, complaints=state.complaints + 1)
     elif isinstance(data, catalog.OrderReviewed):
         state = replace(state, reviewed=True)
-    if type_ in _STATUS_BY_EVENT:
-        state = replace(state, status=_STATUS_BY_EVENT[type_])
+    if type(data) in _STATUS_BY_MODEL:
+        state = replace(state, status=_STATUS_BY_MODEL[type(data)])
     return state
 
 
-def decide(state: OrderState, command: Command) -> list[Event]:
+def resent(state: OrderState, kind: Literal["repair", "complaint"], platform_id: str, ref: str) -> int | None:
+    """The position of what the platform already forwarded under `ref` (a re-send), if any."""
+    type_ = "order.reported" if kind == "repair" else "complaint.received"
+    return next((p for t, pid, r, p in state.forwarded if (t, pid, r) == (type_, platform_id, ref)), None)
+
+
+def not_ahead(field: str, at: datetime, now: datetime, leeway: timedelta) -> None:
+    """A reported time may be late, never ahead of the server clock by more than the
+    clock skew a platform is allowed (the signature window)."""
+    if at > now + leeway:
+        raise InvalidField(field, "is in the future")
+
+
+def visible(state: OrderState, role: str, party: str | None) -> bool:
+    """A partner sees only its own orders; operators see all."""
+    return state.exists and (role == "operator" or state.partner_id == party)
+
+
+def decide(state: OrderState, command: Command) -> list[Payload]:
     """The events a command produces, or a DomainError saying which rule refused it."""
     if isinstance(command, ReportOrder):
         return _report(state, command)
@@ -128,7 +149,7 @@ def decide(state: OrderState, command: Command) -> list[Event]:
     return _complain(state, command)
 
 
-def _report(state: OrderState, cmd: ReportOrder) -> list[Event]:
+def _report(state: OrderState, cmd: ReportOrder) -> list[Payload]:
     if state.exists:
         raise AlreadyReported("the order is already reported")
     product = cmd.product
@@ -139,15 +160,15 @@ def _report(state: OrderState, cmd: ReportOrder) -> list[Event]:
         raise InvalidField("product.purchase_date", "purchase date is before the factory date")
     maker, policy = cmd.policies.maker_for(product.brand)
     warranty = determine(policy, product.category, product.purchase_date, product.factory_date, cmd.today)
-    return [("order.reported", catalog.OrderReported(
+    return [catalog.OrderReported(
         channel=cmd.channel, external_ref=cmd.external_ref, partner_id=cmd.partner_id, platform_id=cmd.platform_id,
         maker=maker, customer=cmd.customer, product=product, location=cmd.location,
         working_conditions=cmd.working_conditions, fault=cmd.fault, warranty=warranty,
         attachments=list(cmd.attachments),
-    ))]
+    )]
 
 
-def _escalate(state: OrderState, cmd: Escalate) -> list[Event]:
+def _escalate(state: OrderState, cmd: Escalate) -> list[Payload]:
     if not state.exists:
         raise UnknownOrder("no such order")
     if state.closed:
@@ -157,23 +178,25 @@ def _escalate(state: OrderState, cmd: Escalate) -> list[Event]:
         raise TopOfChain("the order is already at HQ, the top of the chain")
     if cmd.to_tier is not None and cmd.to_tier != target:
         raise InvalidField("to_tier", f"from {state.tier} the only step is to {target} (upward, one tier at a time)")
-    return [("order.escalated", catalog.OrderEscalated(from_tier=state.tier, to_tier=target, reason=cmd.reason,
-                                                       trigger=cmd.trigger))]
+    return [catalog.OrderEscalated(from_tier=state.tier, to_tier=target, reason=cmd.reason, trigger=cmd.trigger)]
 
 
-def _complain(state: OrderState, cmd: ReceiveComplaint) -> list[Event]:
-    events: list[Event] = []
+def _complain(state: OrderState, cmd: ReceiveComplaint) -> list[Payload]:
+    events: list[Payload] = []
     if not state.exists:
         if cmd.report is None:
             raise UnknownOrder("the complaint matches no order and carries no report to open one")
         events = _report(state, cmd.report)
-        for type_, data in events:
-            state = evolve(state, type_, data)
-    events.append(("complaint.received", catalog.ComplaintReceived(
+        for data in events:
+            state = evolve(state, data, Fact("", state.version + 1, cmd.received_at, cmd.received_at))
+    events.append(catalog.ComplaintReceived(
         channel=cmd.channel, severity=cmd.severity, text=cmd.text, provider_id=state.provider_id,
         outlet_id=state.outlet_id, received_at=cmd.received_at, external_ref=cmd.external_ref,
         platform_id=cmd.platform_id, attachments=list(cmd.attachments),
-    )))
+    ))
     if not state.closed and next_tier(state.tier) is not None:
         events += _escalate(state, Escalate(reason=f"complaint: {cmd.text[:200]}", trigger="complaint"))
     return events
+
+
+DECIDER: Rules[OrderState, Command] = Rules(lambda _: OrderState(), evolve, decide)

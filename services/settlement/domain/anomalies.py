@@ -16,7 +16,8 @@ from itertools import pairwise
 from typing import Literal
 
 from libs.events.catalog import PartUsed
-from services.settlement.standards import FeeStandard, in_force, local_day
+from libs.events.chinatime import local_day
+from services.settlement.domain.standards import FeeStandard, in_force
 
 REPEAT_WINDOW = timedelta(days=30)  # 重复维修: the same unit back within 30 days
 LABOUR_FACTOR = Decimal(2)  # "far above the norm": more than twice the category's normal hours

@@ -22,9 +22,14 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
-from services.quality.policy import Policy
+from services.quality.domain.policy import Policy
 
 GRADE_POINTS: dict[str, int] = {"A": 2, "B": 1, "C": 0, "D": -1, "E": -2}
+
+
+def review_points(timeliness: str, quality: str, attitude: str) -> int:
+    """A form's points: the sum of its three item grades."""
+    return GRADE_POINTS[timeliness] + GRADE_POINTS[quality] + GRADE_POINTS[attitude]
 MAX_POINTS, MIN_POINTS = 2, -2
 # a supervisor's call-back verifies the customer's form (seed 004): where both exist it is the one scored
 CHANNEL_PRECEDENCE: dict[str, int] = {"call_back": 0, "feedback_form": 1}

@@ -21,23 +21,13 @@ This module is pure: models and selection rules, no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ANY_PROVIDER = "*"
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")  # no DST: a fixed offset is exact
-
-
-def local_day(moment: datetime) -> date:
-    """The calendar day in China: standards take effect and months close on local dates."""
-    return moment.astimezone(BEIJING).date()
-
-
-def local_month(moment: datetime) -> str:
-    return moment.astimezone(BEIJING).strftime("%Y-%m")
 
 
 class _Model(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator
 
-from services.dispatch.schemas.base import Body, Name
+from services.dispatch.api.schemas.base import Body, Name
 
 
 class TechnicianIn(Body):

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.events.clock import Clock
 from libs.events.db import reader
 from libs.events.schema import UTCDateTime
-from services.settlement.standards import ANY_PROVIDER, FeeStandard, FeeStandardCreate, in_force
+from services.settlement.domain.standards import ANY_PROVIDER, FeeStandard, FeeStandardCreate, in_force
 
 owned = MetaData()
 

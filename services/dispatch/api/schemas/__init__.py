@@ -1,6 +1,6 @@
 """Request and response schemas of the dispatch API (one family per resource)."""
 
-from services.dispatch.schemas.commands import (
+from services.dispatch.api.schemas.commands import (
     Accepted,
     ArriveIn,
     DispatchIn,
@@ -10,7 +10,7 @@ from services.dispatch.schemas.commands import (
     RespondIn,
     ResumeIn,
 )
-from services.dispatch.schemas.outlets import (
+from services.dispatch.api.schemas.outlets import (
     AreaIn,
     CalendarIn,
     OutletCreate,
@@ -20,7 +20,7 @@ from services.dispatch.schemas.outlets import (
     PolicyPublic,
     TechnicianIn,
 )
-from services.dispatch.schemas.views import (
+from services.dispatch.api.schemas.views import (
     ComplaintItem,
     ComplaintSla,
     CompliancePublic,

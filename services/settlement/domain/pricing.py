@@ -7,15 +7,15 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from libs.events.catalog import PartUsed, Payer, SettlementLine
-from services.settlement.standards import FeeStandard
+from libs.events.errors import InvalidInput
+from services.settlement.domain.standards import FeeStandard
 
 
-class PricingError(Exception):
+class PricingError(InvalidInput):
     """The standard cannot price this order (e.g. no labour rate for its product category)."""
 
     def __init__(self, field: str, detail: str) -> None:
-        super().__init__(detail)
-        self.field = field
+        super().__init__(detail, field)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Intake's own durable tables (not read models: a rebuild must never drop them).
+"""Intake's own durable reference tables (not read models: a rebuild must never drop them).
 
 Platform nonces, partner webhook secrets and the webhook outbox. Created at service
 start-up (`create_all`, idempotent). Idempotency-Key answers need no table of their own:
@@ -8,7 +8,11 @@ before that still hold an `intake_idempotency` table, no longer read or written.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, Uuid
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, Uuid, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events.schema import Position, UTCDateTime
 
@@ -53,3 +57,16 @@ deliveries = Table(
     Column("last_error", String(500)),
 )
 Index("ix_intake_webhook_due", deliveries.c.state, deliveries.c.next_attempt_at)
+
+
+async def remember_nonce(engine: AsyncEngine, platform_id: str, nonce: str, now: datetime) -> bool:
+    """Record a platform's nonce; False when it was seen before (a replayed request)."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(nonces).values(platform_id=platform_id, nonce=nonce, seen_at=now)
+    async with engine.begin() as conn:
+        return bool((await conn.execute(stmt.on_conflict_do_nothing())).rowcount)
+
+
+async def forget_nonces(engine: AsyncEngine, before: datetime) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(delete(nonces).where(nonces.c.seen_at < before))

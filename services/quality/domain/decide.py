@@ -8,149 +8,33 @@ repaired. No I/O here; the clock's reading arrives inside the command.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from uuid import UUID
+from typing import get_args
 
 from libs.events import catalog
-from services.quality.months import month_end, month_of, previous_month
-from services.quality.policy import Policy
+from libs.events.catalog import Payload
+from libs.events.chinatime import month_end, month_of, previous_month
+from libs.events.decider import Fact, Rules
+from services.quality.domain.commands import Actor, CloseMonth, FileComplaint, SetPolicy, SubmitReview
+from services.quality.domain.errors import (
+    AlreadyReviewed,
+    InvalidComplaint,
+    MonthAlreadyClosed,
+    MonthNotOver,
+    NotRepaired,
+    OrderUnknown,
+    OtherMaker,
+    OwnWork,
+    PreviousMonthOpen,
+)
+from services.quality.domain.model import MonthState, OrderState, evolve, evolve_month
 
-QUALITY_CHANNELS = ("hotline", "web_form", "call_back", "feedback_form", "suggestion_form", "internal_monitor")
-EVENT_TYPES: dict[type[catalog.Payload], str] = {
-    catalog.OrderReviewed: "order.reviewed",
-    catalog.ComplaintReceived: "complaint.received",
-    catalog.MonthClosed: "quality.month_closed",
-    catalog.QualityPolicySet: "quality.policy_set",
-}
-
-
-class QualityError(Exception):
-    """A command the order's history does not allow; the API turns it into a problem."""
-
-    field: str | None = None
-
-    def __init__(self, detail: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.field = field
+QUALITY_CHANNELS: tuple[str, ...] = get_args(catalog.QualityChannel)
 
 
-class OrderUnknown(QualityError):
-    """No order.reported on that stream."""
-
-
-class NotRepaired(QualityError):
-    """Reviews judge a repair: none has been recorded yet."""
-
-
-class AlreadyReviewed(QualityError):
-    """One form per order per channel; a form is never changed."""
-
-
-class OwnWork(QualityError):
-    """The party that did the work may not judge it."""
-
-
-class OtherMaker(QualityError):
-    """A maker's supervision acts on its own orders and months only."""
-
-
-class InvalidComplaint(QualityError):
-    """The complaint does not say whom or when it concerns."""
-
-
-class MonthNotOver(QualityError):
-    """A month can only be closed once it has ended in China time."""
-
-
-class MonthAlreadyClosed(QualityError):
-    """Closing is final: the figures were frozen and paid on."""
-
-
-class PreviousMonthOpen(QualityError):
-    """A month's delta compares with the previous month's avg, which must be final first."""
-
-
-@dataclass(frozen=True)
-class OrderState:
-    """What quality needs to know of an order, folded from its stream."""
-
-    exists: bool = False
-    maker: str | None = None
-    provider_id: str | None = None
-    outlet_id: str | None = None
-    repaired_at: datetime | None = None
-    reviewed: frozenset[str] = field(default_factory=frozenset)
-
-
-def evolve(state: OrderState, type_: str, data: catalog.Payload) -> OrderState:
-    """Apply one event of the order's stream (types quality does not care about are ignored)."""
-    if isinstance(data, catalog.OrderReported):
-        return replace(state, exists=True, maker=data.maker)
-    if isinstance(data, catalog.OrderDispatched | catalog.OrderReassigned):
-        return replace(state, provider_id=data.provider_id, outlet_id=data.outlet_id)
-    if isinstance(data, catalog.OrderRepaired):
-        return replace(state, repaired_at=data.departed_at)
-    if isinstance(data, catalog.OrderReviewed):
-        return replace(state, reviewed=state.reviewed | {data.channel})
-    return state
-
-
-@dataclass(frozen=True)
-class Actor:
-    role: str
-    party: str
-
-
-@dataclass(frozen=True)
-class SubmitReview:
-    actor: Actor
-    channel: str
-    timeliness: str
-    quality: str
-    attitude: str
-    overall: int
-    comment: str = ""
-
-
-@dataclass(frozen=True)
-class FileComplaint:
-    """A complaint from a quality channel; about an order (state given) or a provider (state None)."""
-
-    actor: Actor
-    channel: str
-    text: str
-    received_at: datetime
-    now: datetime
-    severity: str = "normal"
-    provider_id: str | None = None
-    outlet_id: str | None = None
-    maker: str | None = None
-    complaint_id: UUID | None = None
-
-
-@dataclass(frozen=True)
-class MonthState:
-    closed: bool = False
-
-
-@dataclass(frozen=True)
-class CloseMonth:
-    actor: Actor
-    maker: str
-    month: str
-    now: datetime
-    scores: list[dict[str, object]]
-    through_position: int
-    policy: Policy
-    previous_open: bool = False  # the previous month has figures and is not closed
-
-
-@dataclass(frozen=True)
-class SetPolicy:
-    actor: Actor
-    maker: str
-    policy: Policy
+def previous_month_open(closed: bool, has_scores: bool) -> bool:
+    """A month's delta compares with the previous month, which must be final first; a
+    previous month with no figures at all has nothing to compare and does not block."""
+    return not closed and has_scores
 
 
 def _check_maker(actor: Actor, maker: str | None) -> None:
@@ -214,10 +98,6 @@ def decide_complaint(state: OrderState | None, cmd: FileComplaint) -> list[catal
     return [catalog.ComplaintReceived.model_validate(fields)]
 
 
-def evolve_month(state: MonthState, data: catalog.Payload) -> MonthState:
-    return MonthState(closed=True) if isinstance(data, catalog.MonthClosed) else state
-
-
 def decide_close(state: MonthState, cmd: CloseMonth) -> list[catalog.Payload]:
     _check_maker(cmd.actor, cmd.maker)
     if state.closed:
@@ -237,3 +117,24 @@ def decide_close(state: MonthState, cmd: CloseMonth) -> list[catalog.Payload]:
 def decide_policy(cmd: SetPolicy) -> list[catalog.Payload]:
     _check_maker(cmd.actor, cmd.maker)
     return [catalog.QualityPolicySet.model_validate({"maker": cmd.maker, **cmd.policy.to_json()})]
+
+
+OrderCommand = SubmitReview | FileComplaint
+
+
+def _decide_on_order(state: OrderState, command: OrderCommand) -> list[Payload]:
+    if isinstance(command, SubmitReview):
+        return decide_review(state, command)
+    return decide_complaint(state, command)
+
+
+def _nothing(state: None, payload: Payload, fact: Fact) -> None:
+    return None
+
+
+# reviews and complaints on an order's stream; a complaint about a provider with no order
+# (a stream of its own, nothing to fold); closing a maker's month once; a maker's policy
+ORDERS: Rules[OrderState, OrderCommand] = Rules(lambda _: OrderState(), lambda s, p, f: evolve(s, p), _decide_on_order)
+PROVIDER_COMPLAINTS: Rules[None, FileComplaint] = Rules(lambda _: None, _nothing, lambda _, c: decide_complaint(None, c))
+MONTHS: Rules[MonthState, CloseMonth] = Rules(lambda _: MonthState(), lambda s, p, f: evolve_month(s, p), decide_close)
+POLICIES: Rules[None, SetPolicy] = Rules(lambda _: None, _nothing, lambda _, c: decide_policy(c))

@@ -10,8 +10,8 @@ from libs.web.auth import Principal
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Conflict, Forbidden, NotFound
 from services.settlement import queries
-from services.settlement.standards import FeeStandard, FeeStandardCreate
-from services.settlement.standards_table import StandardRace, add_standard, find_standard, load_standards
+from services.settlement.domain.standards import FeeStandard, FeeStandardCreate
+from services.settlement.reference import StandardRace, add_standard, find_standard, load_standards
 
 router = APIRouter(tags=["settlement"])
 Finance = Annotated[Principal, Depends(require("finance"))]

@@ -16,35 +16,20 @@ import asyncio
 import contextlib
 import logging
 
-from libs.events.errors import ConcurrencyConflict
 from libs.web import metrics
 from libs.web.runtime import Runtime
-from services.dispatch import queries
-from services.dispatch.domain import EscalateBreaches, decide
-from services.dispatch.orders import append, load_order, policy_for
+from services.dispatch import handlers, queries
 
 log = logging.getLogger(__name__)
-ACTOR = "system:sla-watcher"
-ATTEMPTS = 5
 
 
 async def escalate_order(runtime: Runtime, order_id: str) -> int:
     """Escalate the order's unescalated breaches; returns how many events this call appended."""
-    for _ in range(ATTEMPTS):
-        state = await load_order(runtime.store, order_id)
-        if state.status == "new":
-            return 0
-        changes = decide(state, EscalateBreaches(runtime.clock(), await policy_for(runtime, state)))
-        try:
-            appended = await append(runtime, state, changes, actor=ACTOR)
-        except ConcurrencyConflict:
-            continue  # someone (another watcher, a technician) wrote first: decide again on the new history
-        if appended:
-            metrics.sla_breaches.inc(len(appended))
-            log.info("escalated %d SLA breach(es) of %s", len(appended), order_id)
-        return len(appended)
-    log.warning("order %s kept changing; its breach will be escalated on the next pass", order_id)
-    return 0
+    appended = await handlers.escalate_order(runtime, order_id)
+    if appended:
+        metrics.sla_breaches.inc(len(appended))
+        log.info("escalated %d SLA breach(es) of %s", len(appended), order_id)
+    return len(appended)
 
 
 async def watch_once(runtime: Runtime) -> int:

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, Field
 
 from libs.events.catalog import PartUsed
-from services.dispatch.schemas.base import Body, Name
+from services.dispatch.api.schemas.base import Body, Name
 
 
 class DispatchIn(Body):

@@ -1,0 +1,81 @@
+"""Dispatch's use cases, one per command: load the order, check who acts, resolve the
+maker's SLA policy, decide, append (libs.events.command.execute). No FastAPI here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.events.command import Committed, execute, fold
+from libs.events.db import reader
+from libs.events.envelope import StoredEvent
+from libs.events.errors import ConcurrencyConflict, Missing
+from libs.events.store import EventStore
+from libs.web.runtime import Runtime
+from services.dispatch import reference
+from services.dispatch.domain import DECIDER, Command, EscalateBreaches, Refused, SlaPolicy, State
+from services.dispatch.domain.access import assignment, check_actor
+from services.dispatch.domain.order import Assignment
+
+SOURCE = "dispatch"
+WATCHER = "system:sla-watcher"
+log = logging.getLogger(__name__)
+
+
+async def load_order(store: EventStore, order_id: str) -> State:
+    """The order's dispatch state from its own events (status "new" when there are none)."""
+    return fold(DECIDER, order_id, await store.read_stream(order_id))
+
+
+async def policy_for(engine: AsyncEngine, state: State) -> SlaPolicy:
+    """The maker's SLA policy in force when the order was recorded."""
+    if state.reported_recorded_at is None:
+        return SlaPolicy()
+    async with reader(engine).connect() as conn:
+        return await reference.policy_at(conn, state.maker, state.reported_recorded_at)
+
+
+async def assign_to(engine: AsyncEngine, outlet_id: str, technician_id: str, state: State) -> Assignment:
+    found = await reference.get_outlet(engine, outlet_id)
+    return assignment(outlet_id, found[0] if found else None, technician_id, state)
+
+
+Build = Callable[[State, SlaPolicy], Awaitable[Command]]
+
+
+async def run(
+    runtime: Runtime, order_id: str, role: str, party: str | None, actor: str, at: datetime, build: Build,
+    correlation_id: UUID | None = None,
+) -> Committed[State]:
+    """One command on an order by a caller; a race with the SLA watcher is decided again."""
+
+    async def command(state: State) -> Command:
+        if state.status == "new":
+            raise Missing(f"order {order_id} not found")
+        check_actor(role, party, state)
+        return await build(state, await policy_for(runtime.engine, state))
+
+    return await execute(runtime.store, order_id, DECIDER, command, actor, source=SOURCE, now=runtime.clock,
+                         occurred_at=at, correlation_id=correlation_id)
+
+
+async def escalate_order(runtime: Runtime, order_id: str) -> tuple[StoredEvent, ...]:
+    """Escalate the order's unescalated breaches; returns the events this call appended."""
+    now = runtime.clock()
+
+    async def command(state: State) -> Command:
+        return EscalateBreaches(now, await policy_for(runtime.engine, state))
+
+    try:
+        done = await execute(runtime.store, order_id, DECIDER, command, WATCHER, source=SOURCE,
+                             now=runtime.clock, occurred_at=now)
+    except Refused:  # not reported (yet): nothing to escalate
+        return ()
+    except ConcurrencyConflict:
+        log.warning("order %s kept changing; its breach will be escalated on the next pass", order_id)
+        return ()
+    return done.events

@@ -1,0 +1,147 @@
+"""Intake's use cases, one per command: report, escalate, a platform's forwarded report.
+Each loads the order, decides and appends through libs.events.command.execute. No FastAPI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from uuid import UUID, uuid4, uuid5
+
+from libs.events import catalog
+from libs.events.command import Committed, execute, fold, to_events
+from libs.events.db import reader
+from libs.events.envelope import StoredEvent
+from libs.events.store import AppendResult
+from libs.web.runtime import Runtime
+from services.intake import queries
+from services.intake.domain import (
+    DECIDER,
+    Command,
+    Escalate,
+    OrderState,
+    PolicyBook,
+    ReceiveComplaint,
+    ReportOrder,
+    UnknownOrder,
+    resent,
+    visible,
+)
+
+SOURCE = "intake"
+NAMESPACE = UUID("6d1f2f7e-6a43-4bde-9a36-1f0b5d9c0e11")  # deterministic ids for idempotent retries
+
+
+def stable_id(*parts: str) -> UUID:
+    """The same id for the same request parts: a retried append is recognised by the store."""
+    return uuid5(NAMESPACE, "\x1f".join(parts))
+
+
+def policies(runtime: Runtime) -> PolicyBook:
+    """The warranty policy book, parsed once per process from Settings."""
+    book = runtime.state.get("intake.policies")
+    if not isinstance(book, PolicyBook):
+        book = PolicyBook.from_json(runtime.settings.intake_warranty_policies)
+        runtime.state["intake.policies"] = book
+    return book
+
+
+async def load(runtime: Runtime, order_id: str) -> tuple[OrderState, list[StoredEvent]]:
+    """The order's state and its history (upcast), read from the store."""
+    history = [catalog.upcast(e) for e in await runtime.store.read_stream(order_id)]
+    return fold(DECIDER, order_id, history), history
+
+
+async def _execute(
+    runtime: Runtime, order_id: str, command: Command | object, actor: str, expected: int | None = None,
+    ids: Sequence[UUID] | None = None, correlation_id: UUID | None = None,
+) -> Committed[OrderState]:
+    return await execute(runtime.store, order_id, DECIDER, command, actor, expected,  # type: ignore[arg-type]
+                         source=SOURCE, now=runtime.clock, correlation_id=correlation_id, event_ids=ids)
+
+
+async def report(
+    runtime: Runtime, command: ReportOrder, actor: str, key: str | None, correlation_id: UUID | None,
+) -> Committed[OrderState]:
+    """A partner's new order; under an Idempotency-Key the order and event ids are stable, so
+    a retry is recognised by the store (`replayed`)."""
+    assert command.partner_id is not None
+    if key is None:
+        return await _execute(runtime, str(uuid4()), command, actor, 0, correlation_id=correlation_id)
+    order_id = str(stable_id("order", command.partner_id, key))
+    ids = [stable_id("event", command.partner_id, key)]
+    return await _execute(runtime, order_id, command, actor, 0, ids, correlation_id)
+
+
+async def escalate(
+    runtime: Runtime, order_id: str, command: Escalate, role: str, party: str | None, actor: str,
+    correlation_id: UUID | None,
+) -> Committed[OrderState]:
+    async def build(state: OrderState) -> Command:
+        if not visible(state, role, party):
+            raise UnknownOrder(f"no order {order_id!r}")
+        return command
+
+    return await _execute(runtime, order_id, build, actor, correlation_id=correlation_id)
+
+
+async def complaint_target(
+    runtime: Runtime, platform_id: str, order_id: str | None, related_ref: str | None, phone: str, serial: str,
+) -> str | None:
+    """The existing order a complaint is about: named by id, else by an earlier platform
+    reference, else the newest order of this phone for this serial."""
+    if order_id and (await load(runtime, order_id))[0].exists:
+        return order_id
+    async with reader(runtime.engine).connect() as conn:
+        if related_ref and (found := await queries.orders_for_platform_ref(conn, platform_id, related_ref)):
+            return found[0][0]
+        return await queries.latest_order_for(conn, phone, serial) if serial else None
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    """What a platform's report did: the order, whether it opened it, and where it landed
+    (`resent`: the platform sent it before, nothing was appended)."""
+
+    order_id: str
+    opened: bool
+    types: list[str]
+    version: int
+    position: int
+    resent: bool = False
+
+
+class _Resent(Exception):
+    def __init__(self, state: OrderState, position: int) -> None:
+        self.state, self.position = state, position
+
+
+async def forward(
+    runtime: Runtime, order_id: str, kind: Literal["repair", "complaint"], platform_id: str, ref: str,
+    command: ReportOrder | ReceiveComplaint, correlation_id: UUID | None,
+) -> Forwarded:
+    opened: list[bool] = []
+
+    async def build(state: OrderState) -> Command:
+        if (position := resent(state, kind, platform_id, ref)) is not None:
+            raise _Resent(state, position)
+        opened.append(not state.exists)
+        return command
+
+    ids = [stable_id("platform-event", platform_id, ref, kind, str(i)) for i in range(3)]
+    try:
+        done = await _execute(runtime, order_id, build, f"platform:{platform_id}", None, ids, correlation_id)
+    except _Resent as exc:
+        return Forwarded(order_id, False, [], exc.state.version, exc.position, resent=True)
+    return Forwarded(order_id, opened[-1], [catalog.type_of(type(p)) for p in done.payloads], done.version,
+                     done.position)
+
+
+async def append(
+    runtime: Runtime, order_id: str, payloads: Sequence[catalog.Payload], expected: int, actor: str,
+    at: datetime | None = None,
+) -> AppendResult:
+    """The store's part alone (bench reference figure): append decided payloads, no fold."""
+    events = to_events(payloads, source=SOURCE, actor=actor, occurred_at=at or runtime.clock())
+    return await runtime.store.append(order_id, events, expected)

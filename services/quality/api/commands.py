@@ -1,0 +1,160 @@
+"""Quality commands over HTTP: reviews, complaints, the makers' policies, closing a month.
+
+Only the supervision department (role supervisor) or an operator may record; a
+provider or technician never can (supervision is separate from execution, seed 004).
+Queries live in api/queries.py (their SQL in services/quality/queries.py), mounted here too.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import uuid4
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from libs.events import catalog
+from libs.events.chinatime import is_month
+from libs.web.auth import Principal
+from libs.web.context import correlation_id
+from libs.web.deps import RuntimeDep, require
+from libs.web.problems import Unprocessable
+from services.quality import domain, handlers
+from services.quality.api.queries import router as queries
+from services.quality.api.schemas import MonthClosedPublic, PolicyPublic
+from services.quality.domain.policy import ComplaintBand, Policy
+from services.quality.domain.scoring import review_points
+
+router = APIRouter(tags=["quality"])
+Supervision = Annotated[Principal, Depends(require("supervisor"))]
+MakerPath = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReviewCreate(Strict):
+    channel: catalog.ReviewChannel
+    timeliness: catalog.Grade
+    quality: catalog.Grade
+    attitude: catalog.Grade
+    overall: Literal[1, 2, 3, 4, 5] = Field(description="5 非常满意 … 1 很不满意")
+    comment: str = Field("", max_length=2000)
+
+
+class ReviewPublic(BaseModel):
+    order_id: str
+    channel: str
+    provider_id: str
+    outlet_id: str
+    points: int
+    version: int
+
+
+class ComplaintCreate(Strict):
+    channel: catalog.QualityChannel
+    text: str = Field(min_length=1, max_length=4000)
+    severity: catalog.Severity = "normal"
+    order_id: str | None = Field(None, min_length=1, max_length=100)
+    provider_id: str | None = Field(None, min_length=1, max_length=100)
+    outlet_id: str | None = Field(None, min_length=1, max_length=100)
+    maker: str | None = Field(None, min_length=1, max_length=100)
+    received_at: AwareDatetime | None = None
+
+
+class ComplaintPublic(BaseModel):
+    complaint_id: str
+    stream_id: str
+    provider_id: str | None
+    outlet_id: str | None
+    version: int
+
+
+class BandBody(Strict):
+    max_complaints: int | None = Field(None, ge=0)
+    amount_fen: int
+
+
+class PolicyBody(Strict):
+    """A maker's policy; money in fen (1 yuan = 100 fen)."""
+
+    improvement_reward_fen: int = Field(ge=0)
+    decline_penalty_fen: int = Field(ge=0)
+    all_max_reward_fen: int = Field(ge=0)
+    all_min_penalty_fen: int = Field(ge=0)
+    complaint_bands: list[BandBody] = Field(min_length=1, max_length=20)
+    admin_action_threshold: int = Field(ge=1)
+
+    def to_policy(self) -> Policy:
+        try:
+            return Policy(
+                self.improvement_reward_fen, self.decline_penalty_fen, self.all_max_reward_fen,
+                self.all_min_penalty_fen, tuple(ComplaintBand(b.max_complaints, b.amount_fen) for b in self.complaint_bands),
+                self.admin_action_threshold,
+            )
+        except ValueError as exc:
+            raise Unprocessable(str(exc), field="complaint_bands") from None
+
+
+def actor(principal: Principal) -> domain.Actor:
+    return domain.Actor(principal.role, principal.party)
+
+
+@router.post("/orders/{order_id}/reviews", status_code=201, response_model=ReviewPublic)
+async def submit_review(order_id: str, body: ReviewCreate, runtime: RuntimeDep, principal: Supervision) -> ReviewPublic:
+    """Record a customer feedback form or a supervisor's call-back for a repaired order."""
+    command = domain.SubmitReview(actor(principal), **body.model_dump())
+    done = await handlers.review(runtime, order_id, command, principal.actor, correlation_id())
+    review = done.payloads[0]
+    assert isinstance(review, catalog.OrderReviewed)
+    return ReviewPublic(
+        order_id=order_id, channel=review.channel, provider_id=review.provider_id, outlet_id=review.outlet_id,
+        points=review_points(review.timeliness, review.quality, review.attitude), version=done.version,
+    )
+
+
+@router.post("/quality/complaints", status_code=201, response_model=ComplaintPublic)
+async def file_complaint(body: ComplaintCreate, runtime: RuntimeDep, principal: Supervision) -> ComplaintPublic:
+    """Record a complaint from a quality channel, about an order or directly about a provider."""
+    now = runtime.clock()
+    fields = body.model_dump(exclude={"order_id", "received_at"})
+    command = domain.FileComplaint(
+        actor(principal), received_at=body.received_at or now, now=now, complaint_id=uuid4(), **fields
+    )
+    done = await handlers.complaint(runtime, body.order_id, command, principal.actor, correlation_id())
+    complaint = done.payloads[0]
+    assert isinstance(complaint, catalog.ComplaintReceived)
+    return ComplaintPublic(
+        complaint_id=str(complaint.complaint_id), stream_id=done.stream_id, provider_id=complaint.provider_id,
+        outlet_id=complaint.outlet_id, version=done.version,
+    )
+
+
+@router.put("/quality/policies/{maker}", response_model=PolicyPublic)
+async def set_policy(maker: MakerPath, body: PolicyBody, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
+    """Set a maker's reward/penalty policy (applies to months not yet closed)."""
+    policy = body.to_policy()
+    await handlers.set_policy(runtime, domain.SetPolicy(actor(principal), maker, policy), principal.actor,
+                              correlation_id())
+    return {"maker": maker, "default": False, "policy": policy.to_json()}
+
+
+@router.post("/quality/months/{month}/close", status_code=201, response_model=MonthClosedPublic)
+async def close_month(
+    month: str, runtime: RuntimeDep, principal: Supervision,
+    maker: Annotated[str | None, Query(min_length=1, max_length=100, description="default: the caller's maker")] = None,
+) -> dict[str, Any]:
+    """Freeze a maker's month: its scores go into a quality.month_closed event; late items go to the next month."""
+    if not is_month(month):
+        raise Unprocessable(f"{month!r} is not a month (YYYY-MM)", field="month")
+    maker = maker or principal.party
+    done, scores, through = await handlers.close_month(runtime, maker, month, actor(principal), principal.actor,
+                                                       correlation_id())
+    return {
+        "maker": maker, "month": month, "closed": True, "closed_at": done.events[-1].occurred_at.isoformat(),
+        "through_position": through, "scores": scores,
+    }
+
+
+router.include_router(queries)

@@ -1,0 +1,66 @@
+"""Quality's pure rules: what an order's history allows supervision to record (decide),
+the folds (model), the commands, the refusals (errors), the seed's scoring and policies,
+and where an item counts (counting). No I/O."""
+
+from services.quality.domain import counting, policy, scoring
+from services.quality.domain.commands import Actor, CloseMonth, FileComplaint, SetPolicy, SubmitReview
+from services.quality.domain.decide import (
+    MONTHS,
+    ORDERS,
+    POLICIES,
+    PROVIDER_COMPLAINTS,
+    QUALITY_CHANNELS,
+    decide_close,
+    decide_complaint,
+    decide_policy,
+    decide_review,
+    previous_month_open,
+)
+from services.quality.domain.errors import (
+    AlreadyReviewed,
+    InvalidComplaint,
+    MonthAlreadyClosed,
+    MonthNotOver,
+    NotRepaired,
+    OrderUnknown,
+    OtherMaker,
+    OwnWork,
+    PreviousMonthOpen,
+    QualityError,
+)
+from services.quality.domain.model import MonthState, OrderState, evolve, evolve_month
+
+__all__ = [
+    "MONTHS",
+    "ORDERS",
+    "POLICIES",
+    "PROVIDER_COMPLAINTS",
+    "QUALITY_CHANNELS",
+    "Actor",
+    "AlreadyReviewed",
+    "CloseMonth",
+    "FileComplaint",
+    "InvalidComplaint",
+    "MonthAlreadyClosed",
+    "MonthNotOver",
+    "MonthState",
+    "NotRepaired",
+    "OrderState",
+    "OrderUnknown",
+    "OtherMaker",
+    "OwnWork",
+    "PreviousMonthOpen",
+    "QualityError",
+    "SetPolicy",
+    "SubmitReview",
+    "counting",
+    "decide_close",
+    "decide_complaint",
+    "decide_policy",
+    "decide_review",
+    "evolve",
+    "evolve_month",
+    "policy",
+    "previous_month_open",
+    "scoring",
+]

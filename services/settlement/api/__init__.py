@@ -1,0 +1,14 @@
+"""Settlement's HTTP edge: commands, reports and fee standards on one router."""
+
+from fastapi import APIRouter
+
+from services.settlement.api.commands import router as commands
+from services.settlement.api.queries import router as reports
+from services.settlement.api.standards import router as standards
+
+router = APIRouter()
+router.include_router(commands)
+router.include_router(reports)
+router.include_router(standards)
+
+__all__ = ["router"]

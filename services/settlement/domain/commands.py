@@ -1,0 +1,31 @@
+"""What finance asks of an order's settlement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from services.settlement.domain.standards import FeeStandard
+
+
+@dataclass(frozen=True)
+class ApproveSettlement:
+    settlement_id: UUID
+    standard: FeeStandard | None
+    distance_km: int | None = None
+
+
+@dataclass(frozen=True)
+class CorrectSettlement:
+    settlement_id: UUID
+    reason: str
+    standard: FeeStandard | None
+    distance_km: int | None = None
+
+
+@dataclass(frozen=True)
+class ReverseSettlement:
+    reason: str
+
+
+Command = ApproveSettlement | CorrectSettlement | ReverseSettlement
