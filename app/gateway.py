@@ -19,6 +19,7 @@ from app.dashboard import router as dashboard_router
 from libs.events.clock import Clock, system_clock
 from libs.events.settings import Settings
 from libs.web.app import build_app
+from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep
 from libs.web.problems import NotFound, Problem
 
@@ -31,6 +32,8 @@ ROUTES: list[tuple[re.Pattern[str], str]] = [
 ]
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "host", "content-length",
               "proxy-authorization", "proxy-authenticate", "trailer"}
+
+FORWARDED = {"x-correlation-id", "x-forwarded-for"}  # set anew below
 
 router = APIRouter(include_in_schema=False)
 merged = APIRouter(include_in_schema=False)
@@ -79,7 +82,12 @@ async def forward(path: str, request: Request, runtime: RuntimeDep) -> Response:
     base = runtime.settings.upstream_urls.get(service or "")
     if service is None or base is None:
         raise NotFound(f"no service answers /{path}")
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP | FORWARDED}
+    headers["x-correlation-id"] = str(correlation_id())  # one id for the request, end to end
+    client = request.client.host if request.client else None
+    seen = request.headers.get("x-forwarded-for")
+    if client:
+        headers["x-forwarded-for"] = f"{seen}, {client}" if seen else client
     try:
         upstream = await _client(runtime).request(
             request.method, f"{base}/{path}", params=request.query_params, headers=headers,

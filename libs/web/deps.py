@@ -11,6 +11,7 @@ from fastapi import Depends, Header, Request
 from libs.events.clock import Clock
 from libs.events.store import SqlEventStore
 from libs.web.auth import Principal, find_principal, hash_key
+from libs.web.context import note_actor
 from libs.web.problems import Forbidden, Unauthorized
 from libs.web.runtime import Runtime
 
@@ -76,6 +77,7 @@ async def authenticate(request: Request, authorization: str | None) -> Principal
     digest, now = hash_key(key), time.monotonic()
     hit = cache.get(digest)
     if hit is not None and hit[1] > now:
+        note_actor(hit[0].actor)
         return hit[0]
     principal = await find_principal(runtime.engine, key)
     if principal is None:
@@ -83,6 +85,7 @@ async def authenticate(request: Request, authorization: str | None) -> Principal
     if len(cache) > 10_000:
         cache.clear()
     cache[digest] = (principal, now + KEY_TTL)
+    note_actor(principal.actor)
     return principal
 
 

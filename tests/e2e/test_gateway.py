@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -73,5 +75,31 @@ async def test_unreachable_service_is_a_503_problem(tmp_path: Path) -> None:
             assert down.status_code == 503 and down.json()["title"] == "Service unavailable"
             unknown = await gw.get("/orders", headers=auth("partner"))  # intake not configured
             assert unknown.status_code == 404
+    finally:
+        await runtime.stop()
+
+
+async def test_one_correlation_id_through_gateway_and_service(
+    sqlite_api: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    every = ",".join(f"{s}=http://upstream" for s in ("intake", "dispatch", "settlement", "quality"))
+    app, runtime = await _gateway(tmp_path, every, sqlite_api.transport)
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as gw:
+            with caplog.at_level(logging.INFO, logger="access"):
+                created = await gw.post("/orders", json={**ORDER, "partner_ref": "JD-GW-CID"}, headers={
+                    **auth("partner"), "Idempotency-Key": "gw-cid",
+                    "traceparent": f"00-{trace}-00f067aa0ba902b7-01"})
+        assert created.status_code == 201, created.text
+        cid = str(uuid.UUID(trace))
+        assert created.headers.get_list("x-correlation-id") == [cid]
+        lines = [r for r in caplog.records if r.name == "access" and r.__dict__.get("path") == "/orders"]
+        assert len(lines) == 2  # the gateway's and the service's
+        assert {r.__dict__["correlation_id"] for r in lines} == {cid}
+        assert {r.__dict__["actor"] for r in lines} >= {"partner:jd-retail"}
+        assert all(r.__dict__["client"] for r in lines)
+        stored = await sqlite_api.runtime.store.read_all(0, 100)
+        assert [str(e.correlation_id) for e in stored if e.type == "order.reported"][-1] == cid
     finally:
         await runtime.stop()
