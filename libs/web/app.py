@@ -46,8 +46,22 @@ async def readyz(runtime: RuntimeDep) -> dict[str, object] | Response:
         except Exception as exc:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
     if all(v == "ok" for v in checks.values()):
+        degraded = await _degraded(runtime) if checks.get("database") == "ok" else {}
+        # Still ready (200): the API answers, and taking the pod out of rotation would hide
+        # every figure, not only the incomplete ones. But a dead letter is an alarm.
+        if degraded:
+            return {"status": "degraded", "checks": checks, "degraded": degraded}
         return {"status": "ready", "checks": checks}
     return problem_response(503, "Service unavailable", "not ready", None, checks=checks)
+
+
+async def _degraded(runtime: Runtime) -> dict[str, str]:
+    """This process's projections holding unresolved dead letters: their read models miss events."""
+    dead = await runtime.dead_letter_counts()
+    return {
+        name: f"degraded: {dead[name]} dead letter(s); its figures are incomplete"
+        for name in runtime.projectors if dead.get(name)
+    }
 
 
 @ops.get("/ops/projections")
@@ -60,6 +74,7 @@ async def projections(runtime: RuntimeDep) -> dict[str, object]:
         out[name] = {
             "position": lag.position, "head": lag.head, "lag_events": lag.events,
             "lag_seconds": round(lag.seconds, 3), "dead_letters": dead.get(name, 0),
+            "status": "degraded" if dead.get(name) else "ok",
         }
     relay = None
     if runtime.relay is not None:
@@ -97,6 +112,8 @@ def build_app(
         description="Event-sourced after-sales service orders. Errors are RFC 9457 problem documents.",
     )
     app.state.runtime = runtime
+    for projector in runtime.projectors.values():
+        metrics.count_dead_letters(projector)
     problems.install(app)
     app.add_middleware(EdgeMiddleware, max_body=settings.max_body_bytes)
     for router in prefer or []:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.events.errors import ConcurrencyConflict, EventStoreError, StoreUnavailable
+from libs.web import metrics
 from libs.web.context import correlation, incoming_correlation
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ConcurrencyConflict)
     async def _conflict(request: Request, exc: ConcurrencyConflict) -> JSONResponse:
+        metrics.conflicts.inc()
         return problem_response(
             409, "Conflict", f"the order changed meanwhile ({exc}); re-read it and retry", request,
             expected_version=exc.expected, actual_version=exc.actual,
