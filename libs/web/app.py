@@ -13,7 +13,7 @@ from sqlalchemy import text
 from libs.events.clock import Clock, system_clock
 from libs.events.kafka import topic_exists
 from libs.events.settings import Settings
-from libs.web import metrics, problems
+from libs.web import metrics, openapi, problems
 from libs.web.deps import RuntimeDep
 from libs.web.middleware import EdgeMiddleware
 from libs.web.problems import problem_response
@@ -115,6 +115,7 @@ def build_app(
     for projector in runtime.projectors.values():
         metrics.count_dead_letters(projector)
     problems.install(app)
+    openapi.install(app)
     app.add_middleware(EdgeMiddleware, max_body=settings.max_body_bytes)
     for router in prefer or []:
         app.include_router(router)
