@@ -75,6 +75,8 @@ async def test_unreachable_service_is_a_503_problem(tmp_path: Path) -> None:
             assert down.status_code == 503 and down.json()["title"] == "Service unavailable"
             unknown = await gw.get("/orders", headers=auth("partner"))  # intake not configured
             assert unknown.status_code == 404
+            document = await gw.get("/openapi.json")  # no half document passed off as the whole API
+            assert document.status_code == 503 and "dispatch" in document.json()["detail"]
     finally:
         await runtime.stop()
 
