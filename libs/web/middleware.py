@@ -80,6 +80,8 @@ class EdgeMiddleware:
                 too_large = True
             else:
                 await self.app(scope, limited_receive, send_with_id)
+            if held is not None and not too_large:
+                raise RuntimeError("the app ended its response without a body message")
             if too_large and not sent:
                 await answer(_too_large(self.max_body, cid_header))
         except Exception as exc:

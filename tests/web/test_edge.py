@@ -53,11 +53,17 @@ class Exploding:
         await self.app(scope, receive, send)
 
 
+async def bare(scope: Any, receive: Any, send: Any) -> None:
+    """A raw ASGI app with a bug: it starts a response and never sends its body."""
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+
+
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'edge.db'}", max_body_bytes=1024)
     app = build_app(settings, [ServiceSpec(name="boom", router=boom)])
     app.add_middleware(Exploding)
+    app.mount("/bare", bare)
     # Starlette's ServerErrorMiddleware re-raises after answering (so the server logs it too);
     # what matters here is what the client got.
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -131,3 +137,9 @@ async def test_a_malformed_incoming_id_is_replaced(client: httpx.AsyncClient) ->
         "traceparent": "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "X-Request-ID": "nope"})
     cid = response.json()["correlation_id"]
     assert uuid.UUID(cid).int != 0 and response.headers.get_list("x-correlation-id") == [cid]
+
+
+async def test_a_response_ended_without_a_body_is_a_problem_too(client: httpx.AsyncClient) -> None:
+    response = await client.get("/bare/x")
+    body = _is_problem(response, 500)  # not the server's text/plain 500
+    assert body["correlation_id"] == response.headers["x-correlation-id"]
