@@ -9,16 +9,20 @@ table; `/ops/projections` merges what every upstream reports about its read mode
 from __future__ import annotations
 
 import asyncio
+import copy
 import re
+import time
 from typing import Any
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 
 from app.dashboard import router as dashboard_router
 from libs.events.clock import Clock, system_clock
 from libs.events.settings import Settings
 from libs.web.app import build_app
+from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import NotFound, Problem
 
@@ -31,6 +35,8 @@ ROUTES: list[tuple[re.Pattern[str], str]] = [
 ]
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "host", "content-length",
               "proxy-authorization", "proxy-authenticate", "trailer"}
+
+FORWARDED = {"x-correlation-id", "x-forwarded-for"}  # set anew below
 
 router = APIRouter(include_in_schema=False)
 merged = APIRouter(include_in_schema=False)
@@ -86,7 +92,12 @@ async def forward(path: str, request: Request, runtime: RuntimeDep) -> Response:
     base = runtime.settings.upstream_urls.get(service or "")
     if service is None or base is None:
         raise NotFound(f"no service answers /{path}")
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP | FORWARDED}
+    headers["x-correlation-id"] = str(correlation_id())  # one id for the request, end to end
+    client = request.client.host if request.client else None
+    seen = request.headers.get("x-forwarded-for")
+    if client:
+        headers["x-forwarded-for"] = f"{seen}, {client}" if seen else client
     try:
         upstream = await _client(runtime).request(
             request.method, f"{base}/{path}", params=request.query_params, headers=headers,
@@ -98,9 +109,80 @@ async def forward(path: str, request: Request, runtime: RuntimeDep) -> Response:
     return Response(upstream.content, status_code=upstream.status_code, headers=out)
 
 
+OPENAPI_TTL = 60.0  # seconds the merged document is served before the upstreams are asked again
+
+
+@merged.get("/openapi.json")
+async def merged_openapi(request: Request, runtime: RuntimeDep) -> Response:
+    """The document of every service this gateway routes to, as one API (the origin partners use)."""
+    cached: tuple[dict[str, Any], float] | None = runtime.state.get("gateway_openapi")
+    if cached is not None and cached[1] > time.monotonic():
+        return JSONResponse(cached[0])
+    client = _client(runtime)
+
+    async def one(name: str, url: str) -> tuple[str, dict[str, Any]]:
+        try:
+            answer = await client.get(f"{url}/openapi.json")
+            answer.raise_for_status()
+            doc: dict[str, Any] = answer.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise UpstreamUnavailable(f"the {name} service's API document is unavailable ({type(exc).__name__})") from exc
+        return name, doc
+
+    docs = dict(await asyncio.gather(*(one(n, u) for n, u in sorted(runtime.settings.upstream_urls.items()))))
+    document = merge_documents(request.app.openapi(), docs)
+    runtime.state["gateway_openapi"] = (document, time.monotonic() + OPENAPI_TTL)
+    return JSONResponse(document)
+
+
+def merge_documents(base: dict[str, Any], upstreams: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """`base` (the gateway's own operations) plus each upstream's paths that it owns here, with
+    their components; a component two services name alike but define differently is renamed
+    (`<Service><Name>`) in the later service's part, so neither is described wrongly."""
+    out = copy.deepcopy(base)
+    paths: dict[str, Any] = out.setdefault("paths", {})
+    sections: dict[str, dict[str, Any]] = out.setdefault("components", {})
+    for service, doc in upstreams.items():
+        renames: dict[str, str] = {}
+        for section, items in doc.get("components", {}).items():
+            have = sections.setdefault(section, {})
+            for name, value in items.items():
+                if name in have and have[name] != value:
+                    renames[f"#/components/{section}/{name}"] = f"#/components/{section}/{service.title()}{name}"
+        doc = _renamed(doc, renames)
+        for section, items in doc.get("components", {}).items():
+            sections[section].update({k: v for k, v in items.items() if k not in sections[section]})
+        paths.update({p: ops for p, ops in doc.get("paths", {}).items() if owner(p) == service})
+    return out
+
+
+def _renamed(doc: dict[str, Any], renames: dict[str, str]) -> dict[str, Any]:
+    """`doc` with the components in `renames` (old ref -> new ref) moved, and every $ref to them."""
+    if not renames:
+        return doc
+    out: dict[str, Any] = _refs_rewritten(doc, renames)
+    for old, new in renames.items():
+        section, name = old.split("/")[2:4]
+        items = out["components"][section]
+        items[new.rsplit("/", 1)[1]] = items.pop(name)
+    return out
+
+
+def _refs_rewritten(value: Any, renames: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: renames.get(v, v) if k == "$ref" and isinstance(v, str) else _refs_rewritten(v, renames)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_refs_rewritten(item, renames) for item in value]
+    return value
+
+
 def create_gateway(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     """The dashboard plus the routing table; no service of its own."""
     if not settings.upstream_urls:
         raise ValueError("the gateway needs UPSTREAMS, e.g. intake=http://127.0.0.1:8101,...")
     gateway = settings.model_copy(update={"run_projections": False, "run_relay": False})
-    return build_app(gateway, [], clock, extra=[dashboard_router, router], title="After-sales gateway", prefer=[merged])
+    app = build_app(gateway, [], clock, extra=[dashboard_router, router], title="After-sales gateway", prefer=[merged])
+    # FastAPI's own /openapi.json route comes first; the merged document replaces it.
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != app.openapi_url]
+    return app

@@ -138,8 +138,47 @@ async def migrate(engine: AsyncEngine) -> None:
         await conn.run_sync(_upgrade)
 
 
-def _upgrade(conn: Connection) -> None:
+async def downgrade(engine: AsyncEngine, revision: str = "-1") -> None:
+    """Take the schema back to `revision` ("-1": one step; "base": nothing). It drops tables
+    with their rows: for undoing a release, after a backup."""
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+        await conn.run_sync(lambda sync: command.downgrade(_config(sync), revision))
+
+
+async def schema_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at (None: not under migrations yet)."""
+    from alembic.migration import MigrationContext
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+
+
+def migration_command(argv: list[str], database_url: str) -> str:
+    """`python -m libs.events migrate` | `downgrade [revision]`: run it, say where it left the schema."""
+    import asyncio
+
+    async def run() -> str:
+        engine = create_engine(database_url)
+        try:
+            if argv[0] == "migrate":
+                await migrate(engine)
+            else:
+                await downgrade(engine, argv[1] if len(argv) > 1 else "-1")
+            return f"schema at revision {await schema_revision(engine) or 'base (empty)'}"
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _config(conn: Connection) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = conn
-    command.upgrade(cfg, "head")
+    return cfg
+
+
+def _upgrade(conn: Connection) -> None:
+    command.upgrade(_config(conn), "head")

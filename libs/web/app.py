@@ -13,7 +13,7 @@ from sqlalchemy import text
 from libs.events.clock import Clock, system_clock
 from libs.events.kafka import topic_exists
 from libs.events.settings import Settings
-from libs.web import metrics, problems
+from libs.web import metrics, openapi, problems
 from libs.web.deps import RuntimeDep
 from libs.web.middleware import EdgeMiddleware
 from libs.web.problems import problem_response
@@ -47,8 +47,22 @@ async def readyz(runtime: RuntimeDep) -> dict[str, object] | Response:
         except Exception as exc:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
     if all(v == "ok" for v in checks.values()):
+        degraded = await _degraded(runtime) if checks.get("database") == "ok" else {}
+        # Still ready (200): the API answers, and taking the pod out of rotation would hide
+        # every figure, not only the incomplete ones. But a dead letter is an alarm.
+        if degraded:
+            return {"status": "degraded", "checks": checks, "degraded": degraded}
         return {"status": "ready", "checks": checks}
     return problem_response(503, "Service unavailable", "not ready", None, checks=checks)
+
+
+async def _degraded(runtime: Runtime) -> dict[str, str]:
+    """This process's projections holding unresolved dead letters: their read models miss events."""
+    dead = await runtime.dead_letter_counts()
+    return {
+        name: f"degraded: {dead[name]} dead letter(s); its figures are incomplete"
+        for name in runtime.projectors if dead.get(name)
+    }
 
 
 @ops.get("/ops/projections")
@@ -61,6 +75,7 @@ async def projections(runtime: RuntimeDep) -> dict[str, object]:
         out[name] = {
             "position": lag.position, "head": lag.head, "lag_events": lag.events,
             "lag_seconds": round(lag.seconds, 3), "dead_letters": dead.get(name, 0),
+            "status": "degraded" if dead.get(name) else "ok",
         }
     relay = None
     if runtime.relay is not None:
@@ -101,7 +116,10 @@ def build_app(
     )
     install_docs(app)
     app.state.runtime = runtime
+    for projector in runtime.projectors.values():
+        metrics.count_dead_letters(projector)
     problems.install(app)
+    openapi.install(app)
     app.add_middleware(EdgeMiddleware, max_body=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     for router in prefer or []:

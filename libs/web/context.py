@@ -4,11 +4,61 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
+from collections.abc import Iterable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 correlation: ContextVar[uuid.UUID | None] = ContextVar("correlation", default=None)
+
+
+@dataclass
+class RequestFacts:
+    """What the access log line of a request tells besides method, path and status. A mutable
+    holder in a ContextVar: a dependency that learns the actor fills it in, and the middleware
+    reads it after the app returns, however many contexts lie between them."""
+
+    actor: str | None = None
+
+
+request_facts: ContextVar[RequestFacts | None] = ContextVar("request_facts", default=None)
+
+
+def note_actor(actor: str) -> None:
+    """Record who is calling (for the access log), once authentication found out."""
+    facts = request_facts.get()
+    if facts is not None:
+        facts.actor = actor
+
+
+# W3C Trace Context: version-traceid-parentid-flags; a trace id of all zeros is invalid.
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def incoming_correlation(headers: Iterable[tuple[bytes, bytes]]) -> uuid.UUID | None:
+    """The correlation id a caller sent: `X-Correlation-ID` (what the gateway forwards), else
+    the trace id of a W3C `traceparent` (128 bits, so a UUID), else `X-Request-ID`; anything
+    malformed is ignored, and the caller gets a fresh id instead."""
+    found: dict[bytes, bytes] = {}
+    for name, value in headers:
+        if name in (b"x-correlation-id", b"traceparent", b"x-request-id"):
+            found.setdefault(name, value)
+    cid = _uuid(found.get(b"x-correlation-id"))
+    if cid is None and (match := _TRACEPARENT.match(found.get(b"traceparent", b"").decode("latin-1"))):
+        cid = _uuid(match.group(1).encode())
+    return cid or _uuid(found.get(b"x-request-id"))
+
+
+def _uuid(value: bytes | None) -> uuid.UUID | None:
+    if not value or len(value) > 64:
+        return None
+    try:
+        parsed = uuid.UUID(value.decode("latin-1").strip())
+    except ValueError:
+        return None
+    return parsed if parsed.int else None
 
 
 def correlation_id() -> uuid.UUID:
@@ -28,7 +78,8 @@ class JsonFormatter(logging.Formatter):
         }
         if (cid := correlation.get()) is not None:
             entry["correlation_id"] = str(cid)
-        for key in ("order_id", "event_type", "status", "path", "method", "duration_ms"):
+        for key in ("order_id", "event_type", "status", "path", "method", "duration_ms", "actor", "client",
+                    "correlation_id"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:

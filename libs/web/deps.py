@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 
 from libs.web.auth import Principal, find_principal, hash_key
+from libs.web.context import note_actor
 from libs.web.problems import Forbidden, Unauthorized
 from libs.web.ratelimit import KeyLimiter
 from libs.web.runtime import Runtime
@@ -68,6 +69,7 @@ async def authenticate(request: Request, authorization: str | None) -> Principal
             cache.clear()
         cache[digest] = (found, now + KEY_TTL)
         principal = found
+    note_actor(principal.actor)
     # Kernel rules every route gets, whatever its own dependency checks: a read-only key never
     # passes a write (intake's routes check roles themselves), and every key has its rate.
     if principal.read_only and request.method not in SAFE_METHODS:

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+)
+
+if TYPE_CHECKING:
+    from libs.events.projection import BatchResult, Projector
 
 registry = CollectorRegistry()
+# What every Prometheus client exports by default (CPU, memory, open fds, start time, GC,
+# the Python version): the same three collectors the default registry holds.
+for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+    registry.register(_collector)
 
 http_requests = Counter(
     "http_requests_total", "HTTP requests", ["method", "route", "status"], registry=registry
@@ -24,3 +41,22 @@ projection_lag_seconds = Gauge(
 relay_lag_events = Gauge("relay_lag_events", "Events not yet published to Kafka", registry=registry)
 dead_letters = Gauge("dead_letters", "Unresolved dead letters", ["projection"], registry=registry)
 sla_breaches = Counter("sla_breaches_total", "Orders escalated for an SLA breach", registry=registry)
+dead_lettered = Counter(
+    "projection_dead_letters", "Events a projection could not apply and set aside (an alarm: its figures are incomplete)",
+    ["projection"], registry=registry,
+)
+
+
+def count_dead_letters(projector: Projector) -> None:
+    """Count every event `projector` dead-letters (whichever feed, sweep or rebuild handed it
+    over: they all go through `handle`), without the event layer knowing about Prometheus."""
+    handle = projector.handle
+    counter = dead_lettered.labels(projector.name)
+
+    async def counted(events: Any) -> BatchResult:
+        result = await handle(events)
+        if result.dead:
+            counter.inc(result.dead)
+        return result
+
+    projector.handle = counted  # type: ignore[method-assign]

@@ -7,6 +7,7 @@ database outage is a 503 with Retry-After, a version conflict a 409, never a 500
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.events.errors import ConcurrencyConflict, DomainError, EventStoreError, StoreUnavailable
+from libs.web import metrics
+from libs.web.context import correlation, incoming_correlation
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -90,6 +93,22 @@ def problem_response(status: int, title: str, detail: str, request: Request | No
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def internal_error(cid: uuid.UUID, path: str | None = None) -> JSONResponse:
+    """The answer to an error nobody expected: a problem document naming the correlation id
+    (what the caller quotes to the operator, who finds the logged traceback by it), no internals."""
+    detail = f"an unexpected error occurred; quote correlation id {cid} when reporting it"
+    where = {"instance": path} if path is not None else {}
+    response = problem_response(500, "Internal server error", detail, None, **where, correlation_id=str(cid))
+    response.headers["x-correlation-id"] = str(cid)
+    return response
+
+
+def log_unexpected(cid: uuid.UUID, method: str, path: str) -> None:
+    """Log the traceback of the exception being handled, with the request's correlation id."""
+    log.error("unhandled error in %s %s", method, path, exc_info=True,
+              extra={"correlation_id": str(cid), "method": method, "path": path})
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or str(loc[-1] if loc else "body")
@@ -113,10 +132,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = {404: "Not found", 405: "Method not allowed", 413: "Payload too large"}.get(exc.status_code, "Error")
-        return problem_response(exc.status_code, title, str(exc.detail), request)
+        response = problem_response(exc.status_code, title, str(exc.detail), request)
+        response.headers.update(exc.headers or {})  # e.g. Allow on a 405
+        return response
 
     @app.exception_handler(ConcurrencyConflict)
     async def _conflict(request: Request, exc: ConcurrencyConflict) -> JSONResponse:
+        metrics.conflicts.inc()
         return problem_response(
             409, "Conflict", f"the order changed meanwhile ({exc}); re-read it and retry", request,
             expected_version=exc.expected, actual_version=exc.actual,
@@ -140,6 +162,15 @@ def install(app: FastAPI) -> None:
     async def _os_error(request: Request, exc: OSError) -> JSONResponse:
         log.warning("connection error: %s", exc)
         return problem_response(503, "Service unavailable", "a backing service is unreachable; retry shortly", request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The last resort (Starlette's ServerErrorMiddleware, outside every middleware):
+        # EdgeMiddleware answers for everything inside it; this catches a middleware added
+        # in front of it.
+        cid = correlation.get() or incoming_correlation(request.scope["headers"]) or uuid.uuid4()
+        log_unexpected(cid, request.method, request.url.path)
+        return internal_error(cid, request.url.path)
 
     @app.exception_handler(EventStoreError)
     async def _store(request: Request, exc: EventStoreError) -> JSONResponse:

@@ -85,7 +85,7 @@ async def test_only_admin_manages_principals_and_bad_input_names_the_field(api: 
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "role"
     unscoped = await api.client.post("/admin/principals", headers=ADMIN,
                                      json={"id": "fin-x", "role": "finance", "name": "F"})
-    assert unscoped.status_code == 422 and unscoped.json()["field"] == "party"
+    assert unscoped.status_code == 422 and unscoped.json()["errors"][0]["field"] == "party"
     limit = await api.client.post("/admin/principals", headers=ADMIN, json={**body, "rate_limit": "lots"})
     assert limit.status_code == 422 and limit.json()["errors"][0]["field"] == "rate_limit"
     assert not [p for p in (await api.client.get("/admin/principals", headers=ADMIN)).json() if p["id"] in

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from app.gateway import create_gateway, owner
+from app.gateway import create_gateway, merge_documents, owner
 from libs.events.settings import Settings
 from tests.support.app import auth
 
@@ -79,5 +81,76 @@ async def test_unreachable_service_is_a_503_problem(tmp_path: Path) -> None:
             assert down.status_code == 503 and down.json()["title"] == "Service unavailable"
             unknown = await gw.get("/orders", headers=auth("partner"))  # intake not configured
             assert unknown.status_code == 404
+            document = await gw.get("/openapi.json")  # no half document passed off as the whole API
+            assert document.status_code == 503 and "dispatch" in document.json()["detail"]
     finally:
         await runtime.stop()
+
+
+async def test_one_correlation_id_through_gateway_and_service(
+    sqlite_api: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    every = ",".join(f"{s}=http://upstream" for s in ("intake", "dispatch", "settlement", "quality"))
+    app, runtime = await _gateway(tmp_path, every, sqlite_api.transport)
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as gw:
+            with caplog.at_level(logging.INFO, logger="access"):
+                created = await gw.post("/orders", json={**ORDER, "partner_ref": "JD-GW-CID"}, headers={
+                    **auth("partner"), "Idempotency-Key": "gw-cid",
+                    "traceparent": f"00-{trace}-00f067aa0ba902b7-01"})
+        assert created.status_code == 201, created.text
+        cid = str(uuid.UUID(trace))
+        assert created.headers.get_list("x-correlation-id") == [cid]
+        lines = [r for r in caplog.records if r.name == "access" and r.__dict__.get("path") == "/orders"]
+        assert len(lines) == 2  # the gateway's and the service's
+        assert {r.__dict__["correlation_id"] for r in lines} == {cid}
+        assert {r.__dict__["actor"] for r in lines} >= {"partner:jd-retail"}
+        assert all(r.__dict__["client"] for r in lines)
+        stored = await sqlite_api.runtime.store.read_all(0, 100)
+        assert [str(e.correlation_id) for e in stored if e.type == "order.reported"][-1] == cid
+    finally:
+        await runtime.stop()
+
+
+async def test_the_gateway_serves_the_merged_document_of_every_service(sqlite_api: Any, tmp_path: Path) -> None:
+    every = ",".join(f"{s}=http://upstream" for s in ("intake", "dispatch", "settlement", "quality"))
+    app, runtime = await _gateway(tmp_path, every, sqlite_api.transport)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as gw:
+            merged = (await gw.get("/openapi.json")).json()
+        full = (await sqlite_api.client.get("/openapi.json")).json()
+        service_paths = {p for p in full["paths"] if owner(p) is not None}
+        assert len(service_paths) > 35 and service_paths <= set(merged["paths"])
+        assert merged["paths"]["/orders"] == full["paths"]["/orders"]
+        assert "/ops/projections" in merged["paths"]  # the gateway's own
+        assert merged["components"]["securitySchemes"] == full["components"]["securitySchemes"]
+        refs = {v for v in _values(merged, "$ref")}
+        missing = {r for r in refs if r.rsplit("/", 1)[1] not in merged["components"]["schemas"]}
+        assert not missing
+    finally:
+        await runtime.stop()
+
+
+def test_two_services_defining_one_name_differently_both_stay_described() -> None:
+    base: dict[str, Any] = {"paths": {}, "components": {"schemas": {}}}
+    ref = {"$ref": "#/components/schemas/Policy"}
+    ok = {"200": {"content": {"application/json": {"schema": ref}}}}
+    dispatch = {"paths": {"/dispatch/p": {"get": {"responses": ok}}},
+                "components": {"schemas": {"Policy": {"type": "object", "title": "hours"}}}}
+    quality = {"paths": {"/quality/p": {"get": {"responses": ok}}},
+               "components": {"schemas": {"Policy": {"type": "object", "title": "weights"}}}}
+    merged = merge_documents(base, {"dispatch": dispatch, "quality": quality})
+    schemas = merged["components"]["schemas"]
+    assert schemas["Policy"]["title"] == "hours" and schemas["QualityPolicy"]["title"] == "weights"
+    quality_ref = merged["paths"]["/quality/p"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert quality_ref["schema"] == {"$ref": "#/components/schemas/QualityPolicy"}
+    assert merged["paths"]["/dispatch/p"]["get"]["responses"] == ok
+
+
+def _values(value: Any, key: str) -> list[Any]:
+    if isinstance(value, dict):
+        return [v for k, item in value.items() for v in ([item] if k == key else _values(item, key))]
+    if isinstance(value, list):
+        return [v for item in value for v in _values(item, key)]
+    return []

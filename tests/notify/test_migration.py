@@ -25,11 +25,11 @@ def _to(revision: str) -> Callable[[Connection], set[str]]:
 
 async def test_downgrade_drops_only_the_notification_tables(sqlite_engine: AsyncEngine) -> None:
     async with sqlite_engine.begin() as conn:
-        before = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
-        after = await conn.run_sync(_to("0001"))
+        before = await conn.run_sync(_to("0004_notifications"))
+        after = await conn.run_sync(_to("0003_receipts"))
     assert before - after == {"notifications", "notify_opt_outs"}
     assert "events" in after
     await migrate(sqlite_engine)
     async with sqlite_engine.connect() as conn:
         again = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
-    assert again == before
+    assert again >= before

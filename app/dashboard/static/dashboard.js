@@ -100,7 +100,8 @@ async function renderFreshness() {
   const names = Object.keys(projections).sort();
   if ($("#freshness")) fillTable("freshness", names, (n) => {
     const p = projections[n];
-    return `<tr data-projection="${esc(n)}"><td>${esc(n)}</td><td class="num">${p.position}</td><td class="num">${p.head}</td>` +
+    const cls = p.dead_letters > 0 ? ' class="degraded" title="dead letters: this read model misses events"' : "";
+    return `<tr data-projection="${esc(n)}"${cls}><td>${esc(n)}</td><td class="num">${p.position}</td><td class="num">${p.head}</td>` +
       `<td class="num" data-lag-events>${p.lag_events}</td><td class="num">${p.lag_seconds}</td><td class="num">${p.dead_letters}</td></tr>`;
   }, "no projections in this process");
   for (const panel of PANELS) {
@@ -113,6 +114,12 @@ async function renderFreshness() {
     el.textContent = `lag ${events} events · ${seconds.toFixed(1)} s`;
     el.dataset.lagEvents = String(events);
     el.className = "fresh" + (events > 0 ? " stale" : "");
+    // A dead letter is an alarm: the panel's figures miss the events its read model set aside.
+    const dead = mine.reduce((sum, n) => sum + (projections[n].dead_letters || 0), 0);
+    if (dead > 0) {
+      el.textContent += ` · ${dead} dead letter${dead > 1 ? "s" : ""}: figures incomplete`;
+      el.className = "fresh down";
+    }
   }
 }
 

@@ -2,9 +2,11 @@
 
 from alembic import context
 
-from libs.events.schema import metadata
-
+# The migrations are written out (frozen history); nothing here needs the live models. To
+# autogenerate a new revision, hand in app.durable.durable_metadata() as
+# the "target_metadata" attribute.
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+target = context.config.attributes.get("target_metadata")
+context.configure(connection=connection, target_metadata=target, render_as_batch=True, compare_type=True)
 with context.begin_transaction():
     context.run_migrations()

@@ -11,7 +11,7 @@ Times are China time; the file starts with a UTF-8 BOM so Excel reads the Chines
 
 from __future__ import annotations
 
-import csv
+
 import io
 from decimal import Decimal
 from fractions import Fraction
@@ -24,6 +24,7 @@ from libs.events.chinatime import local_minute
 from libs.events.db import reader
 from libs.web.auth import Principal
 from libs.web.deps import RuntimeDep, require
+from libs.web.downloads import csv_writer
 from libs.web.problems import Forbidden
 from libs.web.runtime import Runtime
 from services.quality import queries as read
@@ -130,7 +131,7 @@ async def statistics_csv(runtime: Runtime, month: str, maker: str) -> str:
     async with reader(runtime.engine).connect() as conn:
         rows = (await conn.execute(query)).mappings().all()
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out)  # formula cells neutralised (OWASP)
     writer.writerow(SHEET_COLUMNS)
     for number, row in enumerate(rows, start=1):
         cost = "" if row["cost_fen"] is None else str((Decimal(row["cost_fen"]) / 100).quantize(Decimal("0.01")))

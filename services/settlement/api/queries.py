@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import datetime
 from typing import Annotated, Any
@@ -12,6 +11,7 @@ from pydantic import AwareDatetime
 
 from libs.web.auth import Principal
 from libs.web.deps import RuntimeDep, require
+from libs.web.downloads import content_disposition, csv_writer
 from libs.web.problems import Forbidden
 from services.settlement import queries
 
@@ -50,7 +50,7 @@ def statement_csv(body: dict[str, Any]) -> str:
     """One row per settlement line, so each can be ticked off against the provider's service forms."""
     out = io.StringIO()
     out.write("\ufeff")  # UTF-8 BOM: spreadsheet programs then read the Chinese text right
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out)  # formula cells neutralised (OWASP)
     writer.writerow(CSV_COLUMNS)
     for e in body["entries"]:
         for line in e["lines"]:
@@ -89,7 +89,7 @@ async def read_statement(
     if format == "csv" or (format is None and "text/csv" in (accept or "")):
         filename = f"statement-{provider}-{month}.csv"
         return Response(statement_csv(body), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                        headers={"Content-Disposition": content_disposition(filename)})
     return body
 
 

@@ -11,8 +11,8 @@ from alembic import op
 
 from libs.events.schema import Json, UTCDateTime
 
-revision = "0002"
-down_revision = "0001"
+revision = "0004_notifications"
+down_revision = "0003_receipts"
 
 
 def upgrade() -> None:

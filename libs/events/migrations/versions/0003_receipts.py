@@ -7,8 +7,8 @@ from alembic import op
 
 from libs.events.receipt_store import receipts
 
-revision = "0002_receipts"
-down_revision = "0001"
+revision = "0003_receipts"
+down_revision = "0002"
 
 
 def upgrade() -> None:
