@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from libs.events import receipt_store  # the store's tables (schema.metadata) and its receipts
+from libs.events import schema
+from libs.events.receipt_store import receipts
 from libs.web import auth
 from services.dispatch import reference as dispatch
 from services.intake import reference as intake
@@ -23,9 +24,10 @@ def durable_metadata() -> MetaData:
     """A copy of every durable table, collected from the modules that define them."""
     target = MetaData()
     sources = (
-        receipt_store.metadata, auth.metadata, intake.metadata, dispatch.metadata, settlement.owned,
+        schema.metadata, auth.metadata, intake.metadata, dispatch.metadata, settlement.owned,
         notify.metadata,
     )
+    assert receipts.metadata is schema.metadata  # the receipts table sits beside the events
     for source in sources:
         for table in source.sorted_tables:
             table.to_metadata(target)

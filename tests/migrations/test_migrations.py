@@ -19,9 +19,9 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.durable import durable_metadata
 from libs.events.clock import ManualClock
 from libs.events.db import MIGRATIONS, create_engine, downgrade, migrate, schema_revision
-from app.durable import durable_metadata
 from libs.events.store import store_for
 from libs.web import auth
 from services.settlement.reference import fee_standards

@@ -11,7 +11,6 @@ Times are China time; the file starts with a UTF-8 BOM so Excel reads the Chines
 
 from __future__ import annotations
 
-
 import io
 from decimal import Decimal
 from fractions import Fraction
