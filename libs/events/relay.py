@@ -134,6 +134,7 @@ class Relay:
         self.broker_timeout = broker_timeout
         self.published = 0
         self.failures = 0
+        self.lag = 0  # events after the checkpoint, as last measured by the process's monitor
         self._position: int | None = None  # cached after the first read; this loop is its only writer
 
     async def position(self) -> int:

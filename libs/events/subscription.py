@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.structs import TopicPartition
 
-from libs.events.kafka import consumer, decode
+from libs.events.kafka import METADATA_REFRESH_MS, consumer, decode
 from libs.events.projection import Projector
 from libs.events.store.port import EventStore
 
@@ -52,6 +53,15 @@ class KafkaFeed:
 
     Offsets are a hint only: the projector's own per-stream checkpoints decide what is
     applied, so a replay from offset 0 (or a broker that lost its offsets) is harmless.
+
+    The feed, not the reconcile sweep, is what delivers: the consumer refreshes the topic's
+    metadata every `metadata_refresh` seconds (aiokafka's default is 5 minutes), so partitions
+    added to the topic (the relay growing a topic a client's metadata request auto-created
+    with one partition, an operator adding partitions) are joined within seconds. `applied`
+    and `reconciled` count what each path applied; `lag` is the consumer lag per partition.
+    `reconcile_every=None` turns the sweep off (the proofs that the feed delivers). With an
+    `instance_id` the member is static (KIP-345): restarted after a crash, it takes back its
+    partitions at once instead of waiting for the dead member's session to expire.
     """
 
     def __init__(
@@ -60,17 +70,25 @@ class KafkaFeed:
         topic: str,
         projector: Projector,
         group_id: str | None = None,
-        reconcile_every: float = 10.0,
+        reconcile_every: float | None = 10.0,
         grace: float = 30.0,
+        metadata_refresh: float = METADATA_REFRESH_MS / 1000,
+        instance_id: str | None = None,
     ) -> None:
         self.bootstrap, self.topic, self.projector = bootstrap, topic, projector
         self.group_id = group_id or f"projection.{projector.name}"
         self.reconcile_every, self.grace = reconcile_every, grace
-        self.consumed = 0
-        self.reconciled = 0
+        self.metadata_refresh = metadata_refresh
+        self.instance_id = f"{self.group_id}/{instance_id}" if instance_id else None  # static membership
+        self.consumed = 0  # messages decoded
+        self.applied = 0  # events the feed applied (duplicates skipped are not counted)
+        self.reconciled = 0  # events the sweep had to apply
+        self.partitions: list[int] = []  # assigned to this member now
+        self.lag: dict[int, int] = {}  # partition -> messages behind the high watermark
+        self._next: dict[int, int] = {}  # partition -> next offset to read
         self.idle_pause = 0.15
 
-    async def _sweep(self, stop: asyncio.Event) -> None:
+    async def _sweep(self, stop: asyncio.Event, every: float) -> None:
         """Periodically apply from the store what the broker failed to deliver."""
         while not stop.is_set():
             try:
@@ -78,25 +96,34 @@ class KafkaFeed:
             except Exception as exc:
                 log.warning("feed %s: reconcile failed: %s", self.group_id, exc)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.reconcile_every)
+                await asyncio.wait_for(stop.wait(), timeout=every)
 
     async def run(self, stop: asyncio.Event, max_backoff: float = 5.0) -> None:
-        sweeper = asyncio.create_task(self._sweep(stop))
+        every = self.reconcile_every
+        sweeper = asyncio.create_task(self._sweep(stop, every)) if every else None
         try:
             await self._consume(stop, max_backoff)
         finally:
-            sweeper.cancel()
+            if sweeper is not None:
+                sweeper.cancel()
+
+    def _consumer(self) -> AIOKafkaConsumer:
+        kafka = consumer(self.bootstrap, None, self.group_id, group_instance_id=self.instance_id,
+                         metadata_max_age_ms=int(self.metadata_refresh * 1000))
+        kafka.subscribe([self.topic], listener=_Assignments(self))
+        return kafka
 
     async def _consume(self, stop: asyncio.Event, max_backoff: float) -> None:
         backoff = 0.2
         while not stop.is_set():
-            kafka = consumer(self.bootstrap, self.topic, self.group_id)
+            kafka = self._consumer()
             try:
                 await kafka.start()
                 backoff = 0.2
                 empty = 0
                 while not stop.is_set():
                     batches = await kafka.getmany(timeout_ms=50, max_records=2000)
+                    self._note_lag(kafka, batches)
                     if not batches:
                         empty += 1
                         if empty > 1:  # one empty poll during a catch-up is the prefetch lagging
@@ -114,6 +141,18 @@ class KafkaFeed:
                     await kafka.stop()
                 except Exception as exc:
                     log.debug("consumer stop: %s", exc)
+
+    def _note_lag(self, kafka: AIOKafkaConsumer, batches: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
+        """Consumer lag per assigned partition: the high watermark of the last fetch minus
+        the next offset to read (known once a message was read from that partition)."""
+        for tp, messages in batches.items():
+            self._next[tp.partition] = messages[-1].offset + 1
+        lag: dict[int, int] = {}
+        for tp in kafka.assignment():
+            high = kafka.highwater(tp)
+            if high is not None:
+                lag[tp.partition] = max(0, high - self._next.get(tp.partition, 0))
+        self.lag = lag
 
     async def _idle(self, kafka: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         """Stop fetching for a moment when there is nothing to read.
@@ -145,4 +184,23 @@ class KafkaFeed:
                     log.error("feed %s: undecodable message at %s: %s", self.group_id, message.offset, exc)
         self.consumed += len(events)
         if events:
-            await self.projector.handle(events)
+            result = await self.projector.handle(events)
+            self.applied += result.applied + result.filled
+
+
+class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Logs every change of the partitions this member reads (a topic grew, a member came or went)."""
+
+    def __init__(self, feed: KafkaFeed) -> None:
+        self.feed = feed
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        now = sorted(tp.partition for tp in assigned)
+        if now != self.feed.partitions:
+            log.info("feed %s: reading partitions %s of %s (was %s)",
+                     self.feed.group_id, now, self.feed.topic, self.feed.partitions)
+        self.feed.partitions = now
+        self.feed._next = {p: o for p, o in self.feed._next.items() if p in now}

@@ -121,8 +121,11 @@ class Runtime:
             for name, projector in self.projectors.items():
                 if distributed:
                     feed = KafkaFeed(self.settings.kafka_bootstrap or "", self.settings.topic, projector,
-                                     grace=self.settings.reconcile_grace)
+                                     grace=self.settings.reconcile_grace,
+                                     reconcile_every=self.settings.reconcile_interval or None,
+                                     instance_id=self.settings.kafka_instance_id)
                     self.feeds[name] = feed
+                    metrics.pipeline.feeds.append(feed)
                     self._spawn(feed.run(self._stop))
                 else:
                     tail = StoreTail(self.store, projector)
@@ -134,6 +137,7 @@ class Runtime:
             self.relay = Relay(self.store, self.engine, publisher, name=f"relay:{self.settings.topic}", clock=self.clock,
                                broker_timeout=self.settings.relay_broker_timeout)
             self._spawn(self.relay.run(self._stop))
+            metrics.pipeline.relays.append(self.relay)
         if role in ("api", "all"):
             for service in self.services:
                 for job in service.jobs:
@@ -145,6 +149,8 @@ class Runtime:
 
     async def stop(self) -> None:
         self._stop.set()
+        metrics.pipeline.feeds = [f for f in metrics.pipeline.feeds if f not in self.feeds.values()]
+        metrics.pipeline.relays = [r for r in metrics.pipeline.relays if r is not self.relay]
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -197,7 +203,7 @@ class Runtime:
                 for name, count in (await self.dead_letter_counts()).items():
                     metrics.dead_letters.labels(name).set(count)
                 if self.relay is not None:
-                    metrics.relay_lag_events.set(await self.store.head_position() - await self.relay.position())
+                    self.relay.lag = await self.store.head_position() - await self.relay.position()
             except Exception as exc:
                 log.debug("monitor: %s", exc)
             with contextlib.suppress(TimeoutError):

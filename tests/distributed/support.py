@@ -125,6 +125,32 @@ async def assert_read_models_equal_rebuild(stack: Stack, engine: AsyncEngine) ->
     await start(stack, *(f"projector-{service}" for service in SERVICES))  # the next proof needs them
 
 
+async def applied_by_path(stack: Stack, projector: str) -> dict[str, float]:
+    """What a projector process applied, per path ({"feed": n, "sweep": m}), from its /metrics."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        text = (await client.get(f"{stack.url(projector)}/metrics")).text
+    out = {"feed": 0.0, "sweep": 0.0}
+    for line in text.splitlines():
+        if line.startswith("projection_events_applied_total{"):
+            labels, value = line.rsplit(" ", 1)
+            path = labels.split('path="', 1)[1].split('"', 1)[0]
+            out[path] += float(value)
+    return out
+
+
+async def assert_the_feed_delivers(stack: Stack, engine: AsyncEngine, post: Callable[[], Awaitable[int]]) -> None:
+    """After a recovery, new events reach the intake read model through Kafka, not the sweep:
+    `post()` posts some orders (returns how many); the restarted projector's feed counter
+    must account for (nearly) all of them."""
+    before = await applied_by_path(stack, "projector-intake")
+    posted = await post()
+    await wait_consistent(stack, engine)
+    after = await applied_by_path(stack, "projector-intake")
+    feed, sweep = after["feed"] - before["feed"], after["sweep"] - before["sweep"]
+    assert feed + sweep >= posted and feed >= 0.9 * posted, (
+        f"of {posted} new events the feed applied {feed:.0f}, the sweep {sweep:.0f}")
+
+
 async def start(stack: Stack, *names: str) -> None:
     for name in names:
         stack.start(name)
