@@ -14,14 +14,20 @@ from aiokafka.structs import TopicPartition
 from libs.events.kafka import METADATA_REFRESH_MS, consumer, decode
 from libs.events.projection import Projector
 from libs.events.store.port import EventStore
+from libs.events.wake import wait_any
 
 log = logging.getLogger(__name__)
 
 
 class StoreTail:
-    """Read the store after the projector's checkpoint, in commit order."""
+    """Read the store after the projector's checkpoint, in commit order.
 
-    def __init__(self, store: EventStore, projector: Projector, batch: int = 1000, poll: float = 0.1) -> None:
+    Woken by `wakeup` (the store's in-process append listener sets it), so an idle process
+    does no work; `poll` is only a safety net for appends this process cannot hear of (another
+    process writing the same SQLite file, a listener that failed).
+    """
+
+    def __init__(self, store: EventStore, projector: Projector, batch: int = 1000, poll: float = 5.0) -> None:
         self.store, self.projector, self.batch, self.poll = store, projector, batch, poll
         self.wakeup = asyncio.Event()
 
@@ -37,15 +43,12 @@ class StoreTail:
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            self.wakeup.clear()  # before reading: an append during the catch-up wakes the next one
             try:
                 await self.catch_up()
             except Exception as exc:
                 log.warning("projection %s: %s; retrying", self.projector.name, exc)
-            self.wakeup.clear()
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wakeup.wait())]
-            await asyncio.wait(waiters, timeout=self.poll, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+            await wait_any(stop, self.wakeup, within=self.poll)
 
 
 class KafkaFeed:
@@ -74,6 +77,7 @@ class KafkaFeed:
         grace: float = 30.0,
         metadata_refresh: float = METADATA_REFRESH_MS / 1000,
         instance_id: str | None = None,
+        wakeup: asyncio.Event | None = None,
     ) -> None:
         self.bootstrap, self.topic, self.projector = bootstrap, topic, projector
         self.group_id = group_id or f"projection.{projector.name}"
@@ -86,7 +90,11 @@ class KafkaFeed:
         self.partitions: list[int] = []  # assigned to this member now
         self.lag: dict[int, int] = {}  # partition -> messages behind the high watermark
         self._next: dict[int, int] = {}  # partition -> next offset to read
-        self.idle_pause = 0.15
+        self.idle_pause = 0.15  # without a wakeup: how long an idle feed stops fetching
+        self.wakeup = wakeup  # set when the relay has published (LISTEN/NOTIFY or in-process)
+        self.linger = 0.5  # after a wake-up or a message: keep fetching this long before pausing
+        self.safety_poll = 5.0  # paused with a wakeup: look anyway after this long
+        self._active_until = 0.0
 
     async def _sweep(self, stop: asyncio.Event, every: float) -> None:
         """Periodically apply from the store what the broker failed to deliver."""
@@ -130,6 +138,7 @@ class KafkaFeed:
                             await self._idle(kafka, stop)
                         continue
                     empty = 0
+                    self._active_until = asyncio.get_running_loop().time() + self.linger
                     await self._handle(batches)
                     await kafka.commit({tp: msgs[-1].offset + 1 for tp, msgs in batches.items()})
             except Exception as exc:
@@ -155,22 +164,27 @@ class KafkaFeed:
         self.lag = lag
 
     async def _idle(self, kafka: AIOKafkaConsumer, stop: asyncio.Event) -> None:
-        """Stop fetching for a moment when there is nothing to read.
+        """Stop fetching while there is nothing to read.
 
         Some Kafka-protocol brokers (noida-db) answer an empty fetch at once instead of
         long-polling for fetch_max_wait_ms, which makes aiokafka's prefetcher spin; an idle
-        projector then burns a core. Pausing the assignment costs at most `idle_pause` of
-        latency after a quiet spell and nothing under load (it follows two empty polls in a
-        row: a single one mid catch-up only means the prefetch has not caught up).
+        projector would burn a core. So an idle feed pauses its assignment. With a `wakeup`
+        (the relay NOTIFYs when it published) it stays paused until woken, then fetches for
+        `linger` seconds; without one it pauses for `idle_pause` at a time. Under load it
+        never pauses (this follows two empty polls in a row and the linger).
         """
+        loop = asyncio.get_running_loop()
         partitions = kafka.assignment()
-        if not partitions:
+        if not partitions or loop.time() < self._active_until:
             return
         kafka.pause(*partitions)
         try:
-            await asyncio.wait_for(stop.wait(), timeout=self.idle_pause)
-        except TimeoutError:
-            pass
+            if self.wakeup is None:
+                await wait_any(stop, within=self.idle_pause)
+            else:
+                await wait_any(stop, self.wakeup, within=self.safety_poll)
+                self.wakeup.clear()
+                self._active_until = loop.time() + self.linger
         finally:
             kafka.resume(*[tp for tp in partitions if tp in kafka.assignment()])
 
