@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     # replica restarted after a crash takes its partitions back at once, not after the
     # broker expired the dead member's session (noida-db never does)
     kafka_instance_id: str | None = None
+    read_your_writes_wait: float = 2.0  # queries with min_position: seconds to wait, then 503
     reconcile_interval: float = 10.0  # projectors: seconds between reconcile sweeps (0: no sweep)
     relay_broker_timeout: float = 30.0  # relay: seconds a connect/publish may take before it starts over
     platform_id: str = "gov-platform"  # intake: the complaint platform that signs with platform_secret

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.events.clock import Clock, system_clock
 from libs.events.db import create_engine, migrate, reader
 from libs.events.envelope import NewEvent
-from libs.events.projection import Projection, Projector
+from libs.events.projection import CHECKPOINTED, Projection, Projector, Watermarks
 from libs.events.relay import PUBLISHED, KafkaPublisher, Relay
 from libs.events.schema import dead_letters
 from libs.events.settings import Settings
@@ -96,6 +96,11 @@ class Runtime:
         # Other processes' appends and publications arrive by LISTEN/NOTIFY (PostgreSQL only)
         self.notifications = Notifications(self.engine) if self.engine.dialect.name == "postgresql" else None
         self._appended: list[asyncio.Event] = []  # woken by this process's own appends too
+        self.watermarks = Watermarks(self.engine)  # read-your-writes (libs/web/consistency.py)
+        for projector in self.projectors.values():
+            projector.on_checkpoint.append(self.watermarks.set)
+        if self.notifications is not None:
+            self.notifications.subscribe(CHECKPOINTED, self.watermarks)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self.state: dict[str, Any] = {}  # per-service singletons (e.g. a webhook client)
@@ -151,7 +156,7 @@ class Runtime:
             for service in self.services:
                 for job in service.jobs:
                     self._spawn(job(self, self._stop))
-        if self.notifications is not None and (self.feeds or self.relay):
+        if self.notifications is not None:
             self._spawn(self.notifications.run(self._stop))
         self._spawn(self._monitor())
 

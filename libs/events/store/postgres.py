@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy import text
@@ -23,6 +23,10 @@ class PostgresEventStore(SqlEventStore):
                            {"k": APPEND_LOCK, "c": APPENDED})
 
 
+class Wakeable(Protocol):
+    def set(self) -> None: ...
+
+
 class Notifications:
     """LISTEN on PostgreSQL channels over one dedicated connection; set every subscriber's
     asyncio.Event when a notification arrives.
@@ -34,12 +38,14 @@ class Notifications:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._subscribers: dict[str, list[asyncio.Event]] = {}
+        self._subscribers: dict[str, list[Wakeable]] = {}
 
-    def subscribe(self, channel: str = APPENDED) -> asyncio.Event:
-        wakeup = asyncio.Event()
-        self._subscribers.setdefault(channel, []).append(wakeup)
-        return wakeup
+    def subscribe(self, channel: str = APPENDED, wakeup: Wakeable | None = None) -> Any:
+        """A new asyncio.Event set on every notification of `channel` (or `wakeup`, any object
+        with a `set()`, subscribed instead). Subscribe before `run` starts."""
+        target = wakeup if wakeup is not None else asyncio.Event()
+        self._subscribers.setdefault(channel, []).append(target)
+        return target
 
     def _wake(self, channel: str) -> None:
         for wakeup in self._subscribers.get(channel, []):

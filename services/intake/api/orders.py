@@ -17,6 +17,7 @@ from sqlalchemy import and_, or_, select
 from libs.events import catalog
 from libs.events.db import reader
 from libs.events.store import AppendResult
+from libs.web.consistency import position_headers, read_model_at
 from libs.web.deps import RuntimeDep, get_runtime
 from libs.web.fastpath import JSON_TYPES, with_fast_path
 from libs.web.problems import NotFound, Unprocessable
@@ -47,6 +48,7 @@ from services.intake.api.schemas import (
     OrderSummary,
 )
 from services.intake.domain import DomainError, Escalate, OrderState, ReportOrder, decide
+from services.intake.projection import PROJECTION
 from services.intake.projection import orders as orders_table
 
 router = APIRouter(tags=["intake: partners"])
@@ -94,7 +96,7 @@ async def create_order(
         order_id = str(stable_id("order", partner.party, idempotency_key))
         ids = [stable_id("event", partner.party, idempotency_key)]
         result = await append(runtime, order_id, decided, 0, partner.actor, ids)
-    headers = {"Location": f"/orders/{result.stream_id}"}
+    headers = {"Location": f"/orders/{result.stream_id}", **position_headers(result.position)}
     if result.replayed:  # a retry under an Idempotency-Key: the first request's event is the answer
         first = catalog.parse(result.events[0])
         assert isinstance(first, catalog.OrderReported)
@@ -175,6 +177,7 @@ def _china_midnight(day: date) -> datetime:
 @router.get("/orders", response_model=OrdersPublic)
 async def list_orders(
     partner: PartnerDep, runtime: RuntimeDep,
+    _at: Annotated[int | None, read_model_at(PROJECTION.name)],
     status: Status | None = None,
     city: Annotated[str | None, Query(max_length=30, pattern=PRINTABLE)] = None,
     reported_from: Annotated[date | None, Query(description="first day (China time), inclusive")] = None,
