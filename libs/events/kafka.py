@@ -27,7 +27,7 @@ METADATA_REFRESH_MS = 3000
 
 def encode(event: StoredEvent) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """(key, value, headers) for one event: structured-mode CloudEvent keyed by order id."""
-    headers = [("content-type", CONTENT_TYPE), ("ce_type", event.type.encode())]
+    headers = [("content-type", CONTENT_TYPE)]  # structured mode: no ce_* header (SDKs would read binary)
     return event.stream_id.encode(), canonical_bytes(event.to_cloudevent()), headers
 
 
