@@ -183,8 +183,9 @@ class KafkaFeed:
                 await wait_any(stop, within=self.idle_pause)
             else:
                 await wait_any(stop, self.wakeup, within=self.safety_poll)
-                self.wakeup.clear()
-                self._active_until = loop.time() + self.linger
+                if self.wakeup.is_set():  # a publication: linger; a safety look: two polls only
+                    self.wakeup.clear()
+                    self._active_until = loop.time() + self.linger
         finally:
             kafka.resume(*[tp for tp in partitions if tp in kafka.assignment()])
 

@@ -17,7 +17,7 @@ from libs.events.projection import Projector
 from libs.events.store import store_for
 from libs.events.subscription import StoreTail
 from services.intake.projection import PROJECTION
-from tests.conftest import _fresh_pg
+from tests.conftest import api_database
 from tests.intake.support import order_body
 from tests.support.app import Api, auth, running_api
 
@@ -29,11 +29,7 @@ SAFETY_POLL = 1.0  # Watermarks' fallback: answering sooner proves a notificatio
 @pytest.fixture(params=["sqlite", "postgres"])
 async def behind(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Api]:
     """The API with no projection running in it: the read model moves only when a test says."""
-    if request.param == "postgres":
-        url = request.getfixturevalue("pg_url")
-        await (await _fresh_pg(url)).dispose()
-    else:
-        url = f"sqlite:///{tmp_path / 'api.db'}"
+    url = await api_database(request, tmp_path)
     async with running_api(url, run_projections=False, read_your_writes_wait=1.5) as api:
         yield api
 
