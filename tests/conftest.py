@@ -126,13 +126,17 @@ async def api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[A
     """All four services in-process on a fresh database of each backend, clock at START."""
     from tests.support.app import running_api
 
-    if request.param == "postgres":
-        url = request.getfixturevalue("pg_url")
-        await (await _fresh_pg(url)).dispose()
-    else:
-        url = f"sqlite:///{tmp_path / 'api.db'}"
-    async with running_api(url) as running:
+    async with running_api(await api_database(request, tmp_path)) as running:
         yield running
+
+
+async def api_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of the backend named by the fixture's param, for an in-process API."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("pg_url")
+        await (await _fresh_pg(url)).dispose()
+        return url
+    return f"sqlite:///{tmp_path / 'api.db'}"
 
 
 @pytest.fixture

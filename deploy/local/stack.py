@@ -120,7 +120,8 @@ class Stack:
             for i, service in enumerate(SERVICES, start=1):
                 name = f"projector-{service}" + (f"-{replica + 1}" if replica else "")
                 procs[name] = Proc(name, self.base_port + 20 + 10 * replica + i, {
-                    "SERVICES": service, "ROLE": "projector", "RUN_PROJECTIONS": "true", "RUN_RELAY": "false"})
+                    "SERVICES": service, "ROLE": "projector", "RUN_PROJECTIONS": "true", "RUN_RELAY": "false",
+                    "KAFKA_INSTANCE_ID": name})
         return procs
 
     def url(self, name: str) -> str:

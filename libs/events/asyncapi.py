@@ -112,7 +112,6 @@ def document() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "content-type": {"type": "string", "const": CONTENT_TYPE.decode()},
-            "ce_type": {"type": "string", "description": "The event type, for routing without parsing the value."},
         },
     }
     refs = [{"$ref": f"#/channels/serviceOrders/messages/{name}"} for name in messages]

@@ -20,11 +20,14 @@ from libs.events.envelope import StoredEvent, canonical_bytes
 
 log = logging.getLogger(__name__)
 CONTENT_TYPE = b"application/cloudevents+json; charset=utf-8"
+# aiokafka refreshes a client's topic metadata every 5 minutes by default: partitions added to
+# the topic would be written (producer) and read (consumer group) only that much later.
+METADATA_REFRESH_MS = 3000
 
 
 def encode(event: StoredEvent) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """(key, value, headers) for one event: structured-mode CloudEvent keyed by order id."""
-    headers = [("content-type", CONTENT_TYPE), ("ce_type", event.type.encode())]
+    headers = [("content-type", CONTENT_TYPE)]  # structured mode: no ce_* header (SDKs would read binary)
     return event.stream_id.encode(), canonical_bytes(event.to_cloudevent()), headers
 
 
@@ -92,6 +95,7 @@ def producer(bootstrap: str, **kwargs: Any) -> AIOKafkaProducer:
     kwargs.setdefault("linger_ms", 5)
     kwargs.setdefault("request_timeout_ms", 10_000)
     kwargs.setdefault("max_batch_size", 256 * 1024)
+    kwargs.setdefault("metadata_max_age_ms", METADATA_REFRESH_MS)
     return AIOKafkaProducer(bootstrap_servers=bootstrap, **kwargs)
 
 
@@ -127,8 +131,10 @@ def forget_outcome(task: asyncio.Future[Any]) -> None:
         log.debug("abandoned step ended with %r", task.exception())
 
 
-def consumer(bootstrap: str, topic: str, group_id: str, **kwargs: Any) -> AIOKafkaConsumer:
+def consumer(bootstrap: str, topic: str | None, group_id: str, **kwargs: Any) -> AIOKafkaConsumer:
+    """A consumer of `topic` (None: the caller subscribes, e.g. with a rebalance listener)."""
     kwargs.setdefault("auto_offset_reset", "earliest")
     kwargs.setdefault("enable_auto_commit", False)
     kwargs.setdefault("max_poll_records", 2000)
-    return AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group_id, **kwargs)
+    topics = () if topic is None else (topic,)
+    return AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=group_id, **kwargs)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import MetaData, delete, select, text, update
+from sqlalchemy import MetaData, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateTable
 
@@ -37,8 +37,12 @@ from libs.events.errors import UnknownEventType
 from libs.events.schema import checkpoints, dead_letters, stream_checkpoints
 from libs.events.sqlutil import upsert
 from libs.events.store.port import EventStore
+from libs.events.wake import wait_any
 
 log = logging.getLogger(__name__)
+# NOTIFYed (PostgreSQL) by every transaction that moves a projection's checkpoint, payload =
+# the projection's name: read-your-writes waiters in other processes wake on it.
+CHECKPOINTED = "projection_checkpoints"
 
 Handler = Callable[[AsyncConnection, StoredEvent, Any], Awaitable[None]]
 BatchFn = Callable[[AsyncConnection, list[tuple[StoredEvent, Any]]], Awaitable[None]]
@@ -104,6 +108,7 @@ class Projector:
         self.engine, self.projection, self.store, self.clock = engine, projection, store, clock
         self.name = projection.name
         self._lock = asyncio.Lock()
+        self.on_checkpoint: list[Callable[[], None]] = []  # called after a batch moved the checkpoint
 
     async def setup(self) -> bool:
         """Create the read model; rebuild it when its definition changed. True if rebuilt."""
@@ -193,7 +198,11 @@ class Projector:
         check-then-apply atomic, so no event is ever applied twice.
         """
         async with self._lock:
-            return await self._handle(events)
+            result = await self._handle(events)
+        if result.last_position:
+            for listener in self.on_checkpoint:
+                listener()
+        return result
 
     async def _handle(self, events: Sequence[StoredEvent]) -> BatchResult:
         try:
@@ -241,11 +250,14 @@ class Projector:
         if touched:
             rows = [{"projection": self.name, "stream_id": s, "version": v} for s, v in touched.items()]
             await upsert(conn, stream_checkpoints, rows, ["projection", "stream_id"])
-            await conn.execute(
+            moved = (
                 update(checkpoints)
                 .where(checkpoints.c.name == self.name, checkpoints.c.position < result.last_position)
                 .values(position=result.last_position, updated_at=self.clock())
             )
+            if conn.dialect.name == "postgresql":  # delivered at commit, only if the row moved
+                moved = moved.returning(func.pg_notify(CHECKPOINTED, self.name))
+            await conn.execute(moved)
         return result
 
     async def _flush(self, conn: AsyncConnection, run: _Run) -> None:
@@ -327,6 +339,43 @@ class Projector:
     async def _save_position(self, conn: AsyncConnection, position: int, fingerprint: str) -> None:
         row = {"name": self.name, "position": position, "fingerprint": fingerprint, "updated_at": self.clock()}
         await upsert(conn, checkpoints, [row], ["name"])
+
+
+class Watermarks:
+    """Waits until a projection's checkpoint, read from the database, has reached a position.
+
+    The checkpoint is read from the database, so this works whether the projector runs in
+    this process or another. Woken, not polling: `set()` is called by this process's
+    projectors (`Projector.on_checkpoint`) and by PostgreSQL notifications on CHECKPOINTED
+    from other processes; `safety_poll` only bounds the wait for a notification lost with
+    its connection or unavailable (another process writing the same SQLite file).
+    """
+
+    def __init__(self, engine: AsyncEngine, safety_poll: float = 1.0) -> None:
+        self.engine, self.safety_poll = engine, safety_poll
+        self._moved = asyncio.Event()
+
+    def set(self) -> None:
+        """Some checkpoint moved: wake every waiter (each re-reads its own)."""
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
+
+    async def position(self, name: str) -> int:
+        async with reader(self.engine).connect() as conn:
+            row = (await conn.execute(select(checkpoints.c.position).where(checkpoints.c.name == name))).first()
+        return int(row[0]) if row else 0
+
+    async def wait_for(self, name: str, position: int, within: float) -> int:
+        """The checkpoint once it is >= `position`, or what it is after `within` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            moved = self._moved  # taken before the read: a move after it is not missed
+            reached = await self.position(name)
+            remaining = deadline - loop.time()
+            if reached >= position or remaining <= 0:
+                return reached
+            await wait_any(moved, within=min(remaining, self.safety_poll))
 
 
 class _HandlerFailed(Exception):

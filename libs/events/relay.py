@@ -18,7 +18,7 @@ from typing import Protocol, TypeVar
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events.clock import Clock, system_clock
@@ -28,9 +28,13 @@ from libs.events.kafka import encode, ensure_topic, forget_outcome, grow_topic, 
 from libs.events.schema import checkpoints
 from libs.events.sqlutil import upsert
 from libs.events.store.port import EventStore
+from libs.events.wake import wait_any
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# NOTIFYed (PostgreSQL) when the relay's checkpoint moved: what it read is acked by the broker,
+# so a paused Kafka feed knows there is something to fetch.
+PUBLISHED = "events_published"
 
 
 class TopicMissing(Exception):
@@ -128,12 +132,16 @@ class Relay:
         batch: int = 2000,
         clock: Clock = system_clock,
         broker_timeout: float = 30.0,
+        wakeup: asyncio.Event | None = None,
     ) -> None:
         self.store, self.engine, self.publisher = store, engine, publisher
+        self.wakeup = wakeup  # set on every append (LISTEN/NOTIFY or in-process): no polling
+        self.safety_poll = 2.0  # with a wakeup, look anyway after this long
         self.name, self.batch, self.clock = name, batch, clock
         self.broker_timeout = broker_timeout
         self.published = 0
         self.failures = 0
+        self.lag = 0  # events after the checkpoint, as last measured by the process's monitor
         self._position: int | None = None  # cached after the first read; this loop is its only writer
 
     async def position(self) -> int:
@@ -145,6 +153,8 @@ class Relay:
         async with self.engine.begin() as conn:
             row = {"name": self.name, "position": position, "fingerprint": "", "updated_at": self.clock()}
             await upsert(conn, checkpoints, [row], ["name"])
+            if conn.dialect.name == "postgresql":
+                await conn.execute(text("SELECT pg_notify(:c, '')"), {"c": PUBLISHED})
         self._position = position
 
     async def run_once(self) -> int:
@@ -163,6 +173,8 @@ class Relay:
         backoff = idle
         started = False
         while not stop.is_set():
+            if self.wakeup is not None:
+                self.wakeup.clear()  # before reading: an append from now on wakes the next pass
             try:
                 if not started:
                     await self._bounded(self.publisher.start(), "connecting")
@@ -170,6 +182,9 @@ class Relay:
                 sent = await self._pass()
                 backoff = idle
                 if sent:
+                    continue
+                if self.wakeup is not None:
+                    await wait_any(stop, self.wakeup, within=self.safety_poll)
                     continue
             except Exception as exc:  # broker or database down: wait and retry, never give up
                 self.failures += 1

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     log_json: bool = True
     sla_watch_interval: float = 15.0
     reconcile_grace: float = 30.0
+    # projectors: a stable name per replica for Kafka static group membership (KIP-345): a
+    # replica restarted after a crash takes its partitions back at once, not after the
+    # broker expired the dead member's session (noida-db never does)
+    kafka_instance_id: str | None = None
+    read_your_writes_wait: float = 2.0  # queries with min_position: seconds to wait, then 503
+    reconcile_interval: float = 10.0  # projectors: seconds between reconcile sweeps (0: no sweep)
     relay_broker_timeout: float = 30.0  # relay: seconds a connect/publish may take before it starts over
     platform_id: str = "gov-platform"  # intake: the complaint platform that signs with platform_secret
     intake_warranty_policies: str = ""  # intake: JSON per-maker warranty (三包) policies; empty = built-in

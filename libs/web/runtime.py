@@ -23,11 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.events.clock import Clock, system_clock
 from libs.events.db import create_engine, migrate, reader
 from libs.events.envelope import NewEvent
-from libs.events.projection import Projection, Projector
-from libs.events.relay import KafkaPublisher, Relay
+from libs.events.projection import CHECKPOINTED, Projection, Projector, Watermarks
+from libs.events.relay import PUBLISHED, KafkaPublisher, Relay
 from libs.events.schema import dead_letters
 from libs.events.settings import Settings
 from libs.events.store import AppendResult, SqlEventStore, store_for
+from libs.events.store.postgres import Notifications
+from libs.events.store.sql import APPENDED
 from libs.events.subscription import KafkaFeed, StoreTail
 from libs.web import auth, metrics
 from libs.web.context import log_tasks_on
@@ -91,6 +93,14 @@ class Runtime:
         self.tails: dict[str, StoreTail] = {}
         self.feeds: dict[str, KafkaFeed] = {}
         self.relay: Relay | None = None
+        # Other processes' appends and publications arrive by LISTEN/NOTIFY (PostgreSQL only)
+        self.notifications = Notifications(self.engine) if self.engine.dialect.name == "postgresql" else None
+        self._appended: list[asyncio.Event] = []  # woken by this process's own appends too
+        self.watermarks = Watermarks(self.engine)  # read-your-writes (libs/web/consistency.py)
+        for projector in self.projectors.values():
+            projector.on_checkpoint.append(self.watermarks.set)
+        if self.notifications is not None:
+            self.notifications.subscribe(CHECKPOINTED, self.watermarks)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self.state: dict[str, Any] = {}  # per-service singletons (e.g. a webhook client)
@@ -100,6 +110,8 @@ class Runtime:
             metrics.appends.labels(event.type).inc()
         for tail in self.tails.values():
             tail.wakeup.set()
+        for wakeup in self._appended:
+            wakeup.set()
 
     async def start(self) -> None:
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
@@ -121,8 +133,12 @@ class Runtime:
             for name, projector in self.projectors.items():
                 if distributed:
                     feed = KafkaFeed(self.settings.kafka_bootstrap or "", self.settings.topic, projector,
-                                     grace=self.settings.reconcile_grace)
+                                     grace=self.settings.reconcile_grace,
+                                     reconcile_every=self.settings.reconcile_interval or None,
+                                     instance_id=self.settings.kafka_instance_id,
+                                     wakeup=self._subscribe(PUBLISHED))
                     self.feeds[name] = feed
+                    metrics.pipeline.feeds.append(feed)
                     self._spawn(feed.run(self._stop))
                 else:
                     tail = StoreTail(self.store, projector)
@@ -132,19 +148,29 @@ class Runtime:
             publisher = KafkaPublisher(self.settings.kafka_bootstrap or "", self.settings.topic,
                                        self.settings.topic_partitions)
             self.relay = Relay(self.store, self.engine, publisher, name=f"relay:{self.settings.topic}", clock=self.clock,
-                               broker_timeout=self.settings.relay_broker_timeout)
+                               broker_timeout=self.settings.relay_broker_timeout, wakeup=self._subscribe(APPENDED))
+            self._appended.append(self.relay.wakeup)  # type: ignore[arg-type]
             self._spawn(self.relay.run(self._stop))
+            metrics.pipeline.relays.append(self.relay)
         if role in ("api", "all"):
             for service in self.services:
                 for job in service.jobs:
                     self._spawn(job(self, self._stop))
+        if self.notifications is not None:
+            self._spawn(self.notifications.run(self._stop))
         self._spawn(self._monitor())
+
+    def _subscribe(self, channel: str) -> asyncio.Event | None:
+        """A wake-up for a channel's notifications; None (poll) where there are none (SQLite)."""
+        return self.notifications.subscribe(channel) if self.notifications is not None else None
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         self._tasks.append(asyncio.ensure_future(coro))
 
     async def stop(self) -> None:
         self._stop.set()
+        metrics.pipeline.feeds = [f for f in metrics.pipeline.feeds if f not in self.feeds.values()]
+        metrics.pipeline.relays = [r for r in metrics.pipeline.relays if r is not self.relay]
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -197,7 +223,7 @@ class Runtime:
                 for name, count in (await self.dead_letter_counts()).items():
                     metrics.dead_letters.labels(name).set(count)
                 if self.relay is not None:
-                    metrics.relay_lag_events.set(await self.store.head_position() - await self.relay.position())
+                    self.relay.lag = await self.store.head_position() - await self.relay.position()
             except Exception as exc:
                 log.debug("monitor: %s", exc)
             with contextlib.suppress(TimeoutError):

@@ -22,6 +22,7 @@ from libs.events.store import store_for
 from services.intake.projection import orders as intake_orders
 from tests.distributed.support import (
     assert_read_models_equal_rebuild,
+    assert_the_feed_delivers,
     has_topic,
     poll,
     post_order,
@@ -151,7 +152,16 @@ async def test_kill_9_relay_and_projector_mid_load(stack: Stack, db: AsyncEngine
     await wait_consistent(stack, db)
     orders_in_model = await count(db, select(func.count()).select_from(intake_orders))
     assert orders_in_model == await reported(db)
+    await assert_the_feed_delivers(stack, db, lambda: _post(stack, 20, "after-crash"))
     await assert_read_models_equal_rebuild(stack, db)
+
+
+async def _post(stack: Stack, orders: int, tag: str) -> int:
+    """Post `orders` orders without escalations (one event each); returns how many were posted."""
+    async with httpx.AsyncClient(timeout=60) as client:
+        answers = await load(client, stack.url("intake"), orders, 4, escalate_every=orders + 1, tag=tag)
+    assert {a.status_code for a in answers} == {201}
+    return orders
 
 
 async def _at_least(engine: AsyncEngine, n: int) -> bool:
@@ -186,6 +196,7 @@ async def test_broker_outage_loses_nothing(stack: Stack, db: AsyncEngine) -> Non
     assert await reported(db) == before + posted
     await wait_consistent(stack, db, within=90)
     assert await count(db, select(func.count()).select_from(intake_orders)) == await reported(db)
+    await assert_the_feed_delivers(stack, db, lambda: _post(stack, 20, "after-outage"))
 
 
 async def _assignments(bootstrap: str, group: str) -> list[list[int]]:

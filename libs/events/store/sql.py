@@ -54,6 +54,9 @@ from libs.events.store.port import AppendResult, EventStore
 log = logging.getLogger(__name__)
 
 APPEND_LOCK = 7_351_000  # the same key as PostgresEventStore's
+# The LISTEN/NOTIFY channel every committed append notifies (delivered at commit, never for a
+# rolled-back one): relays and projectors in other processes wake on it instead of polling.
+APPENDED = "events_appended"
 _RETRIES = 20  # ANY_VERSION appends racing other writers of the same stream
 
 
@@ -64,6 +67,7 @@ INSERT INTO {t.name} (id, stream_id, version, type, schema_version, occurred_at,
 SELECT u.id, $2, u.version, u.type, u.schema_version, u.occurred_at, $3, u.source, u.actor,
        u.correlation_id, u.causation_id, u.data, u.prev_hash, u.hash
 FROM (SELECT pg_advisory_xact_lock($1)) AS write_lock,
+     (SELECT pg_notify('{APPENDED}', '')) AS wake_listeners,
      jsonb_to_recordset($4::jsonb)
        AS u(id uuid, version int, type text, schema_version int, occurred_at timestamptz, source text, actor text,
             correlation_id uuid, causation_id uuid, data jsonb, prev_hash text, hash text)

@@ -17,6 +17,7 @@ from libs.events import catalog
 from libs.events.chinatime import local_day, midnight
 from libs.events.command import Committed
 from libs.events.db import reader
+from libs.web.consistency import position_headers, read_model_at
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, get_runtime
 from libs.web.fastpath import JSON_TYPES, with_fast_path
@@ -39,6 +40,7 @@ from services.intake.api.schemas import (
 )
 from services.intake.domain import Escalate, OrderState, ReportOrder, visible
 from services.intake.handlers import load, policies
+from services.intake.projection import PROJECTION
 from services.intake.projection import orders as orders_table
 
 router = APIRouter(tags=["intake: partners"])
@@ -77,7 +79,7 @@ async def create_order(
     done = await handlers.report(runtime, command, partner.actor, idempotency_key, correlation_id())
     reported = done.payloads[0]
     assert isinstance(reported, catalog.OrderReported)
-    headers = {"Location": f"/orders/{done.stream_id}"}
+    headers = {"Location": f"/orders/{done.stream_id}", **position_headers(done.position)}
     if done.replayed:  # a retry under an Idempotency-Key: the first request's event is the answer
         first = catalog.parse(done.events[0])
         assert isinstance(first, catalog.OrderReported)
@@ -154,6 +156,7 @@ def _encode(at: datetime, order_id: str) -> str:
 @router.get("/orders", response_model=OrdersPublic)
 async def list_orders(
     partner: PartnerDep, runtime: RuntimeDep,
+    _at: Annotated[int | None, read_model_at(PROJECTION.name)],
     status: Status | None = None,
     city: Annotated[str | None, Query(max_length=30, pattern=PRINTABLE)] = None,
     reported_from: Annotated[date | None, Query(description="first day (China time), inclusive")] = None,
