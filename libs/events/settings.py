@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     notify_policies: str = ""  # JSON per-maker quiet hours; empty = 21:00-08:00 China time for all
     notify_recipient_key: SecretStr | None = None  # keys customers' refs; optional if log only
 
+    # personal data (libs/events/personal): the HMAC secret of pseudonymous subject ids
+    # (required unless the embedded demo), an optional master key wrapping the data keys
+    # (32 bytes base64url), and per-maker retention in years as JSON, e.g. {"gree": 3}.
+    personal_subject_secret: SecretStr | None = None
+    personal_master_key: SecretStr | None = None
+    personal_retention_years: str = ""
+
     upstreams: str = ""  # gateway only: "intake=http://host:8101,dispatch=http://host:8102,..."
 
     @property
