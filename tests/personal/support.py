@@ -17,7 +17,8 @@ from libs.events.store import SqlEventStore, store_for
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 SECRET = b"test-subject-secret"
-CUSTOMER = {"name": "张伟", "phone": "13800138000", "address": "湖北省武汉市洪山区珞喻路1号",
+PHONE = "13800138000"
+CUSTOMER: dict[str, str | None] = {"name": "张伟", "phone": PHONE, "address": "湖北省武汉市洪山区珞喻路1号",
             "contact": None}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,12 +15,12 @@ from libs.events.personal.errors import MissingKey, TamperedCiphertext
 from libs.events.personal.keys import KeyCache, KeyTable
 from libs.events.personal.tables import subject_erasures, subject_keys
 from libs.events.personal.vault import ERASED, Vault
-from tests.personal.support import CUSTOMER, SECRET, T0, reported, sealed_store, vault
+from tests.personal.support import CUSTOMER, PHONE, SECRET, T0, reported, sealed_store, vault
 
 
 async def test_round_trip(engine: AsyncEngine) -> None:
     v = vault(engine)
-    subject = v.subject("gree", CUSTOMER["phone"])
+    subject = v.subject("gree", PHONE)
     env = await v.seal(CUSTOMER, subject)
     assert env["s"] == subject and env["k"] == 1
     opened = await v.open(env)
@@ -45,7 +46,7 @@ async def test_erasure_shows_erased_and_leaves_events_and_chain_alone(engine: As
     clock = ManualClock(T0)
     v = vault(engine, clock)
     store = sealed_store(engine)
-    subject = v.subject("gree", CUSTOMER["phone"])
+    subject = v.subject("gree", PHONE)
     for n in range(3):
         await store.append(f"order-{n}", [reported(await v.seal(CUSTOMER, subject), n)], 0)
     before = await store.read_all()
@@ -77,7 +78,7 @@ async def test_erasure_shows_erased_and_leaves_events_and_chain_alone(engine: As
 async def test_after_erasure_new_data_gets_a_new_key_and_old_stays_erased(
         engine: AsyncEngine) -> None:
     v = vault(engine)
-    subject = v.subject("gree", CUSTOMER["phone"])
+    subject = v.subject("gree", PHONE)
     old = await v.seal(CUSTOMER, subject)
     await v.erase(subject, "privacy:dpo", "asked")
     new = await v.seal(CUSTOMER, subject)
@@ -101,7 +102,7 @@ async def test_erasure_needs_actor_and_reason(engine: AsyncEngine) -> None:
 
 async def test_concurrent_first_use_creates_one_key(engine: AsyncEngine) -> None:
     writers = [vault(engine) for _ in range(6)]  # separate caches, like separate processes
-    subject = writers[0].subject("gree", CUSTOMER["phone"])
+    subject = writers[0].subject("gree", PHONE)
     envelopes = await asyncio.gather(*(w.seal(CUSTOMER, subject) for w in writers))
     async with engine.connect() as conn:
         rows = (await conn.execute(select(subject_keys.c.version, subject_keys.c.key)
@@ -114,7 +115,7 @@ async def test_concurrent_first_use_creates_one_key(engine: AsyncEngine) -> None
 
 async def test_an_unknown_key_is_an_error_not_erasure(engine: AsyncEngine) -> None:
     v = vault(engine)
-    env = await v.seal(CUSTOMER, v.subject("gree", CUSTOMER["phone"]))
+    env = await v.seal(CUSTOMER, v.subject("gree", PHONE))
     with pytest.raises(MissingKey):
         await v.open({**env, "k": 7})
     with pytest.raises(MissingKey):
@@ -124,13 +125,13 @@ async def test_an_unknown_key_is_an_error_not_erasure(engine: AsyncEngine) -> No
 async def test_wrapped_keys_are_stored_encrypted_by_the_master(engine: AsyncEngine) -> None:
     master = crypto.new_key()
     v = vault(engine, master=master)
-    subject = v.subject("gree", CUSTOMER["phone"])
+    subject = v.subject("gree", PHONE)
     env = await v.seal(CUSTOMER, subject)
     async with engine.connect() as conn:
         row = (await conn.execute(select(subject_keys))).mappings().one()
     assert row["wrapped"] is True
     with pytest.raises(TamperedCiphertext):  # the stored value is not the data key itself
-        crypto.open_with(crypto.AESGCM(crypto.b64d(row["key"])[:32]), env)
+        crypto.open_with(AESGCM(crypto.b64d(row["key"])[:32]), env)
     assert (await vault(engine, master=master).open(env)).fields == CUSTOMER
     with pytest.raises(MissingKey, match="master key"):
         await vault(engine).open(env)
@@ -159,7 +160,7 @@ async def test_another_processes_erasure_reaches_this_cache_within_its_ttl(
     cache = KeyCache(ttl=60.0, monotonic=lambda: now[0])
     projector = Vault(KeyTable(engine, ManualClock(T0), cache=cache), SECRET)
     officer = vault(engine)
-    subject = officer.subject("gree", CUSTOMER["phone"])
+    subject = officer.subject("gree", PHONE)
     env = await officer.seal(CUSTOMER, subject)
     assert not (await projector.open(env)).erased
     await officer.erase(subject, "privacy:dpo", "asked")
