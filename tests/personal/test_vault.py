@@ -170,3 +170,19 @@ async def test_another_processes_erasure_reaches_this_cache_within_its_ttl(
     assert (await projector.open(env)).erased
     now[0] = 10_000.0
     assert (await projector.open(env)).erased  # an erased key is cached for good
+
+
+async def test_prefetch_loads_a_page_of_keys_in_one_go(engine: AsyncEngine) -> None:
+    writer = vault(engine)
+    subjects = [writer.subject("gree", f"1390013900{i}") for i in range(5)]
+    envs = [await writer.seal(CUSTOMER, s) for s in subjects]
+    await writer.erase(subjects[0], "privacy:dpo", "asked")
+    cache = KeyCache()
+    projector = Vault(KeyTable(engine, ManualClock(T0), cache=cache), SECRET)
+    await projector.prefetch([*envs, {"not": "an envelope"}, None])
+    assert len(cache) == 5
+    misses = cache.misses
+    opened = [await projector.open(e) for e in envs]
+    assert cache.misses == misses  # every open served from the cache
+    assert [o.erased for o in opened] == [True, False, False, False, False]
+    assert opened[1].fields == CUSTOMER

@@ -7,8 +7,9 @@ rebuilt after an erasure writes exactly what the live one shows after it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -102,6 +103,10 @@ class Vault:
             return Opened(subject, {k: None if v is None else ERASED for k, v in fields.items()},
                           True)
         return Opened(subject, crypto.open_with(key, envelope), False)
+
+    async def prefetch(self, envelopes: Iterable[Any]) -> None:
+        """Warm the key cache for every envelope among `envelopes` (others are ignored)."""
+        await self.keys.prefetch({(e["s"], e["k"]) for e in envelopes if crypto.is_envelope(e)})
 
     async def erase(self, subject: str, actor: str, reason: str) -> Erasure:
         return await self.keys.erase(subject, actor, reason)
