@@ -19,6 +19,7 @@ from libs.events.personal.legacy import (
     ensure_no_plaintext,
     refusal_message,
 )
+from libs.events.personal.masking import ERASED
 from libs.events.personal.retention import (
     Closing,
     apply_retention,
@@ -26,7 +27,6 @@ from libs.events.personal.retention import (
     parse_policy,
     years_before,
 )
-from libs.events.personal.vault import ERASED
 from tests.personal.support import CUSTOMER, PHONE, T0, reported, sealed_store, vault
 
 

@@ -13,8 +13,9 @@ from libs.events.clock import ManualClock
 from libs.events.personal import crypto
 from libs.events.personal.errors import MissingKey, TamperedCiphertext
 from libs.events.personal.keys import KeyCache, KeyTable
+from libs.events.personal.masking import ERASED
 from libs.events.personal.tables import subject_erasures, subject_keys
-from libs.events.personal.vault import ERASED, Vault
+from libs.events.personal.vault import Vault
 from tests.personal.support import CUSTOMER, PHONE, SECRET, T0, reported, sealed_store, vault
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from libs.events.personal.subjects import normalise_phone
 
-ERASED = "已删除"
+ERASED = "已删除"  # what every erased field reads as (vault.open), passed through unmasked
 PRIVACY_ROLE = "privacy"
 
 _COMPOUND_SURNAMES = frozenset({

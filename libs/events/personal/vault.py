@@ -18,10 +18,10 @@ from libs.events.personal import crypto
 from libs.events.personal.crypto import Envelope
 from libs.events.personal.errors import BadEnvelope, PersonalConfigError
 from libs.events.personal.keys import Erasure, KeyCache, KeyTable
+from libs.events.personal.masking import ERASED
 from libs.events.personal.subjects import subject_id
 from libs.events.settings import Settings
 
-ERASED = "已删除"
 DEMO_SUBJECT_SECRET = b"demo-personal-subject-secret"  # embedded demo only, see PersonalConfig
 
 # The personal fields of order.reported (catalog.Customer). Any other mapping of field
