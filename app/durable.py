@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from libs.events import schema
+from libs.events.personal import tables as personal
 from libs.events.receipt_store import receipts
 from libs.web import auth
 from services.dispatch import reference as dispatch
@@ -25,7 +26,7 @@ def durable_metadata() -> MetaData:
     target = MetaData()
     sources = (
         schema.metadata, auth.metadata, intake.metadata, dispatch.metadata, settlement.owned,
-        notify.metadata,
+        notify.metadata, personal.metadata,
     )
     assert receipts.metadata is schema.metadata  # the receipts table sits beside the events
     for source in sources:

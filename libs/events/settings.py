@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     receipt_signing_key_file: str = ""  # receipts: or its path (demo, neither set: ./data)
 
     rate_limit: str = "50/second;1500/minute"  # per API key, unless its principal sets its own
+
+    # personal data (libs/events/personal): the HMAC secret of pseudonymous subject ids
+    # (required unless the embedded demo), an optional master key wrapping the data keys
+    # (32 bytes base64url), and per-maker retention in years as JSON, e.g. {"gree": 3}.
+    personal_subject_secret: SecretStr | None = None
+    personal_master_key: SecretStr | None = None
+    personal_retention_years: str = ""
+
     upstreams: str = ""  # gateway only: "intake=http://host:8101,dispatch=http://host:8102,..."
 
     @property
