@@ -38,18 +38,18 @@ async def test_migration_matches_the_live_tables(engine: AsyncEngine) -> None:
     assert migrated == expected
 
 
-def _down_to_0002(conn: Connection) -> set[str]:
+def _down_to_0005(conn: Connection) -> set[str]:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = conn
-    command.downgrade(cfg, "0002")
+    command.downgrade(cfg, "0005_access")
     return set(inspect(conn).get_table_names())
 
 
 async def test_downgrade_drops_only_these_tables(sqlite_engine: AsyncEngine) -> None:
     async with sqlite_engine.begin() as conn:
         before = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
-        after = await conn.run_sync(_down_to_0002)
+        after = await conn.run_sync(_down_to_0005)
     assert before - after == MINE
     await migrate(sqlite_engine)
     async with sqlite_engine.connect() as conn:
