@@ -211,7 +211,8 @@ class Demo:
         order = Order(created["order_id"], city, county, maker, category, fault, partner_key, fate=fate)
         self.stats.orders.append(order.id)
         # Only the reporting partner escalates its own order (another partner's order is a 404 to it).
-        if by_partner and (rng.random() < 0.08 or fate == "escalate"):  # the dealer cannot handle it: up to the regional office (sometimes HQ)
+        # The dealer cannot handle it: up to the regional office (sometimes HQ).
+        if by_partner and (rng.random() < 0.08 or fate == "escalate"):
             self.after(rng.uniform(0.2, 1.5), lambda: self.escalate(order, "经销商无法处理, 转区域办事处"))
         self.after(rng.uniform(0.1, 1.5), lambda: self.dispatch(order))
 
