@@ -94,10 +94,9 @@ class Settings(BaseSettings):
         verifies_platforms = "intake" in self.service_names and self.role in ("api", "all")
         if verifies_platforms and self.platform_secret.get_secret_value().strip() in KNOWN_SECRETS:
             problems.append("PLATFORM_SECRET is unset or a published default (demo-platform-secret, change-me...)")
-        link = self.notify_link_secret
-        if "notify" in self.service_names and (link is None or
-                                               link.get_secret_value().strip() in KNOWN_SECRETS):
-            problems.append("NOTIFY_LINK_SECRET is unset (it signs the customers' status links)")
+        link = self.notify_link_secret  # unset: no status links at all (only the demo signs)
+        if link is not None and link.get_secret_value().strip() in KNOWN_SECRETS:
+            problems.append("NOTIFY_LINK_SECRET is a published default")
         password = _password(self.database_url)
         if password is not None and password in KNOWN_SECRETS:
             problems.append("the DATABASE_URL password is a published default (change-me, aftersales)")

@@ -1,8 +1,8 @@
 """Status links from the settings: the key, the lifetime and the public URL, built once.
 
-Without NOTIFY_LINK_SECRET there are no links (None), except in the embedded demo, which
-signs with a built-in key (`Settings.check_secrets` refuses to start anything else with
-notify and without a secret).
+Without NOTIFY_LINK_SECRET there are no links (None, and the page answers 404), except in
+the embedded demo, which signs with a built-in key; a published secret refuses the start
+(`Settings.check_secrets`).
 """
 
 from __future__ import annotations
@@ -33,3 +33,15 @@ def status_url(settings: Settings, order_id: str, issued_at: datetime) -> str | 
         return None
     token = sign(key, order_id, issued_at, ttl(settings))
     return f"{settings.notify_public_url.rstrip('/')}{PATH}{token}"
+
+
+def reissued_at(revoked_before: datetime) -> datetime:
+    """When the link that replaces revoked ones is issued: the first whole second after."""
+    return revoked_before.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def current_url(settings: Settings, order_id: str, reported_at: datetime,
+                revoked_before: datetime | None) -> str | None:
+    """The order's link in force: the report's, or the one issued after its last revocation."""
+    issued = reported_at if revoked_before is None else reissued_at(revoked_before)
+    return status_url(settings, order_id, issued)

@@ -61,7 +61,7 @@ orders = Table(
     Column("arrived_at", UTCDateTime),
     Column("repaired_at", UTCDateTime),
     Column("customer_charge_fen", Integer),
-    Column("reviewed", Boolean, nullable=False),
+    Column("reviewed", Boolean, nullable=False),  # a feedback_form is recorded
 )
 
 
@@ -171,7 +171,8 @@ HANDLERS: dict[str, Handler] = {
     "order.arrived": _updating(lambda _s, d: {"status": "arrived", "arrived_at": _at(d["arrived_at"])}),
     "order.repaired": _updating(lambda s, _d: {"status": "repaired", "repaired_at": s.occurred_at}),
     "order.settled": _updating(_settled),
-    "order.reviewed": _updating(lambda _s, _d: {"reviewed": True}),
+    "order.reviewed": _updating(lambda _s, d: {"reviewed": True} if d["channel"] == "feedback_form"
+                                else {}),
 }
 
 PROJECTION = Projection("notify", metadata, HANDLERS)

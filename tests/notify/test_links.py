@@ -56,3 +56,18 @@ def test_any_change_to_a_token_is_refused() -> None:
 @pytest.mark.parametrize("token", ["", "v1", "v2.a.b.c.d", "v1.a.b.c", "v1.a.b.c.d.e", "garbage" * 9])
 def test_malformed_tokens_are_refused(token: str) -> None:
     assert reason(token, ISSUED) in ("malformed", "bad_signature")
+
+
+def test_links_need_a_secret_outside_the_demo_and_a_published_one_refuses_the_start() -> None:
+    from pydantic import SecretStr
+
+    from libs.events.settings import Settings
+    from services.notify.links import status_url
+
+    assert status_url(Settings(demo=False), "order-42", ISSUED) is None
+    assert status_url(Settings(demo=True), "order-42", ISSUED) is not None
+    real = Settings(demo=False, notify_link_secret=SecretStr("x" * 40))
+    assert status_url(real, "order-42", ISSUED) != status_url(Settings(demo=True), "order-42", ISSUED)
+    with pytest.raises(SystemExit, match="NOTIFY_LINK_SECRET"):
+        Settings(demo=False, platform_secret=SecretStr("p" * 40),
+                 notify_link_secret=SecretStr("change-me")).check_secrets()

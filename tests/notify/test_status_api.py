@@ -98,6 +98,11 @@ async def test_a_tampered_or_revoked_link_is_not_found(sqlite_api: Any) -> None:
     gone = await api.client.get(path(link))
     assert gone.status_code == 404 and "revoked" in gone.json()["detail"]
     assert (await api.client.get(path(new_link))).status_code == 200
+    current = await api.client.get(f"/ops/status-links/{order_id}", headers=auth("operator"))
+    assert current.json()["status_link"] == new_link and current.json()["opens"] == 1
+    viewer = await api.client.get(f"/ops/status-links/{order_id}",
+                                headers={"Authorization": "Bearer demo-viewer-key"})
+    assert viewer.status_code == 403  # the rows span every maker: not for a scoped viewer
     api.clock.advance(days=60)  # NOTIFY_LINK_TTL_DAYS: each link lives 60 days from its issue
     assert (await api.client.get(path(new_link))).status_code == 200
     api.clock.advance(seconds=2)
