@@ -36,6 +36,7 @@ async def test_the_status_page_on_a_phone_with_the_feedback_form(site: Site, bro
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     try:
         answer = await page.goto(site.url + _path(link["status_link"]))
         assert answer is not None and answer.status == 200

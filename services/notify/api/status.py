@@ -217,7 +217,7 @@ def _page(title: str, body: str) -> HTMLResponse:
     document = (
         "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        "<meta name='robots' content='noindex'>"
+        "<meta name='robots' content='noindex'><link rel='icon' href='data:,'>"
         f"<title>{_e(title)}</title><link rel='stylesheet' href='{links.PATH}static/status.css'>"
         f"</head><body><main><h1>{_e(title)}</h1>{body}</main></body></html>")
     return HTMLResponse(document, headers={"Cache-Control": "no-store",
