@@ -46,7 +46,7 @@ async def _item(row: Any, now: datetime, policies: _Policies) -> QueueItem:
         outlet_id=row["outlet_id"], technician_id=row["technician_id"], reported_at=row["sla_started_at"],
         due_at=row["due_at"], sla_state=state, time_left_seconds=round(left, 3),
         paused_seconds=round(clock.paused_total(now, policy.calendar), 3), pause_reason=row["pause_reason"],
-        escalated=row["escalated"],
+        escalated=row["escalated"], window_start=row["window_start"], window_end=row["window_end"],
     )
 
 
