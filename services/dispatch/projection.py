@@ -8,10 +8,13 @@ by the queries from these rows and the clock, never stored.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.events import catalog
+from libs.events.db import reader
 from libs.events.envelope import StoredEvent
 from libs.events.projection import Batched, Projection
 from libs.events.schema import UTCDateTime
@@ -198,3 +201,11 @@ PROJECTION = Projection(
         "complaint.responded": on_responded,
     },
 )
+
+
+async def booked_windows(engine: AsyncEngine, outlet_id: str, since: datetime) -> list[datetime]:
+    """The window starts booked at an outlet from `since` on (open orders not yet visited)."""
+    query = select(queue.c.window_start).where(
+        queue.c.outlet_id == outlet_id, queue.c.window_start >= since, queue.c.arrived_at.is_(None))
+    async with reader(engine).connect() as conn:
+        return [row[0] for row in (await conn.execute(query)).all()]

@@ -154,3 +154,4 @@ async def compliance(engine: AsyncEngine, start: datetime, end: datetime) -> lis
         out.append(RegionCompliance(province=province, arrived=int(arrived), on_time=on_time,
                                     late=int(late_count or 0), on_time_percent=percent))
     return out
+

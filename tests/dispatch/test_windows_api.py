@@ -51,3 +51,37 @@ async def test_the_queue_shows_windows_and_a_visit_outside_its_window_is_late(sq
                                    headers=auth("dispatcher"))
     [region] = figures.json()["regions"]
     assert (region["arrived"], region["on_time"], region["late"]) == (2, 1, 1)
+
+
+OUTLET = {
+    "id": "wh-hongshan", "name": "洪山服务网点", "provider_id": "prov-wuhan",
+    "areas": [{"city": "武汉", "county": "洪山"}],
+    "technicians": [{"id": "tech-1", "name": "李师傅", "skills": ["空调"]}],
+    "capacity_per_day": 20, "contact": "027-8888 0000",
+}
+
+
+async def test_the_dispatcher_books_a_window_from_the_outlets_capacity(sqlite_api: Any) -> None:
+    api = sqlite_api
+    base = api.clock()  # 09:00 in Beijing; 7×24 policy: windows over 08:00–20:00 China time
+    created = await api.client.post("/dispatch/outlets", json=OUTLET, headers=auth("dispatcher"))
+    assert created.status_code == 201, created.text
+    for order_id in ("first", "second"):
+        await api.runtime.store.append(order_id, [factory.reported(base - timedelta(hours=1))], 0)
+    await api.sync()
+    starts = (base + timedelta(hours=3)).isoformat()  # 12:00 Beijing, on the two-hour grid
+    body = {"outlet_id": "wh-hongshan", "technician_id": "tech-1", "window_start": starts}
+    booked = await api.client.post("/dispatch/orders/first/dispatch", json=body,
+                                   headers=auth("dispatcher"))
+    assert booked.status_code == 200, booked.text
+    [event] = [e for e in await api.runtime.store.read_stream("first") if e.type == "order.dispatched"]
+    assert event.data["window_start"] is not None and event.data["window_end"] is not None
+    await api.sync()
+    full = await api.client.post("/dispatch/orders/second/dispatch", json=body,
+                                 headers=auth("dispatcher"))
+    assert full.status_code == 422 and full.json()["errors"][0]["field"] == "window_start"
+    assert "fully booked" in full.text  # one technician: one visit per window
+    off_grid = {**body, "window_start": (base + timedelta(hours=3, minutes=30)).isoformat()}
+    refused = await api.client.post("/dispatch/orders/second/dispatch", json=off_grid,
+                                    headers=auth("dispatcher"))
+    assert refused.status_code == 422 and "not a window" in refused.text

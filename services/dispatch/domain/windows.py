@@ -10,17 +10,24 @@ outside its window (early or late) counts as late in the SLA figures.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from services.dispatch.domain.order import Invalid
+from services.dispatch.domain.sla import Calendar
+
+CHINA = ZoneInfo("Asia/Shanghai")
+DAYTIME = (time(8), time(20))  # visits under a 7×24 policy still happen in the daytime
 
 
-class WindowError(ValueError):
-    """A booking or a move the policy refuses; `field` names what to change."""
+class WindowError(Invalid):
+    """A booking or a move the policy refuses (422 naming `window_start`)."""
 
     def __init__(self, message: str, field: str = "window_start") -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(field, message)
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,24 @@ class Slot:
     @property
     def free(self) -> int:
         return max(self.capacity - self.booked, 0)
+
+
+def working_intervals(calendar: Calendar, now: datetime, days: int = 7) -> list[tuple[datetime, datetime]]:
+    """The outlet's working hours over the next `days` (UTC): the maker's business calendar,
+    or 08:00–20:00 China time every day under a 7×24 policy."""
+    horizon = now + timedelta(days=days)
+    if calendar is not None:
+        found = itertools.takewhile(lambda w: w[0] < horizon, calendar.windows_from(now))
+        return [(max(opens, now), closes) for opens, closes in found]
+    today = now.astimezone(CHINA).date()
+    intervals = []
+    for offset in range(days + 1):
+        day = today + timedelta(days=offset)
+        opens = datetime.combine(day, DAYTIME[0], CHINA).astimezone(now.tzinfo)
+        closes = datetime.combine(day, DAYTIME[1], CHINA).astimezone(now.tzinfo)
+        if closes > now and opens < horizon:
+            intervals.append((opens, closes))
+    return intervals
 
 
 def offered(working: Iterable[tuple[datetime, datetime]], technicians: int,
