@@ -71,6 +71,8 @@ async def fill(settings: Settings, seed: int, days: float, until: datetime, orde
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo") as client:
             demo = Demo(client, clock, random.Random(seed), runtime)
             stats = await demo.run(start, end, orders_per_day, progress or (lambda _f, _t: None))
+        if "notify" not in settings.service_names:
+            return stats
         async with runtime.engine.connect() as conn:  # the customers' links (issue 18)
             stats.status_link = (await conn.execute(select(notify_orders.c.status_link).order_by(
                 notify_orders.c.reported_at.desc()).limit(1))).scalar() or ""
