@@ -131,6 +131,7 @@ async def test_feedback_after_the_repair_once_per_order_with_quality_rules(sqlit
     [review] = [e for e in history if e.type == "order.reviewed"]
     assert review.data["channel"] == "feedback_form" and review.data["overall"] == 5
     assert review.actor == "customer:status-link"
+    await api.sync()
     thanks = await api.client.get(sent.headers["location"])
     assert "感谢您的评价" in thanks.text and "name='overall'" not in thanks.text
     again = await api.client.post(f"{path(link)}/feedback", data=FORM)
