@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
 
 from app.demo.simulate import Demo, Stats, window
 from app.main import create_app
@@ -22,6 +23,7 @@ from libs.events.clock import ManualClock
 from libs.events.settings import Settings
 from libs.web.auth import DEMO_RATE, create_principal
 from libs.web.runtime import Runtime
+from services.notify.projection import orders as notify_orders
 
 
 class Bar:
@@ -68,7 +70,13 @@ async def fill(settings: Settings, seed: int, days: float, until: datetime, orde
                                    actor="demo", rate_limit=DEMO_RATE)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo") as client:
             demo = Demo(client, clock, random.Random(seed), runtime)
-            return await demo.run(start, end, orders_per_day, progress or (lambda _f, _t: None))
+            stats = await demo.run(start, end, orders_per_day, progress or (lambda _f, _t: None))
+        if "notify" not in settings.service_names:
+            return stats
+        async with runtime.engine.connect() as conn:  # the customers' links (issue 18)
+            stats.status_link = (await conn.execute(select(notify_orders.c.status_link).order_by(
+                notify_orders.c.reported_at.desc()).limit(1))).scalar() or ""
+        return stats
     finally:
         await runtime.stop()
 
@@ -109,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     for example in stats.examples:
         print(f"  refused: {example}")
     print("then: make run, and open http://127.0.0.1:8000/ (the demo operator key is pre-filled)")
+    if stats.status_link:
+        print(f"  a customer's status page: {stats.status_link}")
     return 1 if stats.refused else 0
 
 

@@ -56,6 +56,7 @@ class Stats:
     orders: list[str] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
     escalated_by_watcher: int = 0
+    status_link: str = ""  # one customer's status page (notify), printed at the end
 
 
 @dataclass

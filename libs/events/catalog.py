@@ -119,6 +119,8 @@ class OrderDispatched(Payload):
     sla_kind: Literal["on_site", "complaint_response"] = "on_site"
     sla_hours: int
     calendar: str = "24x7"
+    window_start: datetime | None = None  # the appointment window booked with the customer
+    window_end: datetime | None = None
 
 
 class OrderReassigned(Payload):

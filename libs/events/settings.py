@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     topic_partitions: int = 6
     host: str = "127.0.0.1"
     port: int = 8000
-    services: str = "intake,dispatch,settlement,quality"
+    services: str = "intake,dispatch,settlement,quality,notify"
     role: str = "api"  # api | relay | projector | all | gateway (dashboard + routing to UPSTREAMS)
     run_projections: bool = True  # in distributed mode projectors may run as their own processes
     run_relay: bool = True
@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     notify_smtp_starttls: bool = True
     notify_policies: str = ""  # JSON per-maker quiet hours; empty = 21:00-08:00 China time for all
     notify_recipient_key: SecretStr | None = None  # keys customers' refs; optional if log only
+    notify_link_secret: SecretStr | None = None  # signs the customers' status links; demo: built in
+    notify_link_ttl_days: int = 60  # a status link expires this long after the report
+    notify_public_url: str = "http://127.0.0.1:8000"  # where customers open the status links
+    notify_interval: float = 2.0  # notify: longest sleep of the dispatcher between outbox passes
 
     receipt_signing_key: SecretStr | None = None  # receipts: Ed25519 private key, PEM text
     receipt_signing_key_file: str = ""  # receipts: or its path (demo, neither set: ./data)
@@ -104,6 +108,9 @@ class Settings(BaseSettings):
         verifies_platforms = "intake" in self.service_names and self.role in ("api", "all")
         if verifies_platforms and self.platform_secret.get_secret_value().strip() in KNOWN_SECRETS:
             problems.append("PLATFORM_SECRET is unset or a published default (demo-platform-secret, change-me...)")
+        link = self.notify_link_secret  # unset: no status links at all (only the demo signs)
+        if link is not None and link.get_secret_value().strip() in KNOWN_SECRETS:
+            problems.append("NOTIFY_LINK_SECRET is a published default")
         password = _password(self.database_url)
         if password is not None and password in KNOWN_SECRETS:
             problems.append("the DATABASE_URL password is a published default (change-me, aftersales)")

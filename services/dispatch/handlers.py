@@ -17,9 +17,10 @@ from libs.events.errors import ConcurrencyConflict, Missing
 from libs.events.store import EventStore
 from libs.web.runtime import Runtime
 from services.dispatch import reference
-from services.dispatch.domain import DECIDER, Command, EscalateBreaches, Refused, SlaPolicy, State
+from services.dispatch.domain import DECIDER, Command, EscalateBreaches, Refused, SlaPolicy, State, windows
 from services.dispatch.domain.access import assignment, check_actor
 from services.dispatch.domain.order import Assignment
+from services.dispatch.projection import booked_windows
 
 SOURCE = "dispatch"
 WATCHER = "system:sla-watcher"
@@ -42,6 +43,18 @@ async def policy_for(engine: AsyncEngine, state: State) -> SlaPolicy:
 async def assign_to(engine: AsyncEngine, outlet_id: str, technician_id: str, state: State) -> Assignment:
     found = await reference.get_outlet(engine, outlet_id)
     return assignment(outlet_id, found[0] if found else None, technician_id, state)
+
+
+async def window_at(engine: AsyncEngine, outlet_id: str, start: datetime, now: datetime,
+                    policy: SlaPolicy) -> tuple[datetime, datetime]:
+    """Book the window starting at `start` from the outlet's capacity (technicians × working
+    hours of the maker's calendar), or WindowError (422 naming window_start)."""
+    found = await reference.get_outlet(engine, outlet_id)
+    technicians = len(found[0].technicians) if found else 0
+    booked = windows.booked_per_window(await booked_windows(engine, outlet_id, now))
+    slots = windows.offered(windows.working_intervals(policy.calendar, now), technicians, booked, now)
+    chosen = windows.book(windows.Window(start, start + windows.WindowPolicy().length), slots)
+    return chosen.start, chosen.end
 
 
 Build = Callable[[State, SlaPolicy], Awaitable[Command]]

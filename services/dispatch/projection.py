@@ -8,15 +8,19 @@ by the queries from these rows and the clock, never stored.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.events import catalog
+from libs.events.db import reader
 from libs.events.envelope import StoredEvent
 from libs.events.projection import Batched, Projection
 from libs.events.schema import UTCDateTime
 from libs.events.sqlutil import upsert
 from services.dispatch.domain import ON_SITE, SlaClock
+from services.dispatch.domain.windows import Window, visit_late
 from services.dispatch.reference import policy_for_recorded, policy_version
 
 metadata = MetaData()
@@ -44,7 +48,9 @@ queue = Table(
     Column("pause_reason", String(50)),
     Column("due_at", UTCDateTime, nullable=False),
     Column("arrived_at", UTCDateTime),
-    Column("breached_late", Boolean, nullable=False),  # arrived after the deadline
+    Column("breached_late", Boolean, nullable=False),  # arrived late, or outside its window
+    Column("window_start", UTCDateTime),  # the appointment window booked with the customer
+    Column("window_end", UTCDateTime),
     Column("escalated", Boolean, nullable=False),  # the on-site breach has been escalated
     Column("version", Integer, nullable=False),
     Column("position", BigInteger, nullable=False),
@@ -105,7 +111,8 @@ async def on_reported(conn: AsyncConnection, items: list[tuple[StoredEvent, cata
 
 async def on_dispatched(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderDispatched) -> None:
     await _set(conn, event, status="dispatched", outlet_id=data.outlet_id, provider_id=data.provider_id,
-               technician_id=data.technician_id, due_at=data.sla_due_at)
+               technician_id=data.technician_id, due_at=data.sla_due_at,
+               window_start=data.window_start, window_end=data.window_end)
 
 
 async def on_reassigned(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderReassigned) -> None:
@@ -129,9 +136,13 @@ async def on_resumed(conn: AsyncConnection, event: StoredEvent, data: catalog.Or
 
 
 async def on_arrived(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderArrived) -> None:
-    due = (await conn.execute(select(queue.c.due_at).where(queue.c.order_id == event.stream_id))).scalar()
-    await _set(conn, event, status="arrived", arrived_at=data.arrived_at,
-               breached_late=due is not None and data.arrived_at > due)
+    row = (await conn.execute(select(queue.c.due_at, queue.c.window_start, queue.c.window_end)
+                              .where(queue.c.order_id == event.stream_id))).first()
+    late = False
+    if row is not None and row.due_at is not None:
+        window = Window(row.window_start, row.window_end) if row.window_start and row.window_end else None
+        late = visit_late(data.arrived_at, window, row.due_at)
+    await _set(conn, event, status="arrived", arrived_at=data.arrived_at, breached_late=late)
 
 
 async def on_repaired(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderRepaired) -> None:
@@ -190,3 +201,11 @@ PROJECTION = Projection(
         "complaint.responded": on_responded,
     },
 )
+
+
+async def booked_windows(engine: AsyncEngine, outlet_id: str, since: datetime) -> list[datetime]:
+    """The window starts booked at an outlet from `since` on (open orders not yet visited)."""
+    query = select(queue.c.window_start).where(
+        queue.c.outlet_id == outlet_id, queue.c.window_start >= since, queue.c.arrived_at.is_(None))
+    async with reader(engine).connect() as conn:
+        return [row[0] for row in (await conn.execute(query)).all()]

@@ -46,7 +46,7 @@ async def _item(row: Any, now: datetime, policies: _Policies) -> QueueItem:
         outlet_id=row["outlet_id"], technician_id=row["technician_id"], reported_at=row["sla_started_at"],
         due_at=row["due_at"], sla_state=state, time_left_seconds=round(left, 3),
         paused_seconds=round(clock.paused_total(now, policy.calendar), 3), pause_reason=row["pause_reason"],
-        escalated=row["escalated"],
+        escalated=row["escalated"], window_start=row["window_start"], window_end=row["window_end"],
     )
 
 
@@ -154,3 +154,4 @@ async def compliance(engine: AsyncEngine, start: datetime, end: datetime) -> lis
         out.append(RegionCompliance(province=province, arrived=int(arrived), on_time=on_time,
                                     late=int(late_count or 0), on_time_percent=percent))
     return out
+

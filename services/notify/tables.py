@@ -42,3 +42,23 @@ opt_outs = Table(
     Column("channel", String(20), primary_key=True),  # a channel name, or "*" for all
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# Status links (revision 0006): each opening of a customer's page, and each order's revocation
+# (links issued at or before `revoked_before` are refused; the next link is issued after it).
+link_opens = Table(
+    "notify_link_opens",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("order_id", String(200), nullable=False, index=True),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),  # which link of the order was opened
+    Column("user_agent", String(200), nullable=False),
+)
+
+link_revocations = Table(
+    "notify_link_revocations",
+    metadata,
+    Column("order_id", String(200), primary_key=True),
+    Column("revoked_before", UTCDateTime, nullable=False),
+    Column("revoked_by", String(130), nullable=False),
+)

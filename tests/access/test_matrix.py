@@ -39,23 +39,26 @@ PUBLIC = {  # (method, path): answered without a key, by design
     ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/ops/projections"),
     ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/"), ("GET", "/ui/orders/{order_id}"),
     ("GET", "/ui/static/{path:path}"),
+    ("GET", "/s/{token}"), ("GET", "/s/static/status.css"),
 }
+LINK = {("POST", "/s/{token}/feedback")}  # the customer's signed status link is the credential
 SAMPLES = {  # a value for every path parameter (own tenant where it names one)
     "order_id": str(uuid.uuid4()), "complaint_id": str(uuid.uuid4()), "maker": "gree", "provider": "prov-wuhan",
     "provider_id": "prov-wuhan", "outlet_id": "out-matrix", "month": "2026-05", "standard_id": "std-matrix",
     "platform_ref": "REF-MATRIX", "path": "dashboard.css", "principal_id": "nobody-here",
+    "token": "v1.bm8.1.2.x",
 }
 
 
 @dataclass(frozen=True)
 class Rule:
-    kind: str  # "roles" | "signed" (HMAC, no bearer key passes) | "public"
+    kind: str  # "roles" | "signed" (HMAC, no bearer key passes) | "public" | "link" (the token)
     roles: tuple[str, ...] = ()
     readers: frozenset[str] = frozenset()  # roles admitted to its GETs only
 
     def expected(self, role: str | None, method: str) -> str:
         """'401', '403' or 'pass' (anything but 401/403)."""
-        if self.kind == "public":
+        if self.kind in ("public", "link"):
             return "pass"
         if role is None or self.kind == "signed":
             return "401"
@@ -90,6 +93,8 @@ def routes() -> list[tuple[str, str, Rule | None]]:
             rules += [CUSTOM[c] for c in _calls(route.dependant) if c in CUSTOM]
             if (method, context.path) in PUBLIC:
                 rules.append(Rule("public"))
+            if (method, context.path) in LINK:
+                rules.append(Rule("link"))
             found.append((method, context.path, rules[0] if len(rules) == 1 else None))
     return found
 
@@ -109,7 +114,8 @@ def test_no_role_passes_every_rule() -> None:
         assert any(rule.expected(role, "POST") == "403" for rule in rules), f"{role} passes every write rule"
     for role in READ_ONLY:
         writes = [f"{m} {p}" for m, p, rule in ROUTES
-                  if rule is not None and m not in SAFE_METHODS and rule.expected(role, m) == "pass"]
+                  if rule is not None and rule.kind != "link" and m not in SAFE_METHODS
+                  and rule.expected(role, m) == "pass"]
         assert not writes, f"read-only {role} passes writes {writes}"
 
 

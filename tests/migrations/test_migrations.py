@@ -30,7 +30,7 @@ from tests.factories import escalated
 from tests.support.servers import create_database, drop_database
 
 pytestmark = pytest.mark.integration
-HEAD = "0006_personal"
+HEAD = "0007_status_links"
 PREVIOUS_RELEASE_CREATE_ALL = (
     "principals", "intake_platform_nonces", "intake_partner_secrets", "intake_webhook_cursor",
     "intake_webhook_deliveries", "dispatch_outlets", "dispatch_sla_policies", "settlement_fee_standards",
@@ -80,6 +80,7 @@ def test_the_registry_holds_every_durable_table_and_no_read_model() -> None:
         "dispatch_outlets", "dispatch_sla_policies", "settlement_fee_standards", "receipts",
         "notifications", "notify_opt_outs", "principal_key_events", "platform_secrets",
         "subject_keys", "subject_erasures", "personal_access",
+        "notify_link_opens", "notify_link_revocations",
     }
 
 
@@ -138,7 +139,7 @@ def test_the_cli_migrates_and_downgrades(tmp_path: Path) -> None:
         return done.stdout.strip()
 
     assert run("migrate") == f"schema at revision {HEAD}"
-    assert run("downgrade") == "schema at revision 0005_access"
+    assert run("downgrade") == "schema at revision 0006_personal"
     assert run("downgrade", "base") == "schema at revision base (empty)"
 
 

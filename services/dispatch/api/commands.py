@@ -21,7 +21,7 @@ from libs.web.runtime import Runtime
 from services.dispatch.api.schemas import (
     Accepted,
     ArriveIn,
-    DispatchIn,
+    DispatchWindowIn,
     PauseIn,
     ReassignIn,
     RepairIn,
@@ -41,7 +41,7 @@ from services.dispatch.domain import (
     State,
 )
 from services.dispatch.domain.access import not_in_future
-from services.dispatch.handlers import Build, assign_to, run
+from services.dispatch.handlers import Build, assign_to, run, window_at
 
 router = APIRouter(prefix="/dispatch/orders", tags=["dispatch"])
 
@@ -68,12 +68,18 @@ def _pure(make: Callable[[State, SlaPolicy], Command]) -> Build:
 
 
 @router.post("/{order_id}/dispatch", response_model=Accepted)
-async def dispatch_order(order_id: str, body: DispatchIn, runtime: RuntimeDep, principal: Dispatcher) -> Accepted:
-    """Dispatch a reported order to an outlet and technician; the SLA deadline is recorded on the event."""
+async def dispatch_order(order_id: str, body: DispatchWindowIn, runtime: RuntimeDep,
+                         principal: Dispatcher) -> Accepted:
+    """Dispatch a reported order to an outlet and technician, optionally booking an appointment
+    window from the outlet's capacity; the SLA deadline and the window are on the event."""
     now = runtime.clock()
 
     async def build(state: State, policy: SlaPolicy) -> Command:
-        return Dispatch(await assign_to(runtime.engine, body.outlet_id, body.technician_id, state), now, policy)
+        to = await assign_to(runtime.engine, body.outlet_id, body.technician_id, state)
+        window = None
+        if body.window_start is not None:
+            window = await window_at(runtime.engine, body.outlet_id, body.window_start, now, policy)
+        return Dispatch(to, now, policy, window)
 
     return await _run(runtime, order_id, principal, now, build)
 

@@ -67,6 +67,7 @@ def _dispatch(state: State, cmd: Dispatch) -> list[Payload]:
         outlet_id=cmd.to.outlet_id, provider_id=cmd.to.provider_id, technician_id=cmd.to.technician_id,
         sla_due_at=due, sla_kind="on_site", sla_hours=round(cmd.policy.on_site_seconds(state.provincial_capital) / 3600),
         calendar=cmd.policy.calendar_name,
+        window_start=cmd.window[0] if cmd.window else None, window_end=cmd.window[1] if cmd.window else None,
     )
     return [data]
 

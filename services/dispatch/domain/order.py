@@ -96,6 +96,7 @@ class Dispatch:
     to: Assignment
     at: datetime
     policy: SlaPolicy = DEFAULT_POLICY
+    window: tuple[datetime, datetime] | None = None  # the appointment booked (domain/windows.py)
 
 
 @dataclass(frozen=True)

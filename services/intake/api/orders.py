@@ -42,6 +42,7 @@ from services.intake.domain import Escalate, OrderState, ReportOrder, visible
 from services.intake.handlers import load, policies
 from services.intake.projection import PROJECTION
 from services.intake.projection import orders as orders_table
+from services.notify.links import status_url
 
 router = APIRouter(tags=["intake: partners"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
@@ -60,9 +61,10 @@ def _report(body: OrderCreate, partner_id: str, today: date, runtime: Any) -> Re
     )
 
 
-def _accepted(reported: catalog.OrderReported, done: Committed[OrderState]) -> dict[str, Any]:
+def _accepted(reported: catalog.OrderReported, done: Committed[OrderState],
+              link: str | None) -> dict[str, Any]:
     """The 201 body (OrderAccepted), rendered from plain data (response_model documents it)."""
-    return {
+    return {"customer_link": link,
         "order_id": done.stream_id, "stream_version": done.version, "position": done.position,
         "status_url": f"/orders/{done.stream_id}", "maker": reported.maker, "tier": reported.tier,
         "warranty": reported.warranty.model_dump(mode="json"),
@@ -88,7 +90,9 @@ async def create_order(
                                 errors=[{"field": "Idempotency-Key", "message": "reused with a different body",
                                          "type": "idempotency_mismatch"}])
         reported, headers["Idempotent-Replayed"] = first, "true"
-    return json_response(_accepted(reported, done), 201, headers)
+    first_at = done.events[0].occurred_at if done.events else None
+    link = status_url(runtime.settings, done.stream_id, first_at) if first_at else None
+    return json_response(_accepted(reported, done, link), 201, headers)
 
 
 _KEY = re.compile(IDEMPOTENCY_KEY)
@@ -135,6 +139,7 @@ async def read_order(order_id: OrderId, partner: PartnerDep,
         order_id=order_id, status=state.status, closed=state.closed, tier=state.tier, channel=reported.channel,
         external_ref=reported.external_ref, maker=reported.maker, warranty=reported.warranty,
         complaints=state.complaints, version=state.version, reported_at=history[0].occurred_at,
+        customer_link=status_url(runtime.settings, order_id, history[0].occurred_at),
         customer=reported.customer, product=reported.product, location=reported.location, fault=reported.fault,
         timeline=timeline(history),
     )

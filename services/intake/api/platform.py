@@ -30,6 +30,7 @@ from services.intake.api.schemas import REF, PlatformAccepted, PlatformOrder, Pl
 from services.intake.domain import ReceiveComplaint, ReportOrder, not_ahead
 from services.intake.handlers import load, policies, stable_id
 from services.intake.reference import forget_nonces, remember_nonce
+from services.notify.links import status_url
 
 router = APIRouter(tags=["intake: complaint platform"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
@@ -125,6 +126,8 @@ async def platform_trail(platform_ref: Annotated[str, Path(pattern=REF, max_leng
         assert isinstance(reported, catalog.OrderReported)
         orders.append(PlatformOrder(order_id=order_id, kind=kind, status=state.status, closed=state.closed,
                                     tier=state.tier, maker=reported.maker, complaints=state.complaints,
+                                    customer_link=status_url(runtime.settings, order_id,
+                                                             history[0].occurred_at),
                                     timeline=timeline(history)))
     if not orders:
         raise NotFound(f"nothing forwarded under {platform_ref!r}")

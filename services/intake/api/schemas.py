@@ -107,6 +107,7 @@ class OrderAccepted(BaseModel):
     maker: str
     tier: catalog.Tier
     warranty: catalog.Warranty
+    customer_link: str | None = None  # the customer's status page (notify), to pass on by SMS
 
 
 class TimelineEntry(BaseModel):
@@ -132,6 +133,7 @@ class OrderPublic(BaseModel):
     complaints: int
     version: int
     reported_at: datetime
+    customer_link: str | None = None  # the customer's status page (notify)
     customer: catalog.Customer
     product: catalog.Product
     location: catalog.Location
@@ -219,6 +221,7 @@ class PlatformOrder(BaseModel):
     closed: bool
     tier: catalog.Tier
     maker: str
+    customer_link: str | None = None  # the customer's status page (notify)
     complaints: int
     timeline: list[TimelineEntry]
 

@@ -16,6 +16,11 @@ class DispatchIn(Body):
     technician_id: str = Name
 
 
+class DispatchWindowIn(DispatchIn):
+    window_start: AwareDatetime | None = Field(
+        None, description="book the two-hour appointment window starting here (outlet capacity)")
+
+
 class ReassignIn(DispatchIn):
     reason: str = Field(min_length=1, max_length=500)
 

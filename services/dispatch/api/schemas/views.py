@@ -29,6 +29,8 @@ class QueueItem(BaseModel):
     paused_seconds: float
     pause_reason: str | None
     escalated: bool
+    window_start: datetime | None = None  # the appointment window, once booked
+    window_end: datetime | None = None
 
 
 class TechnicianLoad(BaseModel):
