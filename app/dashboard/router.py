@@ -18,10 +18,10 @@ from libs.web.problems import NotFound
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-# The one key the embedded demo page pre-fills: the demo operator's, a read-only role (reads
-# everything, passes no write). Never a key that writes: the page is public.
-DEMO_OPERATOR_KEY = next(key for key, _id, role, *_ in DEMO_PRINCIPALS if role == "operator")
-if next(role for key, _id, role, *_ in DEMO_PRINCIPALS if key == DEMO_OPERATOR_KEY) not in READ_ONLY:
+# The one key the embedded demo page pre-fills: the demo viewer's, a read-only role (reads
+# its maker's data, passes no write). Never a key that writes: the page is public.
+DEMO_VIEWER_KEY = next(key for key, _id, role, *_ in DEMO_PRINCIPALS if role == "viewer")
+if next(role for key, _id, role, *_ in DEMO_PRINCIPALS if key == DEMO_VIEWER_KEY) not in READ_ONLY:
     raise RuntimeError("the dashboard may pre-fill only a read-only key")
 
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
@@ -31,9 +31,9 @@ _MEDIA = {".js": "text/javascript", ".css": "text/css", ".md": "text/plain"}
 
 
 def _page(request: Request, name: str, **context: object) -> HTMLResponse:
-    """Render a template; the embedded demo pre-fills the demo operator key."""
+    """Render a template; the embedded demo pre-fills the demo viewer key."""
     demo = get_runtime(request).settings.demo
-    html = templates.get_template(name).render(demo_key=DEMO_OPERATOR_KEY if demo else "", **context)
+    html = templates.get_template(name).render(demo_key=DEMO_VIEWER_KEY if demo else "", **context)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 

@@ -197,8 +197,10 @@ class Demo:
             "working_conditions": rng.choice(world.WORKING_CONDITIONS), "fault": fault[0],
         }
         fate = SHOWCASE[len(self.stats.orders)] if len(self.stats.orders) < len(SHOWCASE) else ""
-        by_partner = not (rng.random() < 0.12 or fate == "platform")
-        if not by_partner:  # forwarded by the provincial complaint platform (signed webhook)
+        # forwarded by the provincial complaint platform (signed webhook); the showcase's escalation
+        # is a partner's (a partner escalates only the orders it reported)
+        via_platform = (rng.random() < 0.12 and fate != "escalate") or fate == "platform"
+        if via_platform:
             created = await self.platform("platform report", {
                 "platform_ref": f"GOV-{next(self._serial):08d}", "kind": "repair", "reported_at": self.clock().isoformat(),
                 "reporter": {"name": name, "phone": phone}, "region": location, "address": address, "product": product,
@@ -211,9 +213,8 @@ class Demo:
             return
         order = Order(created["order_id"], city, county, maker, category, fault, partner_key, fate=fate)
         self.stats.orders.append(order.id)
-        # Only the reporting partner escalates its own order (another partner's order is a 404 to it).
-        # The dealer cannot handle it: up to the regional office (sometimes HQ).
-        if by_partner and (rng.random() < 0.08 or fate == "escalate"):
+        escalates = rng.random() < 0.08 and not via_platform
+        if escalates or fate == "escalate":  # the dealer cannot handle it: to the regional office
             self.after(rng.uniform(0.2, 1.5), lambda: self.escalate(order, "经销商无法处理, 转区域办事处"))
         self.after(rng.uniform(0.1, 1.5), lambda: self.dispatch(order))
 

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     reconcile_interval: float = 10.0  # projectors: seconds between reconcile sweeps (0: no sweep)
     relay_broker_timeout: float = 30.0  # relay: seconds a connect/publish may take before it starts over
     platform_id: str = "gov-platform"  # intake: the complaint platform that signs with platform_secret
+    # intake: HMAC key of the ids of keyed orders (an Idempotency-Key, a platform reference), so
+    # they are stable for retries and not predictable from public data; none outside the demo
+    intake_id_key: SecretStr | None = None
     intake_warranty_policies: str = ""  # intake: JSON per-maker warranty (三包) policies; empty = built-in
     intake_webhook_interval: float = 2.0  # intake: seconds between partner-webhook delivery passes
     # notify: customer notifications (services/notify). Channels: comma list of log, sms, email;
@@ -111,6 +114,9 @@ class Settings(BaseSettings):
         link = self.notify_link_secret  # unset: no status links at all (only the demo signs)
         if link is not None and link.get_secret_value().strip() in KNOWN_SECRETS:
             problems.append("NOTIFY_LINK_SECRET is a published default")
+        id_key = self.intake_id_key.get_secret_value().strip() if self.intake_id_key else ""
+        if verifies_platforms and id_key in KNOWN_SECRETS:
+            problems.append("INTAKE_ID_KEY is unset or a published default")
         password = _password(self.database_url)
         if password is not None and password in KNOWN_SECRETS:
             problems.append("the DATABASE_URL password is a published default (change-me, aftersales)")

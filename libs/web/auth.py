@@ -262,6 +262,15 @@ async def platform_secrets(engine: AsyncEngine, platform_id: str, now: datetime)
         return list((await conn.execute(query)).scalars().all())
 
 
+async def platform_has_secrets(engine: AsyncEngine, platform_id: str) -> bool:
+    """Whether the platform was ever given a secret (then only those count, even all expired)."""
+    async with reader(engine).connect() as conn:
+        await conn.run_sync(metadata.create_all)
+        t = platform_secret_rows
+        query = select(t.c.secret_id).where(t.c.platform_id == platform_id).limit(1)
+        return (await conn.execute(query)).first() is not None
+
+
 async def find_principal(engine: AsyncEngine, key: str) -> Principal | None:
     query = select(principals).where(principals.c.key_hash == hash_key(key), principals.c.revoked_at.is_(None))
     async with reader(engine).connect() as conn:

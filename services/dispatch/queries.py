@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -16,6 +16,8 @@ from services.dispatch.api.schemas import ComplaintItem, OutletLoad, QueueItem, 
 from services.dispatch.domain import SlaClock, SlaPolicy, sla_state
 from services.dispatch.projection import complaints, queue
 from services.dispatch.reference import policy_version
+
+Makers = tuple[str, ...] | None  # the caller's makers (libs.web.scoping.maker_scope); None: all
 
 OPEN = ("reported", "dispatched")  # waiting for the on-site visit
 ASSIGNED = ("dispatched", "arrived")  # counted as load
@@ -50,14 +52,22 @@ async def _item(row: Any, now: datetime, policies: _Policies) -> QueueItem:
     )
 
 
-async def _orders(conn: AsyncConnection, where: ColumnElement[bool], now: datetime) -> list[QueueItem]:
+def _of(column: Any, makers: Makers) -> ColumnElement[bool]:
+    """Rows of the caller's makers (every row for None)."""
+    return true() if makers is None else column.in_(makers)
+
+
+async def _orders(conn: AsyncConnection, where: ColumnElement[bool], now: datetime,
+                  makers: Makers = None) -> list[QueueItem]:
+    where = and_(where, _of(queue.c.maker, makers))
     rows = (await conn.execute(select(queue).where(where).order_by(queue.c.due_at, queue.c.order_id))).mappings()
     policies = _Policies(conn)
     return [await _item(row, now, policies) for row in rows.all()]
 
 
-async def _load(conn: AsyncConnection, outlet_ids: set[str] | None) -> list[OutletLoad]:
-    where: ColumnElement[bool] = queue.c.status.in_(ASSIGNED)
+async def _load(conn: AsyncConnection, outlet_ids: set[str] | None,
+                makers: Makers = None) -> list[OutletLoad]:
+    where: ColumnElement[bool] = and_(queue.c.status.in_(ASSIGNED), _of(queue.c.maker, makers))
     if outlet_ids is not None:
         where = and_(where, queue.c.outlet_id.in_(outlet_ids))
     rows = await conn.execute(
@@ -74,18 +84,21 @@ async def _load(conn: AsyncConnection, outlet_ids: set[str] | None) -> list[Outl
     ]
 
 
-async def outlet_queue(engine: AsyncEngine, outlet_id: str, now: datetime) -> tuple[list[QueueItem], list[OutletLoad]]:
+async def outlet_queue(engine: AsyncEngine, outlet_id: str, now: datetime,
+                       makers: Makers = None) -> tuple[list[QueueItem], list[OutletLoad]]:
     async with reader(engine).connect() as conn:
-        orders = await _orders(conn, and_(queue.c.outlet_id == outlet_id, queue.c.status.in_(OPEN)), now)
-        return orders, await _load(conn, {outlet_id})
+        waiting = and_(queue.c.outlet_id == outlet_id, queue.c.status.in_(OPEN))
+        orders = await _orders(conn, waiting, now, makers)
+        return orders, await _load(conn, {outlet_id}, makers)
 
 
-async def region_queue(engine: AsyncEngine, region: str, now: datetime) -> tuple[list[QueueItem], list[OutletLoad]]:
+async def region_queue(engine: AsyncEngine, region: str, now: datetime,
+                       makers: Makers = None) -> tuple[list[QueueItem], list[OutletLoad]]:
     """Open orders whose province, city or county is `region`."""
     in_region = or_(queue.c.province == region, queue.c.city == region, queue.c.county == region)
     async with reader(engine).connect() as conn:
-        orders = await _orders(conn, and_(in_region, queue.c.status.in_(OPEN)), now)
-        return orders, await _load(conn, {o.outlet_id for o in orders if o.outlet_id})
+        orders = await _orders(conn, and_(in_region, queue.c.status.in_(OPEN)), now, makers)
+        return orders, await _load(conn, {o.outlet_id for o in orders if o.outlet_id}, makers)
 
 
 def _late_orders(now: datetime) -> ColumnElement[bool]:
@@ -103,12 +116,14 @@ def _complaint(row: Any) -> ComplaintItem:
     return ComplaintItem(**{k: row[k] for k in ComplaintItem.model_fields})
 
 
-async def overdue(engine: AsyncEngine, now: datetime) -> tuple[list[QueueItem], list[ComplaintItem]]:
+async def overdue(engine: AsyncEngine, now: datetime,
+                  makers: Makers = None) -> tuple[list[QueueItem], list[ComplaintItem]]:
     """Orders past their on-site deadline and complaints not answered in time (still unanswered)."""
     async with reader(engine).connect() as conn:
-        orders = await _orders(conn, _late_orders(now), now)
+        orders = await _orders(conn, _late_orders(now), now, makers)
         rows = await conn.execute(
-            select(complaints).where(_late_complaints(now), complaints.c.responded_at.is_(None))
+            select(complaints).where(_late_complaints(now), complaints.c.responded_at.is_(None),
+                                     _of(complaints.c.maker, makers))
             .order_by(complaints.c.due_at, complaints.c.complaint_id)
         )
         return orders, [_complaint(r) for r in rows.mappings()]
@@ -134,7 +149,8 @@ async def load_by_outlet(engine: AsyncEngine) -> tuple[dict[str, int], dict[tupl
     return outlets, technicians
 
 
-async def compliance(engine: AsyncEngine, start: datetime, end: datetime) -> list[RegionCompliance]:
+async def compliance(engine: AsyncEngine, start: datetime, end: datetime,
+                     makers: Makers = None) -> list[RegionCompliance]:
     """On-site SLA compliance per province for the orders that arrived in [start, end).
 
     Read from facts the events recorded (arrival time, arrived after the deadline), so a
@@ -144,7 +160,8 @@ async def compliance(engine: AsyncEngine, start: datetime, end: datetime) -> lis
     async with reader(engine).connect() as conn:
         rows = (await conn.execute(
             select(queue.c.province, func.count(), late)
-            .where(queue.c.arrived_at >= start, queue.c.arrived_at < end)
+            .where(queue.c.arrived_at >= start, queue.c.arrived_at < end,
+                   _of(queue.c.maker, makers))
             .group_by(queue.c.province).order_by(queue.c.province)
         )).all()
     out = []

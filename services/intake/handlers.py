@@ -3,16 +3,19 @@ Each loads the order, decides and appends through libs.events.command.execute. N
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 
 from libs.events import catalog
 from libs.events.command import Committed, execute, fold, to_events
 from libs.events.db import reader
 from libs.events.envelope import StoredEvent
+from libs.events.settings import Settings
 from libs.events.store import AppendResult
 from libs.web.runtime import Runtime
 from services.intake import queries
@@ -30,12 +33,24 @@ from services.intake.domain import (
 )
 
 SOURCE = "intake"
-NAMESPACE = UUID("6d1f2f7e-6a43-4bde-9a36-1f0b5d9c0e11")  # deterministic ids for idempotent retries
+DEMO_ID_KEY = b"demo-intake-id-key"  # the embedded demo's only; a deployment sets INTAKE_ID_KEY
 
 
-def stable_id(*parts: str) -> UUID:
-    """The same id for the same request parts: a retried append is recognised by the store."""
-    return uuid5(NAMESPACE, "\x1f".join(parts))
+def id_key(settings: Settings) -> bytes:
+    """The per-deployment key of the stable ids (`Settings.check_secrets` refuses to start
+    intake without one outside the demo)."""
+    if settings.intake_id_key is not None and settings.intake_id_key.get_secret_value():
+        return settings.intake_id_key.get_secret_value().encode()
+    if settings.demo:
+        return DEMO_ID_KEY
+    raise RuntimeError("INTAKE_ID_KEY is not set (see Settings.check_secrets)")
+
+
+def stable_id(key: bytes, *parts: str) -> UUID:
+    """The same id for the same request parts under one deployment's key, so a retried append
+    is recognised by the store; without the key nobody can compute it from the request."""
+    digest = hmac.new(key, "\x1f".join(parts).encode(), hashlib.sha256).digest()
+    return UUID(bytes=digest[:16], version=4)
 
 
 def policies(runtime: Runtime) -> PolicyBook:
@@ -66,11 +81,12 @@ async def report(
 ) -> Committed[OrderState]:
     """A partner's new order; under an Idempotency-Key the order and event ids are stable, so
     a retry is recognised by the store (`replayed`)."""
-    assert command.partner_id is not None
     if key is None:
         return await _execute(runtime, str(uuid4()), command, actor, 0, correlation_id=correlation_id)
-    order_id = str(stable_id("order", command.partner_id, key))
-    ids = [stable_id("event", command.partner_id, key)]
+    owner = command.partner_id or actor  # a hotline agent's keys are its own
+    secret = id_key(runtime.settings)
+    order_id = str(stable_id(secret, "order", owner, key))
+    ids = [stable_id(secret, "event", owner, key)]
     return await _execute(runtime, order_id, command, actor, 0, ids, correlation_id)
 
 
@@ -129,7 +145,8 @@ async def forward(
         opened.append(not state.exists)
         return command
 
-    ids = [stable_id("platform-event", platform_id, ref, kind, str(i)) for i in range(3)]
+    secret = id_key(runtime.settings)
+    ids = [stable_id(secret, "platform-event", platform_id, ref, kind, str(i)) for i in range(3)]
     try:
         done = await _execute(runtime, order_id, build, f"platform:{platform_id}", None, ids, correlation_id)
     except _Resent as exc:

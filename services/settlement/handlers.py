@@ -9,7 +9,7 @@ from uuid import UUID
 
 from libs.events.chinatime import local_day
 from libs.events.command import Committed, execute
-from libs.events.errors import Missing, NotAllowed
+from libs.events.errors import Missing
 from libs.web.runtime import Runtime
 from services.settlement.domain import DECIDER, Command, State
 from services.settlement.domain.standards import FeeStandard
@@ -19,16 +19,18 @@ SOURCE = "settlement"
 
 
 async def settle(
-    runtime: Runtime, order_id: str, scope: str | None, actor: str, make: Callable[[FeeStandard | None], Command],
+    runtime: Runtime, order_id: str, scope: tuple[str, ...] | None, actor: str,
+    make: Callable[[FeeStandard | None], Command],
     correlation_id: UUID | None = None,
 ) -> Committed[State]:
-    """Run one settlement command for a caller acting for maker `scope` (None: any maker)."""
+    """Run one settlement command for a caller acting for the makers `scope` (None: any maker);
+    another maker's order is answered as unknown, never naming its owner."""
 
     async def build(state: State) -> Command:
         if state.version == 0:
             raise Missing(f"order {order_id} not found")
-        if scope is not None and state.maker not in (None, scope):
-            raise NotAllowed(f"order {order_id} belongs to maker {state.maker}, not {scope}")
+        if scope is not None and state.maker is not None and state.maker not in scope:
+            raise Missing(f"order {order_id} not found")
         facts, standard = state.facts(), None
         if facts is not None:
             standard = await standard_in_force(runtime.engine, facts.maker, facts.provider_id,

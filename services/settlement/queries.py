@@ -28,6 +28,12 @@ from services.settlement.projection import ledger, orders, repairs, settlements
 from services.settlement.reference import load_standards
 
 BALANCE_PAYER = "maker"
+Makers = tuple[str, ...] | None  # the caller's makers (libs.web.scoping.maker_scope); None: all
+
+
+def _one(makers: Makers) -> str | None:
+    """The maker to load fee standards for: the one maker, else all (each row picks its own)."""
+    return makers[0] if makers is not None and len(makers) == 1 else None
 
 
 async def _rows(engine: AsyncEngine, query: Any) -> list[RowMapping]:
@@ -68,15 +74,16 @@ def order_public(row: RowMapping) -> dict[str, Any]:
     return {k: row[k] for k in keys} | {"parts": row["parts"] or []}
 
 
-async def open_orders(engine: AsyncEngine, maker: str | None, provider: str | None) -> list[dict[str, Any]]:
+async def open_orders(engine: AsyncEngine, makers: Makers,
+                      provider: str | None) -> list[dict[str, Any]]:
     """Repaired, unsettled orders (oldest repair first) with the proposal each would settle to."""
     query = select(orders).where(orders.c.repaired_at.is_not(None), orders.c.settlement_id.is_(None))
-    if maker:
-        query = query.where(orders.c.maker == maker)
+    if makers is not None:
+        query = query.where(orders.c.maker.in_(makers))
     if provider:
         query = query.where(orders.c.provider_id == provider)
     rows = await _rows(engine, query.order_by(orders.c.repaired_position))
-    standards = await load_standards(engine, maker)
+    standards = await load_standards(engine, _one(makers))
     return [order_public(r) | proposal_of(r, standards) for r in rows]
 
 
@@ -93,12 +100,13 @@ async def order_detail(engine: AsyncEngine, order_id: str) -> dict[str, Any] | N
     return out
 
 
-async def ledger_entries(engine: AsyncEngine, provider: str, maker: str | None = None,
+async def ledger_entries(engine: AsyncEngine, provider: str, makers: Makers = None,
                          upto_month: str | None = None) -> list[dict[str, Any]]:
-    """The provider's entries (with one maker, if given) in booking order, each with the running balance after it."""
+    """The provider's entries (with these makers, if given) in booking order, each with the running
+    balance after it."""
     query = select(ledger).where(ledger.c.provider_id == provider)
-    if maker:
-        query = query.where(ledger.c.maker == maker)
+    if makers is not None:
+        query = query.where(ledger.c.maker.in_(makers))
     if upto_month:
         query = query.where(ledger.c.month <= upto_month)
     balance, out = 0, []
@@ -117,9 +125,10 @@ def by_payer(entries: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     return dict(sorted(totals.items()))
 
 
-async def statement(engine: AsyncEngine, provider: str, month: str, maker: str | None = None) -> dict[str, Any]:
+async def statement(engine: AsyncEngine, provider: str, month: str,
+                    makers: Makers = None) -> dict[str, Any]:
     """One provider's month: opening balance, every entry with its lines, totals per payer, closing balance."""
-    everything = await ledger_entries(engine, provider, maker, upto_month=month)
+    everything = await ledger_entries(engine, provider, makers, upto_month=month)
     before = [e for e in everything if e["month"] < month]
     entries = [e for e in everything if e["month"] == month]
     opening = before[-1]["balance_fen"] if before else 0
@@ -131,11 +140,11 @@ async def statement(engine: AsyncEngine, provider: str, month: str, maker: str |
     }
 
 
-async def monthly_totals(engine: AsyncEngine, month: str, maker: str | None) -> list[dict[str, Any]]:
+async def monthly_totals(engine: AsyncEngine, month: str, makers: Makers) -> list[dict[str, Any]]:
     """Per provider and payer: entries and net amount booked in the month."""
     query = select(ledger.c.provider_id, ledger.c.payer, ledger.c.amount_fen).where(ledger.c.month == month)
-    if maker:
-        query = query.where(ledger.c.maker == maker)
+    if makers is not None:
+        query = query.where(ledger.c.maker.in_(makers))
     sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for row in await _rows(engine, query):
         cell = sums[(row["provider_id"], row["payer"])]
@@ -160,17 +169,17 @@ async def contract_consumption(engine: AsyncEngine, standard: FeeStandard) -> di
     }
 
 
-async def anomaly_flags(engine: AsyncEngine, maker: str | None, provider: str | None,
+async def anomaly_flags(engine: AsyncEngine, makers: Makers, provider: str | None,
                         since: datetime | None) -> list[Flag]:
     """Flags over all repairs (repeat checks need the earlier ones), then filtered."""
     query = select(repairs)
-    if maker:
-        query = query.where(repairs.c.maker == maker)
+    if makers is not None:
+        query = query.where(repairs.c.maker.in_(makers))
     found = [
         Repair(order_id=r["order_id"], maker=r["maker"] or "", provider_id=r["provider_id"] or "",
                category=r["category"] or "", serial=r["serial"] or "", repaired_at=r["repaired_at"],
                labour_hours=Decimal(r["labour_hours"]), parts=tuple(PartUsed.model_validate(p) for p in r["parts"]))
         for r in await _rows(engine, query)
     ]
-    out = flags(found, await load_standards(engine, maker))
+    out = flags(found, await load_standards(engine, _one(makers)))
     return [f for f in out if (provider is None or f.provider_id == provider) and (since is None or f.repaired_at >= since)]

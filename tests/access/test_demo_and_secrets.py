@@ -16,6 +16,7 @@ from libs.web.auth import create_principal
 from tests.support.app import running_api
 
 REAL = SecretStr("k3Lr0-an-actual-secret-from-the-store")
+ID_KEY = SecretStr("Vb7-another-secret-from-the-store")
 
 
 def test_the_default_is_not_the_demo() -> None:
@@ -25,7 +26,10 @@ def test_the_default_is_not_the_demo() -> None:
 @pytest.mark.parametrize("settings", [
     Settings(demo=False),  # platform_secret left at demo-platform-secret
     Settings(demo=False, platform_secret=SecretStr("change-me-platform-secret")),
-    Settings(demo=False, platform_secret=REAL, database_url="postgresql://aftersales:change-me@db/aftersales"),
+    Settings(demo=False, platform_secret=REAL, intake_id_key=ID_KEY,
+             database_url="postgresql://aftersales:change-me@db/aftersales"),
+    Settings(demo=False, platform_secret=REAL),  # no INTAKE_ID_KEY: order ids would be guessable
+    Settings(demo=False, platform_secret=REAL, intake_id_key=SecretStr("change-me")),
 ])
 def test_a_non_demo_process_refuses_published_secrets(settings: Settings) -> None:
     with pytest.raises(SystemExit, match="refusing to start without DEMO=true"):
@@ -33,8 +37,9 @@ def test_a_non_demo_process_refuses_published_secrets(settings: Settings) -> Non
 
 
 def test_real_secrets_or_the_demo_start() -> None:
-    Settings(demo=False, platform_secret=REAL, database_url="postgresql://app:Zq8-real@db/aftersales").check_secrets()
-    Settings(demo=False, platform_secret=REAL).check_secrets()  # SQLite: no password to check
+    Settings(demo=False, platform_secret=REAL, intake_id_key=ID_KEY,
+             database_url="postgresql://app:Zq8-real@db/aftersales").check_secrets()
+    Settings(demo=False, platform_secret=REAL, intake_id_key=ID_KEY).check_secrets()  # SQLite: no password
     Settings(demo=True).check_secrets()
 
 

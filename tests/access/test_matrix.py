@@ -6,8 +6,9 @@ PUBLIC. A new route without one fails `test_every_route_has_a_rule`. Then every 
 called as every role and without a key: no key -> 401, a role the rule does not admit -> 403,
 an admitted role -> anything but 401/403 (422, 404 and 2xx all mean "it got past the door").
 
-TENANT holds the object-level dimension (own tenant / other tenant) for the routes where it
-already holds; the per-service scoping work extends that table (and turns "denied" into 404).
+TENANT holds the object-level dimension: every route that names a tenant's object, called by
+a principal of the demo's own tenants (gree, prov-wuhan, jd-retail) for its own object (past
+the door) and for another tenant's (404, exactly as a missing one, never naming the owner).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from libs.web.auth import READ_ONLY, ROLES, create_principal
 from libs.web.deps import SAFE_METHODS, RoleCheck
 from services.intake.api import common as intake_common
 from services.intake.api import platform as intake_platform
+from tests.dispatch import factory as dispatch_factory
 from tests.support.app import Api, running_api
 
 KEYS = {  # one principal per role, each acting for the demo's own tenants (gree, prov-wuhan, jd-retail)
@@ -68,7 +70,8 @@ class Rule:
 
 
 CUSTOM: dict[Callable[..., Any], Rule] = {  # checks that are not `require(...)`, by their dependency
-    intake_common.partner: Rule("roles", ("partner",), frozenset({"operator"})),
+    intake_common.partner: Rule("roles", ("partner",), READ_ONLY | {"hotline"}),
+    intake_common.reporter: Rule("roles", ("partner", "hotline")),
     intake_platform.verified_platform: Rule("signed"),
 }
 
@@ -153,24 +156,109 @@ POLICY = {
     "admin_action_threshold": 1,
     "complaint_bands": [{"max_complaints": 0, "amount_fen": 100_00}, {"max_complaints": None, "amount_fen": -1}],
 }
-# Own tenant / other tenant: (method, url, role, own values, other values). "Denied" is 403 or
-# 404 until every service answers another tenant's object with 404.
-TENANT: list[tuple[str, str, str, dict[str, str], dict[str, str]]] = [
-    ("GET", "/settlement/ledger/{provider}", "provider", {"provider": "prov-wuhan"}, {"provider": "prov-other"}),
-    ("GET", "/settlement/statements/{provider}?month=2026-05", "provider", {"provider": "prov-wuhan"},
-     {"provider": "prov-other"}),
-    ("GET", "/quality/providers/{provider_id}/history", "provider", {"provider_id": "prov-wuhan"},
-     {"provider_id": "prov-other"}),
-    ("PUT", "/quality/policies/{maker}", "supervisor", {"maker": "gree"}, {"maker": "midea"}),
+SLA = {"complaint_response_hours": 1, "on_site_capital_hours": 4, "on_site_other_hours": 8}
+OWN_ORDER, OTHER_ORDER = "ord-matrix-1", "ord-matrix-2"  # made by `tenants` below (partner jd-retail)
+SUNING_ORDER = "ord-matrix-3"  # a gree order of the other demo partner
+GREE, MIDEA = {"maker": "gree"}, {"maker": "midea"}
+ORDERS = {"order_id": OWN_ORDER}, {"order_id": OTHER_ORDER}
+PROVIDERS = {"provider": "prov-wuhan"}, {"provider": "prov-other"}
+MONTH = "2026-05"
+# (method, url, role, own values, other values, body)
+TENANT: list[tuple[str, str, str, dict[str, str], dict[str, str], Any]] = [
+    ("GET", "/settlement/ledger/{provider}", "provider", *PROVIDERS, None),
+    ("GET", "/settlement/statements/{provider}?month=2026-05", "provider", *PROVIDERS, None),
+    ("GET", "/quality/providers/{provider}/history", "provider", *PROVIDERS, None),
+    ("GET", "/dispatch/queues/{outlet}", "provider", {"outlet": "wh-jiangxia"}, {"outlet": "out-other"}, None),
+    ("PUT", "/quality/policies/{maker}", "supervisor", GREE, MIDEA, POLICY),
+    ("GET", "/quality/policies/{maker}", "supervisor", GREE, MIDEA, None),
+    ("GET", "/quality/rankings?month=2026-05&maker={maker}", "supervisor", GREE, MIDEA, None),
+    ("GET", "/quality/rankings?month=2026-05&maker={maker}", "viewer", GREE, MIDEA, None),
+    ("GET", "/quality/scores?month=2026-05&maker={maker}", "supervisor", GREE, MIDEA, None),
+    ("GET", "/quality/months/2026-05/statistics.csv?maker={maker}", "supervisor", GREE, MIDEA, None),
+    ("GET", "/quality/months/2026-05/statistics.csv?maker={maker}", "finance", GREE, MIDEA, None),
+    ("POST", "/quality/months/2026-04/close?maker={maker}", "supervisor", GREE, MIDEA, None),
+    ("GET", "/dispatch/orders/{order_id}", "dispatcher", *ORDERS, None),
+    ("GET", "/dispatch/orders/{order_id}", "viewer", *ORDERS, None),
+    ("GET", "/dispatch/orders/{order_id}/route", "dispatcher", *ORDERS, None),
+    ("GET", "/dispatch/sla-policies/{maker}", "dispatcher", GREE, MIDEA, None),
+    ("PUT", "/dispatch/sla-policies/{maker}", "supervisor", GREE, MIDEA, SLA),
+    ("POST", "/dispatch/orders/{order_id}/dispatch", "dispatcher", *ORDERS,
+     {"outlet_id": "wh-jiangxia", "technician_id": "tech-wh-01"}),
+    ("GET", "/settlements/{order_id}", "finance", *ORDERS, None),
+    ("POST", "/orders/{order_id}/reviews", "supervisor", *ORDERS,
+     {"channel": "call_back", "timeliness": "A", "quality": "A", "attitude": "A", "overall": 5}),
+    ("GET", "/orders/{order_id}", "viewer", *ORDERS, None),
+    ("GET", "/orders/{order_id}", "hotline", *ORDERS, None),
+    ("GET", "/orders/{order_id}", "partner", {"order_id": OWN_ORDER}, {"order_id": SUNING_ORDER}, None),
+    ("POST", "/orders/{order_id}/escalations", "partner", {"order_id": OWN_ORDER}, {"order_id": SUNING_ORDER},
+     {"reason": "经销商无法处理"}),
+]
+OUTLETS = [
+    {"id": "wh-jiangxia", "name": "江夏服务网点", "provider_id": "prov-wuhan", "capacity_per_day": 20,
+     "areas": [{"city": "武汉市", "county": "江夏区"}],
+     "technicians": [{"id": "tech-wh-01", "name": "李师傅", "skills": ["air_conditioner"], "phone": "13900000001"}]},
+    {"id": "out-other", "name": "别家网点", "provider_id": "prov-other", "capacity_per_day": 20,
+     "areas": [{"city": "武汉市", "county": "江夏区"}],
+     "technicians": [{"id": "tech-ot-01", "name": "赵师傅", "skills": ["air_conditioner"], "phone": "13900000002"}]},
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "role", "own", "other"), TENANT)
-async def test_another_tenants_object_is_denied(matrix_api: Api, method: str, path: str, role: str,
-                                                own: dict[str, str], other: dict[str, str]) -> None:
-    headers = {"Authorization": f"Bearer {KEYS[role]}"}
-    body = None if method == "GET" else POLICY
-    mine = await matrix_api.client.request(method, path.format(**own), headers=headers, json=body)
-    theirs = await matrix_api.client.request(method, path.format(**other), headers=headers, json=body)
+@pytest.fixture(scope="module")
+async def tenants(matrix_api: Api) -> Api:
+    """A gree order and a midea order (both in 武汉市, open), and one outlet per provider."""
+    if not await matrix_api.runtime.store.read_stream(OWN_ORDER):
+        for order_id, maker in ((OWN_ORDER, "gree"), (OTHER_ORDER, "midea")):
+            await dispatch_factory.report(matrix_api.runtime.store, matrix_api.clock(), order_id, maker=maker)
+        suning = dispatch_factory.reported(matrix_api.clock())
+        suning.data["partner_id"] = "suning"
+        await matrix_api.runtime.store.append(SUNING_ORDER, [suning], 0)
+        for outlet in OUTLETS:
+            answer = await matrix_api.client.post("/dispatch/outlets", json=outlet, headers=_key("admin"))
+            assert answer.status_code == 201, answer.text
+        await matrix_api.sync()
+    return matrix_api
+
+
+def _key(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {KEYS[role]}"}
+
+
+@pytest.mark.parametrize(("method", "path", "role", "own", "other", "body"), TENANT)
+async def test_another_tenants_object_is_not_found(tenants: Api, method: str, path: str, role: str,
+                                                   own: dict[str, str], other: dict[str, str], body: Any) -> None:
+    theirs = await tenants.client.request(method, path.format(**other), headers=_key(role), json=body)
+    mine = await tenants.client.request(method, path.format(**own), headers=_key(role), json=body)
     assert mine.status_code not in (401, 403, 404), mine.text
-    assert theirs.status_code in (403, 404), theirs.text
+    assert theirs.status_code == 404, theirs.text
+    assert "belongs" not in theirs.text and "another" not in theirs.text, theirs.text
+    if "order_id" in other:  # the answer names no owner the caller was not told
+        assert "midea" not in theirs.text, theirs.text
+
+
+async def test_lists_show_only_the_callers_makers(tenants: Api) -> None:
+    for role in ("dispatcher", "supervisor", "viewer"):
+        queue = await tenants.client.get("/dispatch/queues", params={"region": "武汉市"}, headers=_key(role))
+        assert {o["order_id"] for o in queue.json()["orders"]} == {OWN_ORDER, SUNING_ORDER}, (role, queue.text)
+    provider = await tenants.client.get("/dispatch/queues/wh-jiangxia", headers=_key("provider"))
+    assert provider.status_code == 200 and OTHER_ORDER not in provider.text
+    everything = await tenants.client.get("/dispatch/queues", params={"region": "武汉市"}, headers=_key("operator"))
+    assert {o["order_id"] for o in everything.json()["orders"]} == {OWN_ORDER, OTHER_ORDER, SUNING_ORDER}
+    tenants.clock.advance(hours=12)  # both orders now past their deadline
+    try:
+        overdue = await tenants.client.get("/dispatch/overdue", headers=_key("dispatcher"))
+        assert {o["order_id"] for o in overdue.json()["orders"]} == {OWN_ORDER, SUNING_ORDER}, overdue.text
+    finally:
+        tenants.clock.advance(hours=-12)
+    for role, listed in (("viewer", {OWN_ORDER, SUNING_ORDER}), ("hotline", {OWN_ORDER, SUNING_ORDER}),
+                         ("partner", {OWN_ORDER, OTHER_ORDER}), ("operator", {OWN_ORDER, OTHER_ORDER, SUNING_ORDER})):
+        orders = await tenants.client.get("/orders", headers=_key(role))
+        assert {o["order_id"] for o in orders.json()["items"]} == listed, (role, orders.text)
+    scores = await tenants.client.get("/quality/scores", params={"month": MONTH}, headers=_key("supervisor"))
+    assert "midea" not in scores.text, scores.text
+
+
+async def test_outlets_show_only_the_providers_own_technicians_phones(tenants: Api) -> None:
+    for role, visible in (("provider", {"13900000001"}), ("dispatcher", {"13900000001", "13900000002"})):
+        outlets = (await tenants.client.get("/dispatch/outlets", headers=_key(role))).json()
+        phones = {t["phone"] for o in outlets for t in o["technicians"] if t.get("phone")}
+        assert phones == visible, (role, outlets)

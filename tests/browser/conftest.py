@@ -32,7 +32,7 @@ from libs.events.settings import Settings
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-OPERATOR = {"Authorization": "Bearer demo-operator-key"}
+VIEWER = {"Authorization": "Bearer demo-viewer-key"}  # what the page pre-fills: it sees what the viewer sees
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 
@@ -69,7 +69,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the dashboard server did not start")
         time.sleep(0.05)
-    with httpx.Client(base_url=base, headers=OPERATOR, timeout=10) as api:
+    with httpx.Client(base_url=base, headers=VIEWER, timeout=10) as api:
         yield Site(base, api, stats)
     server.should_exit = True
     thread.join(10)

@@ -44,7 +44,7 @@ async def test_panels_show_the_api_numbers(page: Page, site: Site, tmp_path: Pat
     await open_dashboard(page, site)
     month = this_month()
     assert await page.input_value("#month") == month
-    assert await page.input_value("#apikey") == "demo-operator-key"  # the embedded demo pre-fills it
+    assert await page.input_value("#apikey") == "demo-viewer-key"  # the embedded demo pre-fills it
 
     # Freshness: one row per projection, the lag the API reports.
     projections = site.api.get("/ops/projections").json()["projections"]

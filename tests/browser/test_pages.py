@@ -13,7 +13,7 @@ VENDOR = Path(__file__).resolve().parents[2] / "app" / "dashboard" / "static" / 
 async def test_the_page_is_served_with_the_demo_key_and_the_vendored_chart_library(sqlite_api: Any) -> None:
     page = await sqlite_api.client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert 'data-demo-key="demo-operator-key"' in page.text
+    assert 'data-demo-key="demo-viewer-key"' in page.text
     for src in ("/ui/static/vendor/chart-4.6.1.umd.min.js", "/ui/static/dashboard.js", "/ui/static/dashboard.css"):
         assert src in page.text
         asset = await sqlite_api.client.get(src)
@@ -41,4 +41,4 @@ async def test_outside_the_demo_the_page_asks_for_a_key(tmp_path: Path) -> None:
         api.runtime.settings = api.runtime.settings.model_copy(update={"demo": False})
         page = await api.client.get("/")
     assert 'data-demo-key=""' in page.text
-    assert "demo-operator-key" not in page.text
+    assert "demo-viewer-key" not in page.text

@@ -120,16 +120,16 @@ async def test_who_may_do_what(sqlite_api: Any) -> None:
     await with_outlet(api)
     order = await new_order(api)
     assert (await post(api, f"{order}/dispatch", TO, TECH)).status_code == 403
-    assert (await post(api, f"{order}/arrive", {}, TECH)).status_code == 403  # not dispatched to its provider yet
+    assert (await post(api, f"{order}/arrive", {}, TECH)).status_code == 404  # not dispatched to its provider yet
     midea = await new_order(api, maker="midea")
-    assert (await post(api, f"{midea}/dispatch", TO)).status_code == 403  # the desk acts for gree
+    assert (await post(api, f"{midea}/dispatch", TO)).status_code == 404  # the desk acts for gree
     await post(api, f"{order}/dispatch", TO)
     await create_principal(api.runtime.engine, api.clock, id="tech-x", role="technician", name="x",
                            party="prov-other", key="other-tech-key")
     other = {"Authorization": "Bearer other-tech-key"}
-    assert (await post(api, f"{order}/arrive", {}, other)).status_code == 403
-    assert (await api.client.get("/dispatch/queues/wh-jiangxia", headers=other)).status_code == 403
-    assert (await api.client.get(f"/dispatch/orders/{order}", headers=other)).status_code == 403
+    assert (await post(api, f"{order}/arrive", {}, other)).status_code == 404  # another tenant's: unknown
+    assert (await api.client.get("/dispatch/queues/wh-jiangxia", headers=other)).status_code == 404
+    assert (await api.client.get(f"/dispatch/orders/{order}", headers=other)).status_code == 404
     assert (await api.client.get(f"/dispatch/orders/{order}", headers=TECH)).status_code == 200
     assert (await api.client.get("/dispatch/overdue", headers=auth("partner"))).status_code == 403
     assert (await api.client.post("/dispatch/outlets", json=OUTLET, headers=TECH)).status_code == 403
@@ -201,7 +201,7 @@ async def test_a_makers_business_calendar_sets_the_deadline(sqlite_api: Any) -> 
     before = await new_order(api)
     policy = {"on_site_capital_hours": 4, "calendar": {"opens": "08:30", "closes": "17:30"}}
     assert (await api.client.put("/dispatch/sla-policies/midea", json=policy,
-                                 headers=auth("supervisor"))).status_code == 403
+                                 headers=auth("supervisor"))).status_code == 404  # not its maker
     bad = await api.client.put("/dispatch/sla-policies/gree", json={"calendar": {"tz": "Nowhere/City"}},
                                headers=auth("supervisor"))
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "calendar"

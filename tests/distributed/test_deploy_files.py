@@ -123,7 +123,7 @@ def test_k8s_manifests() -> None:
 # --- hardening, read from the YAML itself (no cluster, no scanner) ------------------------------
 
 SECRET_NEEDS = {  # which secret keys a component may see: nothing else
-    "api:intake": {"DATABASE_URL", "PLATFORM_SECRET"}, "postgres": {"POSTGRES_PASSWORD"}, "kafka": set(),
+    "api:intake": {"DATABASE_URL", "PLATFORM_SECRET", "INTAKE_ID_KEY"}, "postgres": {"POSTGRES_PASSWORD"}, "kafka": set(),
     "create-topic": set(),
 }
 WRITABLE_ROOT = {"kafka"}  # its image renders its config under /opt/kafka at start
@@ -189,7 +189,7 @@ def test_each_component_gets_only_the_secrets_it_needs() -> None:
         allowed = SECRET_NEEDS.get(component, {"DATABASE_URL"})
         assert keys <= allowed, f"{name} sees {keys - allowed}, which it does not need"
         seen |= keys
-    assert seen == {"DATABASE_URL", "PLATFORM_SECRET", "POSTGRES_PASSWORD"}
+    assert seen == {"DATABASE_URL", "PLATFORM_SECRET", "INTAKE_ID_KEY", "POSTGRES_PASSWORD"}
 
 
 def _ignored() -> set[str]:
@@ -218,7 +218,7 @@ def test_compose_commits_no_working_secret_and_no_demo() -> None:
     for name, service in compose["services"].items():
         env = service.get("environment", {})
         assert str(env.get("DEMO", "false")).lower() == "false", name
-        for key in ("PLATFORM_SECRET", "POSTGRES_PASSWORD"):
+        for key in ("PLATFORM_SECRET", "INTAKE_ID_KEY", "POSTGRES_PASSWORD"):
             if key in env:
                 assert str(env[key]).startswith("${") and ":?" in str(env[key]), f"{name}: {key} has a value"
         if "DATABASE_URL" in env:
@@ -226,6 +226,7 @@ def test_compose_commits_no_working_secret_and_no_demo() -> None:
         if service.get("image") == IMAGE:
             assert service["read_only"] is True and service["cap_drop"] == ["ALL"], name
             assert "no-new-privileges:true" in service["security_opt"], name
-            assert ("PLATFORM_SECRET" in env) is (env.get("SERVICES") == "intake" and env.get("ROLE") == "api"), name
+            intake_api = env.get("SERVICES") == "intake" and env.get("ROLE") == "api"
+            assert ("PLATFORM_SECRET" in env) is ("INTAKE_ID_KEY" in env) is intake_api, name
             for port in service.get("ports", []):
                 assert name == "gateway" or str(port).startswith("127.0.0.1:"), f"{name} published on every address"

@@ -48,11 +48,14 @@ def platform_report(ref: str = "HB-2026-0001", kind: str = "repair", **changes: 
 
 
 def signed(body: dict[str, Any] | None, now_ts: int, secret: str = "demo-platform-secret",
-           nonce: str | None = None, ts: int | None = None) -> tuple[bytes, dict[str, str]]:
+           nonce: str | None = None, ts: int | None = None,
+           platform: str | None = None) -> tuple[bytes, dict[str, str]]:
     """Raw body and headers of a platform request signed as the platform does."""
     raw = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
     stamp = str(now_ts if ts is None else ts)
     nonce = nonce or uuid.uuid4().hex
     headers = {"X-Timestamp": stamp, "X-Nonce": nonce, "X-Signature": signature(secret, stamp, nonce, raw),
                "Content-Type": "application/json"}
+    if platform is not None:
+        headers["X-Platform-Id"] = platform
     return raw, headers

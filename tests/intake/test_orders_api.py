@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4, uuid5
 
 import pytest
 
 from libs.events import catalog
 from libs.events.projection import dump_read_model
+from libs.events.settings import Settings
+from services.intake.handlers import id_key
 from services.intake.projection import metadata as read_model
 from tests.intake.support import PUBLISHED, order_body
-from tests.support.app import auth
+from tests.support.app import auth, running_api
 
 pytestmark = pytest.mark.integration
 
@@ -183,3 +185,61 @@ async def test_concurrent_escalations_never_skip_or_repeat_a_tier(api: Any) -> N
     timeline = (await api.client.get(order["status_url"], headers=auth("partner"))).json()["timeline"]
     moves = [(e["data"]["from_tier"], e["data"]["to_tier"]) for e in timeline[1:]]
     assert moves == [("dealer", "regional"), ("regional", "hq")][: len(moves)]
+
+
+async def test_a_partner_sees_that_its_order_was_settled_not_the_makers_amounts(sqlite_api: Any) -> None:
+    api = sqlite_api
+    order = await _report(api)
+    line = catalog.SettlementLine(kind="labour", description="人工", quantity="1", unit_fen=8000, amount_fen=8000)
+    settled = catalog.new_event(catalog.OrderSettled(
+        settlement_id=uuid4(), provider_id="prov-wuhan", maker="gree", payer="maker", standard_id="std-gree",
+        lines=[line], total_fen=8000,
+    ), type_="order.settled", source="settlement", actor="finance:f", occurred_at=api.clock())
+    await api.runtime.store.append(order["order_id"], [settled], 1)
+    seen = {}
+    for who in ("partner", "operator"):
+        body = (await api.client.get(order["status_url"], headers=auth(who))).json()
+        seen[who] = next(e["data"] for e in body["timeline"] if e["type"] == "order.settled")
+    assert seen["partner"] == {"settlement_id": str(settled.data["settlement_id"]), "payer": "maker", "replaces": None}
+    assert seen["operator"]["total_fen"] == 8000 and seen["operator"]["lines"][0]["amount_fen"] == 8000
+
+
+async def test_keyed_order_ids_come_from_the_deployments_key_not_from_the_request(tmp_path: Any) -> None:
+    """The ids of keyed orders were uuid5 under a namespace in the source: anyone could compute
+    a partner's order id from its Idempotency-Key. Now an HMAC under Settings.intake_id_key."""
+    ids = []
+    for n, key in enumerate(("first-deployment-key", "second-deployment-key")):
+        async with running_api(f"sqlite:///{tmp_path / f'ids{n}.db'}", intake_id_key=key) as api:
+            headers = {**auth("partner"), "Idempotency-Key": "JD-KEY-1"}
+            first = await api.client.post("/orders", json=order_body(), headers=headers)
+            again = await api.client.post("/orders", json=order_body(), headers=headers)
+            assert first.status_code == again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+            assert first.json()["order_id"] == again.json()["order_id"]
+            ids.append(first.json()["order_id"])
+    published = uuid5(UUID("6d1f2f7e-6a43-4bde-9a36-1f0b5d9c0e11"), "\x1f".join(("order", "jd-retail", "JD-KEY-1")))
+    assert ids[0] != ids[1] and str(published) not in ids
+    with pytest.raises(RuntimeError, match="INTAKE_ID_KEY"):
+        id_key(Settings(demo=False))
+
+
+async def test_a_hotline_agent_files_orders_on_the_hotline_channel_for_its_makers(sqlite_api: Any) -> None:
+    """Before, only the operator could file for a caller, and it was recorded as channel partner."""
+    api, hotline = sqlite_api, {"Authorization": "Bearer demo-hotline-key"}  # a gree hotline agent
+    created = await api.client.post("/orders", json=order_body(), headers={**hotline, "Idempotency-Key": "CALL-1"})
+    assert created.status_code == 201, created.text
+    order = (await api.client.get(created.json()["status_url"], headers=hotline)).json()
+    assert (order["channel"], order["maker"]) == ("hotline", "gree")
+    assert order["timeline"][0]["actor"] == "hotline:hotline-01" and order["timeline"][0]["data"]["partner_id"] is None
+    assert (await api.client.get(created.json()["status_url"], headers=auth("partner"))).status_code == 404
+    await api.sync()
+    listed = (await api.client.get("/orders", headers=hotline)).json()["items"]
+    assert [i["order_id"] for i in listed] == [created.json()["order_id"]]
+    midea = await api.client.post("/orders", json=order_body(**{"product.brand": "美的"}), headers=hotline)
+    assert midea.status_code == 422 and midea.json()["errors"][0]["field"] == "product.brand"
+    escalate = await api.client.post(f"{created.json()['status_url']}/escalations", json={"reason": "x"},
+                                     headers=hotline)
+    assert escalate.status_code == 403
+    for role in ("operator", "viewer"):  # read only: they read it, never file one
+        refused = await api.client.post("/orders", json=order_body(), headers={"Authorization": f"Bearer demo-{role}-key"})
+        assert refused.status_code == 403
+    assert await api.runtime.store.head_position() == 1

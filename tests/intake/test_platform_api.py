@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from libs.web.auth import add_platform_secret, create_principal, revoke
 from services.intake.reference import nonces
 from tests.intake.support import order_body, platform_report, signed
 from tests.support.app import auth
@@ -128,3 +130,68 @@ async def test_platform_bodies_are_validated_and_unknown_refs_are_404(sqlite_api
     assert naive.status_code == 422
     assert (await _trail(sqlite_api, "HB-none")).status_code == 404
     assert await sqlite_api.runtime.store.head_position() == 0
+
+
+async def _trail_of(api: Any, ref: str, **sign: Any) -> Any:
+    _, headers = signed(None, int(api.clock().timestamp()), **sign)
+    return await api.client.get(f"/platform/orders/{ref}", headers=headers)
+
+
+async def test_a_complaint_on_an_order_it_did_not_report_shows_the_platform_its_complaint_only(
+        sqlite_api: Any) -> None:
+    api = sqlite_api
+    customer = {"customer.name": "陈先生", "customer.phone": "13700001111", "customer.address": "洪山区珞喻路 9 号",
+                "product.serial": "GR-SECRET-1"}
+    order_id = (await api.client.post("/orders", json=order_body(**customer), headers=auth("partner"))).json()[
+        "order_id"]
+    await api.sync()
+    by_id = platform_report(ref="HB-X-1", kind="complaint", order_id=order_id)
+    by_phone = platform_report(ref="HB-X-2", kind="complaint", reporter={"name": "某人", "phone": "13700001111"},
+                               product={**platform_report()["product"], "serial": "GR-SECRET-1"})
+    for ref, body in (("HB-X-1", by_id), ("HB-X-2", by_phone)):
+        answer = await _post(api, body)
+        assert answer.status_code == 201 and answer.json()["order_id"] == order_id, answer.text
+        await api.sync()
+        trail = await _trail(api, ref)
+        assert trail.status_code == 200, trail.text
+        for secret in ("陈先生", "13700001111", "洪山区", "珞喻路", "jd-retail", "JD-2026"):
+            assert secret not in trail.text, (ref, secret, trail.text)
+        [order] = trail.json()["orders"]
+        assert [e["type"] for e in order["timeline"]] == ["complaint.received"]
+        assert order["timeline"][0]["data"]["external_ref"] == ref and order["status"] == "reported"
+        assert order["complaints"] == 1
+        assert order["customer_link"] is None  # the customer's status page is not the platform's to open
+    # the partner that reported it still reads its whole order, both complaints included
+    full = (await api.client.get(f"/orders/{order_id}", headers=auth("partner"))).json()
+    assert full["customer"]["name"] == "陈先生" and full["complaints"] == 2
+
+
+async def test_platform_secrets_rotate_with_two_valid_during_the_changeover(sqlite_api: Any) -> None:
+    api = sqlite_api
+    engine, clock = api.runtime.engine, api.clock
+    await create_principal(engine, clock, id="hb-12345", role="platform", name="12345 热线", key="hb-key")
+    first = await add_platform_secret(engine, clock, "hb-12345", actor="test", secret="first-secret-0123456789")
+    report = platform_report(ref="HB-ROT-1")
+    assert (await _post(api, report, secret=first, platform="hb-12345")).status_code == 201
+    assert (await _post(api, report, platform="hb-12345")).status_code == 401  # not the demo fallback
+    second = await add_platform_secret(engine, clock, "hb-12345", actor="test", overlap=timedelta(hours=1))
+    for secret in (first, second):  # the changeover: both
+        assert (await _post(api, report, secret=secret, platform="hb-12345")).status_code == 200
+    clock.advance(hours=2)
+    assert (await _post(api, report, secret=first, platform="hb-12345")).status_code == 401
+    assert (await _post(api, report, secret=second, platform="hb-12345")).status_code == 200
+    assert (await _trail_of(api, "HB-ROT-1", secret=second, platform="hb-12345")).status_code == 200
+    # a trail is per platform: the deployment's default platform forwarded nothing under this ref
+    assert (await _trail_of(api, "HB-ROT-1")).status_code == 404
+    await revoke(engine, clock, "hb-12345", actor="test")
+    assert (await _post(api, report, secret=second, platform="hb-12345")).status_code == 401
+
+
+async def test_the_settings_secret_is_only_a_fallback_until_the_platform_has_its_own(sqlite_api: Any) -> None:
+    api = sqlite_api
+    assert (await _post(api, platform_report(ref="HB-F-1"))).status_code == 201  # demo-platform-secret
+    own = await add_platform_secret(api.runtime.engine, api.clock, "gov-platform", actor="test")
+    assert (await _post(api, platform_report(ref="HB-F-2"))).status_code == 401
+    assert (await _post(api, platform_report(ref="HB-F-2"), secret=own)).status_code == 201
+    malformed = await _post(api, platform_report(ref="HB-F-3"), secret=own, platform="bad id!")
+    assert malformed.status_code == 401

@@ -169,7 +169,7 @@ async def test_a_month_closes_once_and_only_when_over(sqlite_api: Any) -> None:
     assert (await api.client.post("/quality/months/2026-13/close", headers=auth("supervisor"))).status_code == 422
     assert (await api.client.post("/quality/months/2026-04/close", headers=auth("provider"))).status_code == 403
     other = await api.client.post("/quality/months/2026-04/close", params={"maker": "midea"}, headers=auth("supervisor"))
-    assert other.status_code == 403
+    assert other.status_code == 404
     await factory.repaired_order(api.runtime.store, "apr-1", APRIL)
     await factory.repaired_order(api.runtime.store, "may-1", MAY)
     api.clock.set(datetime(2026, 5, 31, 16, 0, tzinfo=UTC))  # 1 June 00:00 in Beijing
@@ -193,7 +193,7 @@ async def test_a_makers_policy_drives_open_months_and_closed_ones_keep_theirs(sq
         "complaint_bands": [{"max_complaints": 0, "amount_fen": 100_00}, {"max_complaints": None, "amount_fen": -1}],
     }
     assert (await api.client.put("/quality/policies/gree", json=policy, headers=auth("provider"))).status_code == 403
-    assert (await api.client.put("/quality/policies/midea", json=policy, headers=auth("supervisor"))).status_code == 403
+    assert (await api.client.put("/quality/policies/midea", json=policy, headers=auth("supervisor"))).status_code == 404
     too_long = await api.client.put(f"/quality/policies/{'g' * 101}", json=policy, headers=auth("supervisor"))
     assert too_long.status_code == 422
     broken = {**policy, "complaint_bands": [{"max_complaints": 3, "amount_fen": 0}]}
@@ -221,7 +221,7 @@ async def test_history_ranking_and_the_statistics_sheet(sqlite_api: Any) -> None
     history = await api.client.get("/quality/providers/prov-wuhan/history", headers=auth("provider"))
     assert [(m["month"], m["n"], m["total"]) for m in history.json()["months"]] == [("2026-04", 2, 7), ("2026-05", 10, 40)]
     other = await api.client.get("/quality/providers/prov-hankou/history", headers=auth("provider"))
-    assert other.status_code == 403
+    assert other.status_code == 404
 
     ranking = await api.client.get("/quality/rankings", params={"month": "2026-05", "maker": "gree"},
                                    headers=auth("finance"))

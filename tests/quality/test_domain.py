@@ -58,8 +58,13 @@ def test_the_party_that_did_the_work_cannot_review_it(party: str) -> None:
 
 
 def test_a_makers_supervision_reviews_only_its_own_orders() -> None:
-    with pytest.raises(domain.OtherMaker):
+    """Another maker's order is unknown to it (404), never 'belongs to maker …'."""
+    with pytest.raises(domain.OrderUnknown, match=r"^no such order$"):
         domain.decide_review(REPAIRED, review(domain.Actor("supervisor", "midea")))
+    with pytest.raises(domain.OrderUnknown, match=r"^no such order$"):  # naming its own maker changes nothing
+        fields: dict[str, object] = {"channel": "hotline", "text": "态度差", "received_at": NOW, "now": NOW}
+        other = domain.FileComplaint(domain.Actor("supervisor", "midea"), maker="midea", **fields)  # type: ignore[arg-type]
+        domain.decide_complaint(REPAIRED, other)
 
 
 def test_an_order_complaint_is_attributed_to_the_dispatched_provider() -> None:

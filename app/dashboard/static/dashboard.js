@@ -72,7 +72,7 @@ async function getJSON(path) {
   try {
     const res = await fetch(path, { headers });
     const body = res.headers.get("content-type")?.includes("json") ? await res.json() : null;
-    if (res.status === 401) showKeyError("The API key was refused: enter a read-only key (operator, supervisor or finance).");
+    if (res.status === 401) showKeyError("The API key was refused: enter a read-only key (viewer, operator, supervisor or finance).");
     return { ok: res.ok, status: res.status, body };
   } catch (err) {
     return { ok: false, status: 0, body: null };
@@ -404,7 +404,7 @@ function init() {
     $("#keyerror").hidden = true;
     location.reload();
   });
-  if (!apiKey()) showKeyError("Enter an API key with read access (operator, supervisor or finance) to see the panels.");
+  if (!apiKey()) showKeyError("Enter an API key with read access (viewer, operator, supervisor or finance) to see the panels.");
   if (document.body.dataset.page === "order") {
     Promise.all([renderOrder(), renderFreshness()]).then(() => { document.body.dataset.loaded = "1"; });
     return;

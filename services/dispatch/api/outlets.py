@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends
 from libs.events.db import reader
 from libs.web.auth import Principal
 from libs.web.deps import RuntimeDep, require
-from libs.web.problems import Conflict, Forbidden, NotFound, Unprocessable
+from libs.web.problems import Conflict, NotFound, Unprocessable
+from libs.web.scoping import maker_or_404, provider_scope
 from services.dispatch import reference
 from services.dispatch.api.schemas import OutletCreate, OutletPublic, OutletUpdate, PolicyIn, PolicyPublic
 from services.dispatch.domain import BusinessCalendar, CalendarError, SlaPolicy
@@ -17,9 +18,10 @@ from services.dispatch.domain.routing import Area, Outlet, Technician
 
 router = APIRouter(prefix="/dispatch", tags=["dispatch: outlets and SLA policies"])
 
-Manager = Annotated[Principal, Depends(require("dispatcher"))]
-Reader = Annotated[Principal, Depends(require("dispatcher", "supervisor", "provider", "technician"))]
-PolicySetter = Annotated[Principal, Depends(require("supervisor"))]
+Manager = Annotated[Principal, Depends(require("dispatcher", "admin"))]
+Reader = Annotated[Principal, Depends(
+    require("dispatcher", "supervisor", "provider", "technician", "admin"))]
+PolicySetter = Annotated[Principal, Depends(require("supervisor", "admin"))]
 
 
 def _outlet(body: OutletCreate) -> Outlet:
@@ -31,8 +33,13 @@ def _outlet(body: OutletCreate) -> Outlet:
     )
 
 
-def _public(outlet: Outlet, version: int) -> OutletPublic:
-    return OutletPublic.model_validate({**reference.outlet_to_row(outlet), "version": version})
+def _public(outlet: Outlet, version: int, viewer: Principal | None = None) -> OutletPublic:
+    """The outlet record; provider staff see the technicians' phones of their own provider only."""
+    row = reference.outlet_to_row(outlet)
+    confined = None if viewer is None else provider_scope(viewer)
+    if confined is not None and outlet.provider_id != confined:
+        row = {**row, "technicians": [{**t, "phone": ""} for t in row["technicians"]]}
+    return OutletPublic.model_validate({**row, "version": version})
 
 
 @router.post("/outlets", response_model=OutletPublic, status_code=201)
@@ -65,7 +72,7 @@ async def update_outlet(outlet_id: str, body: OutletUpdate, runtime: RuntimeDep,
 @router.get("/outlets", response_model=list[OutletPublic])
 async def list_outlets(runtime: RuntimeDep, principal: Reader) -> list[OutletPublic]:
     """Every outlet in the registry."""
-    return [_public(o, v) for o, v in await reference.list_outlets(runtime.engine)]
+    return [_public(o, v, principal) for o, v in await reference.list_outlets(runtime.engine)]
 
 
 @router.get("/outlets/{outlet_id}", response_model=OutletPublic)
@@ -74,7 +81,7 @@ async def get_outlet(outlet_id: str, runtime: RuntimeDep, principal: Reader) -> 
     found = await reference.get_outlet(runtime.engine, outlet_id)
     if found is None:
         raise NotFound(f"outlet {outlet_id} not found")
-    return _public(*found)
+    return _public(*found, principal)
 
 
 def _policy_public(policy: SlaPolicy, maker: str) -> PolicyPublic:
@@ -85,8 +92,8 @@ def _policy_public(policy: SlaPolicy, maker: str) -> PolicyPublic:
 @router.put("/sla-policies/{maker}", response_model=PolicyPublic)
 async def set_policy(maker: str, body: PolicyIn, runtime: RuntimeDep, principal: PolicySetter) -> PolicyPublic:
     """Set the maker's SLA policy: in force a minute from now, for orders recorded from then on."""
-    if principal.role == "supervisor" and principal.party != maker:
-        raise Forbidden(f"supervisor for {principal.party!r} may not set the policy of {maker!r}")
+    if principal.role != "admin":
+        maker_or_404(principal, maker)
     try:
         calendar = None if body.calendar is None else BusinessCalendar(
             tz=body.calendar.tz, opens=body.calendar.opens, closes=body.calendar.closes,
@@ -107,5 +114,7 @@ async def set_policy(maker: str, body: PolicyIn, runtime: RuntimeDep, principal:
 @router.get("/sla-policies/{maker}", response_model=PolicyPublic)
 async def get_policy(maker: str, runtime: RuntimeDep, principal: Reader) -> PolicyPublic:
     """The maker's SLA policy in force now (version 0 = the seed's default)."""
+    if principal.role != "admin":
+        maker_or_404(principal, maker)
     async with reader(runtime.engine).connect() as conn:
         return _policy_public(await reference.policy_at(conn, maker, runtime.clock()), maker)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from libs.events.chinatime import month_end, month_start
 from libs.web.auth import Principal
 from libs.web.deps import RuntimeDep, require
-from libs.web.problems import Forbidden, NotFound
+from libs.web.scoping import maker_scope, sees, visible_or_404
 from services.dispatch import queries, reference
 from services.dispatch.api.schemas import (
     ComplaintSla,
@@ -35,10 +35,10 @@ OutletReader = Annotated[Principal, Depends(require("dispatcher", "supervisor", 
 async def order_view(order_id: str, runtime: RuntimeDep, principal: OutletReader) -> OrderDispatchPublic:
     """One order's dispatch state and SLA figures, from its own events."""
     state = await load_order(runtime.store, order_id)
-    if state.status == "new" or state.reported_at is None:
-        raise NotFound(f"order {order_id} not found")
-    if principal.role in ("provider", "technician") and principal.party != state.provider_id:
-        raise Forbidden(f"order {order_id} is not dispatched to provider {principal.party!r}")
+    exists = state.status != "new" and state.reported_at is not None
+    visible_or_404(state, exists and sees(principal, maker=state.maker, provider=state.provider_id),
+                   f"order {order_id}")
+    assert state.reported_at is not None
     now, policy = runtime.clock(), await policy_for(runtime.engine, state)
     clock = state.on_site_clock(policy)
     left = clock.left(now, policy.calendar)
@@ -67,12 +67,12 @@ async def order_view(order_id: str, runtime: RuntimeDep, principal: OutletReader
 async def outlet_queue(outlet_id: str, runtime: RuntimeDep, principal: OutletReader) -> QueuePublic:
     """An outlet's open orders by due time, with SLA state, time left and load."""
     found = await reference.get_outlet(runtime.engine, outlet_id)
-    if found is None:
-        raise NotFound(f"outlet {outlet_id} not found")
-    if principal.role in ("provider", "technician") and principal.party != found[0].provider_id:
-        raise Forbidden(f"outlet {outlet_id} belongs to another provider")
+    confined = principal.role in ("provider", "technician")
+    allowed = found is not None and (not confined or sees(principal, provider=found[0].provider_id))
+    visible_or_404(found, allowed, f"outlet {outlet_id}")
     now = runtime.clock()
-    orders, load = await queries.outlet_queue(runtime.engine, outlet_id, now)
+    makers = maker_scope(principal)
+    orders, load = await queries.outlet_queue(runtime.engine, outlet_id, now, makers)
     return QueuePublic(as_of=now, outlet_id=outlet_id, orders=orders, load=load)
 
 
@@ -83,7 +83,7 @@ async def region_queue(
 ) -> QueuePublic:
     """Open orders of a region (province, city or county) by due time, dispatched or not."""
     now = runtime.clock()
-    orders, load = await queries.region_queue(runtime.engine, region, now)
+    orders, load = await queries.region_queue(runtime.engine, region, now, maker_scope(principal))
     return QueuePublic(as_of=now, region=region, orders=orders, load=load)
 
 
@@ -91,7 +91,7 @@ async def region_queue(
 async def overdue(runtime: RuntimeDep, principal: Desk) -> OverduePublic:
     """Orders past their on-site deadline and complaints left unanswered past theirs."""
     now = runtime.clock()
-    orders, complaints = await queries.overdue(runtime.engine, now)
+    orders, complaints = await queries.overdue(runtime.engine, now, maker_scope(principal))
     return OverduePublic(as_of=now, orders=orders, complaints=complaints)
 
 
@@ -102,15 +102,16 @@ async def compliance(
 ) -> CompliancePublic:
     """On-site SLA compliance per province for orders that arrived in the month (China time)."""
     start, end = month_start(month), month_end(month)
-    return CompliancePublic(month=month, regions=await queries.compliance(runtime.engine, start, end))
+    return CompliancePublic(month=month, regions=await queries.compliance(
+        runtime.engine, start, end, maker_scope(principal)))
 
 
 @router.get("/orders/{order_id}/route", response_model=RoutePublic)
 async def route(order_id: str, runtime: RuntimeDep, principal: Desk) -> RoutePublic:
     """Suggest an outlet and technician: county first, then city; skill filter; least load wins."""
     state = await load_order(runtime.store, order_id)
-    if state.status == "new":
-        raise NotFound(f"order {order_id} not found")
+    allowed = state.status != "new" and sees(principal, maker=state.maker)
+    visible_or_404(state, allowed, f"order {order_id}")
     _, city, county = state.region
     outlets = [o for o, _ in await reference.list_outlets(runtime.engine)]
     outlet_load, technician_load = await queries.load_by_outlet(runtime.engine)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from libs.events.errors import NotAllowed
+from libs.events.errors import Missing
 from services.dispatch.domain.order import Assignment, Invalid, State
 from services.dispatch.domain.routing import Outlet
 
 
 def check_actor(role: str, party: str | None, state: State) -> None:
     """A dispatch desk moves its own maker's orders; a technician reports only on orders
-    dispatched to its own provider."""
-    if role == "dispatcher" and party != state.maker:
-        raise NotAllowed(f"dispatcher for {party!r} may not move an order of maker {state.maker!r}")
-    if role == "technician" and party != state.provider_id:
-        raise NotAllowed(f"order {state.order_id} is not dispatched to provider {party!r}")
+    dispatched to its own provider. Another tenant's order is answered as unknown (404),
+    never naming its owner."""
+    other_maker = role == "dispatcher" and party != state.maker
+    if other_maker or (role == "technician" and party != state.provider_id):
+        raise Missing(f"order {state.order_id} not found")
 
 
 def assignment(outlet_id: str, outlet: Outlet | None, technician_id: str, state: State) -> Assignment:

@@ -17,15 +17,16 @@ from libs.events import catalog
 from libs.events.chinatime import local_day, midnight
 from libs.events.command import Committed
 from libs.events.db import reader
+from libs.web.auth import Principal
 from libs.web.consistency import position_headers, read_model_at
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, get_runtime
 from libs.web.fastpath import JSON_TYPES, with_fast_path
-from libs.web.problems import NotFound, Unprocessable
+from libs.web.problems import Unprocessable
 from libs.web.responses import json_response
+from libs.web.scoping import maker_scope, visible_or_404
 from services.intake import handlers
-from services.intake.api.common import PartnerDep, timeline
-from services.intake.api.common import partner as partner_only
+from services.intake.api.common import HOTLINE, PartnerDep, ReporterDep, reads, reporter, timeline
 from services.intake.api.idempotency import same_request
 from services.intake.api.schemas import (
     PRINTABLE,
@@ -38,7 +39,7 @@ from services.intake.api.schemas import (
     OrdersPublic,
     OrderSummary,
 )
-from services.intake.domain import Escalate, OrderState, ReportOrder, visible
+from services.intake.domain import Escalate, OrderState, ReportOrder
 from services.intake.handlers import load, policies
 from services.intake.projection import PROJECTION
 from services.intake.projection import orders as orders_table
@@ -51,9 +52,17 @@ OrderId = Annotated[str, Path(pattern=REF, max_length=200)]
 IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,200}$"
 
 
-def _report(body: OrderCreate, partner_id: str, today: date, runtime: Any) -> ReportOrder:
+def _report(body: OrderCreate, by: Principal, today: date, runtime: Any) -> ReportOrder:
+    """The command: a partner's order (channel partner), or one a hotline agent took on the phone
+    (channel hotline, no partner) for a brand of the makers it serves."""
+    hotline = by.role == HOTLINE
+    if hotline and policies(runtime).maker_for(body.product.brand)[0] not in by.parties:
+        raise Unprocessable("invalid field(s): product.brand", errors=[{
+            "field": "product.brand", "message": "not a brand of the makers this hotline serves",
+            "type": "value_error"}])
     return ReportOrder(
-        channel="partner", external_ref=body.partner_ref, partner_id=partner_id,
+        channel="hotline" if hotline else "partner", external_ref=body.partner_ref,
+        partner_id=None if hotline else by.party,
         customer=catalog.Customer(**body.customer.model_dump()),
         product=catalog.Product(**body.product.model_dump()),
         location=catalog.Location(**body.location.model_dump()),
@@ -72,12 +81,12 @@ def _accepted(reported: catalog.OrderReported, done: Committed[OrderState],
 
 
 async def create_order(
-    body: OrderCreate, partner: PartnerDep, request: Request,
+    body: OrderCreate, partner: ReporterDep, request: Request,
     idempotency_key: Annotated[str | None, Header(pattern=IDEMPOTENCY_KEY)] = None,
 ) -> Response:
     """Report a service order from a partner system; retries with the same Idempotency-Key are safe."""
     runtime = get_runtime(request)  # not a dependency: this is the API's hot path
-    command = _report(body, partner.party, local_day(runtime.clock()), runtime)
+    command = _report(body, partner, local_day(runtime.clock()), runtime)
     done = await handlers.report(runtime, command, partner.actor, idempotency_key, correlation_id())
     reported = done.payloads[0]
     assert isinstance(reported, catalog.OrderReported)
@@ -118,7 +127,7 @@ async def _create_order_fast(request: Request) -> Response | None:
         body = OrderCreate.model_validate_json(raw)
     except ValidationError:
         return None
-    return await create_order(body, await partner_only(request), request, key)
+    return await create_order(body, await reporter(request), request, key)
 
 
 router.add_api_route("/orders", create_order, methods=["POST"], status_code=201, response_model=OrderAccepted,
@@ -131,8 +140,7 @@ async def read_order(order_id: OrderId, partner: PartnerDep,
                      runtime: RuntimeDep) -> OrderPublic:
     """One order: its current state and full timeline (every event, who and when)."""
     state, history = await load(runtime, order_id)
-    if not visible(state, partner.role, partner.party):
-        raise NotFound(f"no order {order_id!r}")
+    visible_or_404(state, reads(partner, state), f"order {order_id!r}")
     reported = catalog.parse(history[0])
     assert isinstance(reported, catalog.OrderReported)
     return OrderPublic(
@@ -141,7 +149,7 @@ async def read_order(order_id: OrderId, partner: PartnerDep,
         complaints=state.complaints, version=state.version, reported_at=history[0].occurred_at,
         customer_link=status_url(runtime.settings, order_id, history[0].occurred_at),
         customer=reported.customer, product=reported.product, location=reported.location, fault=reported.fault,
-        timeline=timeline(history),
+        timeline=timeline(history, for_reporter=partner.role == "partner"),
     )
 
 
@@ -172,8 +180,10 @@ async def list_orders(
     """The partner's own orders, newest first, filtered by status, city and report date; cursor-paginated."""
     t = orders_table
     query = select(t).order_by(t.c.reported_at.desc(), t.c.order_id.desc()).limit(limit + 1)
-    if partner.role != "operator":
+    if partner.role == "partner":
         query = query.where(t.c.partner_id == partner.party)
+    elif (makers := maker_scope(partner)) is not None:
+        query = query.where(t.c.maker.in_(makers))
     if status:
         query = query.where(t.c.status == status)
     if city:

@@ -136,8 +136,9 @@ def not_ahead(field: str, at: datetime, now: datetime, leeway: timedelta) -> Non
 
 
 def visible(state: OrderState, role: str, party: str | None) -> bool:
-    """A partner sees only its own orders; operators see all."""
-    return state.exists and (role == "operator" or state.partner_id == party)
+    """A partner sees (and escalates) only its own orders; the read-only roles' reads are
+    scoped by maker at the edge (libs.web.scoping)."""
+    return state.exists and role == "partner" and state.partner_id == party
 
 
 def decide(state: OrderState, command: Command) -> list[Payload]:

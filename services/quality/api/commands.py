@@ -1,6 +1,6 @@
 """Quality commands over HTTP: reviews, complaints, the makers' policies, closing a month.
 
-Only the supervision department (role supervisor) or an operator may record; a
+Only the supervision department (role supervisor) may record (the operator reads only); a
 provider or technician never can (supervision is separate from execution, seed 004).
 Queries live in api/queries.py (their SQL in services/quality/queries.py), mounted here too.
 """
@@ -19,6 +19,7 @@ from libs.web.auth import Principal
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Unprocessable
+from libs.web.scoping import maker_or_404
 from services.quality import domain, handlers
 from services.quality.api.queries import router as queries
 from services.quality.api.schemas import MonthClosedPublic, PolicyPublic
@@ -134,6 +135,7 @@ async def file_complaint(body: ComplaintCreate, runtime: RuntimeDep, principal: 
 @router.put("/quality/policies/{maker}", response_model=PolicyPublic)
 async def set_policy(maker: MakerPath, body: PolicyBody, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
     """Set a maker's reward/penalty policy (applies to months not yet closed)."""
+    maker_or_404(principal, maker)
     policy = body.to_policy()
     await handlers.set_policy(runtime, domain.SetPolicy(actor(principal), maker, policy), principal.actor,
                               correlation_id())
@@ -148,7 +150,7 @@ async def close_month(
     """Freeze a maker's month: its scores go into a quality.month_closed event; late items go to the next month."""
     if not is_month(month):
         raise Unprocessable(f"{month!r} is not a month (YYYY-MM)", field="month")
-    maker = maker or principal.party
+    maker = maker_or_404(principal, maker or principal.party)
     done, scores, through = await handlers.close_month(runtime, maker, month, actor(principal), principal.actor,
                                                        correlation_id())
     return {

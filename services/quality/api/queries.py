@@ -24,8 +24,8 @@ from libs.events.db import reader
 from libs.web.auth import Principal
 from libs.web.deps import RuntimeDep, require
 from libs.web.downloads import csv_writer
-from libs.web.problems import Forbidden
 from libs.web.runtime import Runtime
+from libs.web.scoping import maker_or_404, maker_scope, provider_scope, visible_or_404
 from services.quality import queries as read
 from services.quality.api.schemas import HistoryPublic, PolicyPublic, RankingPublic, ScoresPublic
 from services.quality.domain.scoring import parse_fraction
@@ -46,9 +46,11 @@ SHEET_COLUMNS = [
 
 
 def _visible(principal: Principal, scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A provider sees only its own line; supervision and finance see all."""
-    if principal.role == "provider":
-        return [s for s in scores if s["level"] == "provider" and s["id"] == principal.party]
+    """A provider sees only its own line; supervision and finance their makers' (filtered
+    before)."""
+    confined = provider_scope(principal)
+    if confined is not None:
+        return [s for s in scores if s["level"] == "provider" and s["id"] == confined]
     return scores
 
 
@@ -58,8 +60,10 @@ async def scores(
     maker: Annotated[str | None, Query(min_length=1, max_length=100)] = None, level: LevelQuery = "provider",
 ) -> dict[str, Any]:
     """Monthly scores per provider (or outlet): frozen if the month is closed, live otherwise."""
+    scope = maker_scope(principal)
     async with reader(runtime.engine).connect() as conn:
-        makers = [maker] if maker else await read.makers_in(conn, month)
+        makers = [maker_or_404(principal, maker)] if maker else [
+            m for m in await read.makers_in(conn, month) if scope is None or m in scope]
         sheets = [await read.sheet(conn, m, month, level) for m in makers]
     return {
         "month": month, "level": level,
@@ -73,6 +77,7 @@ async def scores(
 @router.get("/quality/policies/{maker}", response_model=PolicyPublic)
 async def policy(maker: MakerPath, runtime: RuntimeDep, principal: Staff) -> dict[str, Any]:
     """A maker's reward/penalty policy (money in fen); the seed's numbers if it never set one."""
+    maker_or_404(principal, maker)
     async with reader(runtime.engine).connect() as conn:
         row = (await conn.execute(select(policies.c.policy).where(policies.c.maker == maker))).first()
         current = await read.policy_for(conn, maker)
@@ -84,6 +89,7 @@ async def ranking(
     runtime: RuntimeDep, principal: Staff, month: MonthQuery, maker: MakerQuery, level: LevelQuery = "provider"
 ) -> dict[str, Any]:
     """Providers of a maker ranked: highest avg first, then fewest complaints, then the larger amount."""
+    maker_or_404(principal, maker)
     async with reader(runtime.engine).connect() as conn:
         sheet = await read.sheet(conn, maker, month, level)
     ordered = sorted(sheet.scores.values(), key=_rank_key)
@@ -101,11 +107,13 @@ def _rank_key(score: dict[str, Any]) -> tuple[int, Fraction, int, int, str]:
 @router.get("/quality/providers/{provider_id}/history", response_model=HistoryPublic)
 async def history(provider_id: str, runtime: RuntimeDep, principal: Readers) -> dict[str, Any]:
     """A provider's month-by-month scores (every maker it served), oldest first."""
-    if principal.role == "provider" and principal.party != provider_id:
-        raise Forbidden("a provider sees only its own history")
+    confined, scope = provider_scope(principal), maker_scope(principal)
+    visible_or_404(provider_id, confined in (None, provider_id), f"provider {provider_id!r}")
     months: list[dict[str, Any]] = []
     async with reader(runtime.engine).connect() as conn:
         for maker, month in await read.provider_months(conn, provider_id):
+            if scope is not None and maker not in scope:
+                continue  # a maker's staff reads the provider's months for its own makers only
             sheet = await read.sheet(conn, maker, month, "provider")
             if provider_id in sheet.scores:
                 months.append({"maker": maker, "month": month, "closed": sheet.closed, **sheet.scores[provider_id]})
@@ -118,6 +126,7 @@ async def statistics_sheet(
     month: Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, China time")],
 ) -> Response:
     """The monthly service statistics sheet (表7-28) of a maker's orders repaired in the month, as CSV."""
+    maker_or_404(principal, maker)
     return Response(await statistics_csv(runtime, month, maker), media_type="text/csv; charset=utf-8")
 
 

@@ -42,10 +42,16 @@ def _check_maker(actor: Actor, maker: str | None) -> None:
         raise OtherMaker(f"supervision of {actor.party!r} may not act for maker {maker!r}")
 
 
-def decide_review(state: OrderState, cmd: SubmitReview) -> list[catalog.Payload]:
-    if not state.exists:
+def _known_order(actor: Actor, state: OrderState) -> None:
+    """The order, if it exists and is of the supervisor's maker: another maker's order is
+    answered as unknown (404), never naming its owner."""
+    other_maker = actor.role == "supervisor" and state.maker not in (None, actor.party)
+    if not state.exists or other_maker:
         raise OrderUnknown("no such order")
-    _check_maker(cmd.actor, state.maker)
+
+
+def decide_review(state: OrderState, cmd: SubmitReview) -> list[catalog.Payload]:
+    _known_order(cmd.actor, state)
     if state.repaired_at is None or state.provider_id is None:
         raise NotRepaired("the order has not been repaired yet; a review judges a repair")
     if cmd.actor.party in (state.provider_id, state.outlet_id):
@@ -73,14 +79,12 @@ def decide_complaint(state: OrderState | None, cmd: FileComplaint) -> list[catal
         raise InvalidComplaint("received_at lies in the future", "received_at")
     provider, outlet, maker = cmd.provider_id, cmd.outlet_id, cmd.maker
     if state is not None:
-        if not state.exists:
-            raise OrderUnknown("no such order")
+        _known_order(cmd.actor, state)
         if maker is not None and maker != state.maker:
             raise InvalidComplaint("the maker differs from the order's maker", "maker")
         maker = None  # the order names it
         provider = provider or state.provider_id
         outlet = outlet or (state.outlet_id if provider == state.provider_id else None)
-        _check_maker(cmd.actor, state.maker)
     else:
         if provider is None:
             raise InvalidComplaint("a complaint without an order must name the provider", "provider_id")

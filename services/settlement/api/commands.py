@@ -17,8 +17,8 @@ from libs.events import catalog
 from libs.web.auth import Principal
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, require
-from libs.web.problems import NotFound
 from libs.web.runtime import Runtime
+from libs.web.scoping import maker_scope, sees, visible_or_404
 from services.settlement import handlers, queries
 from services.settlement.api.schemas import SettlementApprove, SettlementCorrect, SettlementPublic, SettlementReverse
 from services.settlement.domain import ApproveSettlement, Command, CorrectSettlement, ReverseSettlement
@@ -27,11 +27,6 @@ from services.settlement.domain.standards import FeeStandard
 router = APIRouter(tags=["settlement"])
 Finance = Annotated[Principal, Depends(require("finance"))]
 Reader = Annotated[Principal, Depends(require("finance", "supervisor"))]
-
-
-def maker_scope(principal: Principal) -> str | None:
-    """Finance and supervisors act for their maker; the operator sees every maker."""
-    return None if principal.role == "operator" else principal.party
 
 
 async def _execute(runtime: Runtime, order_id: str, principal: Principal,
@@ -56,10 +51,9 @@ async def open_settlements(runtime: RuntimeDep, principal: Reader,
 async def read_settlement(order_id: str, runtime: RuntimeDep, principal: Reader) -> dict[str, Any]:
     """One order's settlement facts, its settlement history and, while open, its proposal."""
     found = await queries.order_detail(runtime.engine, order_id)
-    scope = maker_scope(principal)
-    if found is None or (scope is not None and found["maker"] not in (None, scope)):
-        raise NotFound(f"order {order_id} not known to settlement")
-    return found
+    maker = None if found is None else found["maker"]
+    allowed = found is not None and (maker is None or sees(principal, maker=maker))
+    return visible_or_404(found, allowed, f"order {order_id}")
 
 
 @router.post("/settlements/{order_id}", status_code=201)

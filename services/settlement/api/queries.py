@@ -12,7 +12,7 @@ from pydantic import AwareDatetime
 from libs.web.auth import Principal
 from libs.web.deps import RuntimeDep, require
 from libs.web.downloads import content_disposition, csv_writer
-from libs.web.problems import Forbidden
+from libs.web.scoping import maker_scope, provider_scope, visible_or_404
 from services.settlement import queries
 
 router = APIRouter(tags=["settlement"])
@@ -28,13 +28,9 @@ CSV_COLUMNS = [
 
 
 def _provider_only(principal: Principal, provider: str) -> None:
-    """A provider's staff read only their own ledger and statements."""
-    if principal.role == "provider" and principal.party != provider:
-        raise Forbidden(f"{principal.id} may read only the statements of {principal.party}")
-
-
-def _maker(principal: Principal) -> str | None:
-    return None if principal.role in ("operator", "provider") else principal.party
+    """A provider's staff read only their own ledger and statements (another's: 404)."""
+    allowed = provider_scope(principal) in (None, provider)
+    visible_or_404(provider, allowed, f"provider {provider!r}")
 
 
 def yuan(fen: int) -> str:
@@ -72,7 +68,7 @@ def statement_csv(body: dict[str, Any]) -> str:
 async def read_ledger(provider: str, runtime: RuntimeDep, principal: LedgerReader) -> dict[str, Any]:
     """Every entry of a provider's ledger in booking order, with the running balance."""
     _provider_only(principal, provider)
-    entries = await queries.ledger_entries(runtime.engine, provider, _maker(principal))
+    entries = await queries.ledger_entries(runtime.engine, provider, maker_scope(principal))
     return {"provider_id": provider, "entries": entries,
             "balance_fen": entries[-1]["balance_fen"] if entries else 0}
 
@@ -85,7 +81,7 @@ async def read_statement(
 ) -> dict[str, Any] | Response:
     """A provider's monthly statement, as JSON or CSV (Accept: text/csv or ?format=csv)."""
     _provider_only(principal, provider)
-    body = await queries.statement(runtime.engine, provider, month, _maker(principal))
+    body = await queries.statement(runtime.engine, provider, month, maker_scope(principal))
     if format == "csv" or (format is None and "text/csv" in (accept or "")):
         filename = f"statement-{provider}-{month}.csv"
         return Response(statement_csv(body), media_type="text/csv; charset=utf-8",
@@ -96,7 +92,7 @@ async def read_statement(
 @router.get("/settlement/totals")
 async def read_totals(month: Month, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
     """Entries and net amounts per provider and payer booked in a month (the ops dashboard reads this)."""
-    items = await queries.monthly_totals(runtime.engine, month, _maker(principal))
+    items = await queries.monthly_totals(runtime.engine, month, maker_scope(principal))
     return {"month": month, "items": items, "amount_fen": sum(i["amount_fen"] for i in items)}
 
 
@@ -107,7 +103,7 @@ async def read_anomalies(
     since: AwareDatetime | None = None,
 ) -> dict[str, Any]:
     """Repairs a maker's supervisors should look at, each flag with the reason."""
-    found = await queries.anomaly_flags(runtime.engine, _maker(principal), provider, since)
+    found = await queries.anomaly_flags(runtime.engine, maker_scope(principal), provider, since)
     items = [{"kind": f.kind, "order_id": f.order_id, "maker": f.maker, "provider_id": f.provider_id,
               "repaired_at": f.repaired_at, "reason": f.reason} for f in found]
     return {"items": items, "count": len(items)}

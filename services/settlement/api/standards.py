@@ -8,30 +8,34 @@ from fastapi import APIRouter, Depends, Query
 
 from libs.web.auth import Principal
 from libs.web.deps import RuntimeDep, require
-from libs.web.problems import Conflict, Forbidden, NotFound
+from libs.web.problems import Conflict, NotFound
+from libs.web.scoping import maker_or_404, maker_scope, provider_scope
 from services.settlement import queries
 from services.settlement.domain.standards import FeeStandard, FeeStandardCreate
 from services.settlement.reference import StandardRace, add_standard, find_standard, load_standards
 
 router = APIRouter(tags=["settlement"])
-Finance = Annotated[Principal, Depends(require("finance"))]
-Reader = Annotated[Principal, Depends(require("finance", "supervisor", "provider"))]
+Finance = Annotated[Principal, Depends(require("finance", "admin"))]
+Reader = Annotated[Principal, Depends(require("finance", "supervisor", "provider", "admin"))]
 
 
 def _may_read(principal: Principal, standard: FeeStandard) -> bool:
-    """A provider reads the standards it is paid under; finance and supervisors their maker's."""
-    if principal.role == "operator":
+    """A provider reads the standards it is paid under; finance and supervisors their makers';
+    the operator and admin (who manages reference data) every one."""
+    if principal.role == "admin":
         return True
-    if principal.role == "provider":
-        return standard.provider_id in (principal.party, "*")
-    return standard.maker == principal.party
+    confined = provider_scope(principal)
+    if confined is not None:
+        return standard.provider_id in (confined, "*")
+    makers = maker_scope(principal)
+    return makers is None or standard.maker in makers
 
 
 @router.post("/settlement/standards", status_code=201)
 async def create_standard(body: FeeStandardCreate, runtime: RuntimeDep, principal: Finance) -> FeeStandard:
     """Record a new version of a maker's fee standard (versions are never edited)."""
-    if principal.role != "operator" and body.maker != principal.party:
-        raise Forbidden(f"{principal.id} sets standards for maker {principal.party}, not {body.maker}", field="maker")
+    if principal.role != "admin":
+        maker_or_404(principal, body.maker)
     try:
         return await add_standard(runtime.engine, body, runtime.clock, principal.actor)
     except StandardRace as exc:
