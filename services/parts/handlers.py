@@ -71,8 +71,16 @@ async def set_cost(runtime: Runtime, cost: PartCostSet, actor: str,
                       catalogue.SetCost(cost), actor, correlation_id)
 
 
+async def _outlet_of(runtime: Runtime, outlet_id: str, provider_id: str) -> None:
+    """An outlet another provider works from is not found (the stock stream checks its own owner too)."""
+    owner = await queries.outlet_provider(runtime.engine, outlet_id)
+    if owner is not None and owner != provider_id:
+        raise NotFound(f"no outlet {outlet_id} of provider {provider_id}", "outlet_id")
+
+
 async def receive_stock(runtime: Runtime, received: StockReceived, actor: str,
                         correlation_id: UUID | None = None) -> Committed[Any]:
+    await _outlet_of(runtime, received.outlet_id, received.provider_id)
     return await _run(runtime, stock.stock_stream(received.outlet_id), stock.DECIDER, stock.Receive(received),
                       actor, correlation_id)
 
@@ -80,6 +88,8 @@ async def receive_stock(runtime: Runtime, received: StockReceived, actor: str,
 async def count_stock(runtime: Runtime, count: StockAdjusted, actor: str,
                       correlation_id: UUID | None = None) -> Committed[Any]:
     """A count: the event records what was counted and the difference from the books."""
+    await _outlet_of(runtime, count.outlet_id, count.provider_id)
+
     async def build(_state: stock.Stock) -> stock.Count:
         books = await queries.booked(runtime.engine, count.outlet_id, count.maker, count.technician_id)
         return stock.Count(count.outlet_id, count.provider_id, count.maker, count.technician_id, count.part_no,
@@ -90,6 +100,8 @@ async def count_stock(runtime: Runtime, count: StockAdjusted, actor: str,
 
 async def send_back(runtime: Runtime, returned: StockReturned, actor: str,
                     correlation_id: UUID | None = None) -> Committed[Any]:
+    await _outlet_of(runtime, returned.outlet_id, returned.provider_id)
+
     async def build(_state: stock.Stock) -> stock.SendBack:
         books = await queries.booked(runtime.engine, returned.outlet_id, returned.maker, returned.technician_id)
         return stock.SendBack(returned, books)
@@ -99,6 +111,7 @@ async def send_back(runtime: Runtime, returned: StockReturned, actor: str,
 
 async def request_parts(runtime: Runtime, request: PartsOrderRequested, actor: str,
                         correlation_id: UUID | None = None) -> Committed[Any]:
+    await _outlet_of(runtime, request.outlet_id, request.provider_id)
     return await _run(runtime, orders.order_stream(request.parts_order_id), orders.DECIDER, orders.Request(request),
                       actor, correlation_id)
 

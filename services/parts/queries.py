@@ -22,7 +22,7 @@ from services.parts.domain.anomalies import Facts, Fit, Flag, flags
 from services.parts.domain.catalogue import CostVersion
 from services.parts.domain.returns import overdue
 from services.parts.domain.stock import SHELF, Move, levels, shortages
-from services.parts.projection import catalogue, costs, moves, parts_orders, returns
+from services.parts.projection import catalogue, costs, moves, parts_orders, returns, service_orders
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,13 @@ async def anomaly_flags(engine: AsyncEngine, scope: Scope, provider: str | None,
 
 
 async def outlet_provider(engine: AsyncEngine, outlet_id: str) -> str | None:
-    """The provider whose staff keep this outlet's stock (the first one that recorded any)."""
-    found = await _rows(engine, select(moves.c.provider_id).where(
-        moves.c.outlet_id == outlet_id, moves.c.kind != "fitted").order_by(moves.c.position).limit(1))
-    return found[0]["provider_id"] if found else None
+    """The provider an outlet belongs to: the one dispatch sends its orders to, else the one
+    whose staff first ordered or recorded parts there (None: an outlet nobody has used yet)."""
+    so, po = service_orders, parts_orders
+    for query in (select(so.c.provider_id).where(so.c.outlet_id == outlet_id, so.c.provider_id.is_not(None)),
+                  select(po.c.provider_id).where(po.c.outlet_id == outlet_id).order_by(po.c.requested_at),
+                  select(moves.c.provider_id).where(moves.c.outlet_id == outlet_id).order_by(moves.c.position)):
+        found = await _rows(engine, query.limit(1))
+        if found:
+            return str(found[0]["provider_id"])
+    return None

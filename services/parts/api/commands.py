@@ -16,7 +16,7 @@ from libs.web.auth import Principal
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Forbidden
-from services.parts import handlers, queries
+from services.parts import handlers
 from services.parts.api.schemas import (
     CommandPublic,
     CostCreate,
@@ -101,9 +101,6 @@ async def send_back(outlet_id: str, body: StockSendBack, runtime: RuntimeDep, pr
 async def request_parts(body: PartsOrderCreate, runtime: RuntimeDep, principal: Outlet) -> CommandPublic:
     """An outlet orders parts from its dealer or the maker's warehouse: parts_order.requested."""
     own_outlet(principal, body.outlet_id)
-    owner = await queries.outlet_provider(runtime.engine, body.outlet_id)
-    if owner is not None and owner != principal.party:
-        raise NotFound(f"no outlet {body.outlet_id} of {principal.party}", "outlet_id")
     pid = str(uuid4())
     request = PartsOrderRequested(parts_order_id=pid, maker=body.maker, outlet_id=body.outlet_id,
                                   provider_id=principal.party, supplier=body.supplier, lines=body.lines,

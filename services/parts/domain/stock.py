@@ -54,12 +54,13 @@ def levels(moves: Iterable[Move]) -> dict[Key, int]:
 def shortages(on_hand: Mapping[tuple[str, str], int], used: Mapping[tuple[str, str], int],
               on_order: Mapping[tuple[str, str], int]) -> list[dict[str, object]]:
     """Seed 000's regular question, what does the outlet need: per (maker, part), the usage of
-    the period against what is on hand and on order; short = usage − on hand − on order."""
+    the period against what is on hand and on order; short = usage − on hand − on order, where
+    a negative level (fitted more than received: see the anomaly flags) counts as nothing on hand."""
     out = []
     for key in sorted(set(on_hand) | set(used) | set(on_order)):
         have, need, coming = on_hand.get(key, 0), used.get(key, 0), on_order.get(key, 0)
         out.append({"maker": key[0], "part_no": key[1], "on_hand": have, "used": need, "on_order": coming,
-                    "short": max(0, need - have - coming)})
+                    "short": max(0, need - max(have, 0) - coming)})
     return out
 
 
