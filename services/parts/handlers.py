@@ -87,7 +87,9 @@ async def receive_stock(runtime: Runtime, received: StockReceived, actor: str,
 
 async def count_stock(runtime: Runtime, count: StockAdjusted, actor: str,
                       correlation_id: UUID | None = None) -> Committed[Any]:
-    """A count: the event records what was counted and the difference from the books."""
+    """A count: the event records what was counted and the difference from the books as the read
+    model showed them (a fitting not yet projected is then corrected by the next count; the
+    counted figure itself is in the event, so nothing is lost)."""
     await _outlet_of(runtime, count.outlet_id, count.provider_id)
 
     async def build(_state: stock.Stock) -> stock.Count:
