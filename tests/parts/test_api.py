@@ -132,6 +132,7 @@ async def test_bad_input_is_a_problem_naming_the_field(sqlite_api: Any) -> None:
          "provider", "counted"),
         (f"/parts/stock/{OUTLET}/counts", {"maker": "gree", "part_no": "A", "counted": 1}, "provider", "reason"),
         ("/parts/returns", {"order_id": "o-1", "part_no": "A"}, "provider", "faulty_serial"),
+        ("/parts/returns", {"order_id": "o-1", "part_no": "A", "faulty_serial": "F/1"}, "provider", "faulty_serial"),
     ]
     for path, body, who, field in cases:
         problem = await _post(api, path, body, who, 422)

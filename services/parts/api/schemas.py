@@ -12,7 +12,7 @@ from libs.events.catalog import ShippedLine, StockLine
 from libs.web.text import FreeText, PlainText
 
 Ident = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-Serial = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
+Serial = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Lines = Annotated[list[StockLine], Field(min_length=1, max_length=200)]
 
 
