@@ -32,6 +32,7 @@ ROUTES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^/dispatch(/|$)"), "dispatch"),
     (re.compile(r"^/settlements?(/|$)"), "settlement"),
     (re.compile(r"^/quality(/|$)"), "quality"),
+    (re.compile(r"^/parts(/|$)"), "parts"),
 ]
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "host", "content-length",
               "proxy-authorization", "proxy-authenticate", "trailer"}

@@ -13,10 +13,11 @@ from libs.web.runtime import ServiceSpec
 from services.dispatch.app import SERVICE as DISPATCH
 from services.intake.app import SERVICE as INTAKE
 from services.notify.app import SERVICE as NOTIFY
+from services.parts.app import SERVICE as PARTS
 from services.quality.app import SERVICE as QUALITY
 from services.settlement.app import SERVICE as SETTLEMENT
 
-ALL: dict[str, ServiceSpec] = {s.name: s for s in (INTAKE, DISPATCH, SETTLEMENT, QUALITY, NOTIFY)}
+ALL: dict[str, ServiceSpec] = {s.name: s for s in (INTAKE, DISPATCH, SETTLEMENT, QUALITY, NOTIFY, PARTS)}
 
 
 def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:

@@ -172,6 +172,24 @@ class Demo:
                 "labour_fen_per_hour": labour, "labour_norm_hours": {"*": "3"},
                 "parts_price_list": {p[0]: p[2] for parts in world.PARTS.values() for p in parts},
             })
+        await self.stock_parts(start)
+
+    async def stock_parts(self, start: datetime) -> None:
+        """Each maker's parts catalogue (at the price list's cost) and a first delivery to every outlet."""
+        day = (start - timedelta(days=30)).date().isoformat()
+        for maker in world.MAKERS:
+            for category, models in maker.models.items():
+                for number, name, cost in world.PARTS[category]:
+                    returnable = cost >= 18000  # the expensive ones go back to the maker (旧件返还)
+                    await self.call("part", "POST", "/parts/catalogue", world.staff(maker.id, "dispatcher"), json={
+                        "maker": maker.id, "part_no": number, "name": name, "fits_models": list(models),
+                        "returnable": returnable, "return_within_days": 15 if returnable else None,
+                        "cost_fen": cost, "effective_from": day})
+            for outlet in world.OUTLETS:
+                lines = [{"part_no": p[0], "quantity": 3} for c in maker.models for p in world.PARTS[c]]
+                await self.call("stock", "POST", f"/parts/stock/{outlet.id}/receipts",
+                                world.technician_key(outlet.provider_id),
+                                json={"maker": maker.id, "lines": lines, "note": "首批配件 (demo)"})
 
     # ----- one order's life -----
     async def report(self) -> None:

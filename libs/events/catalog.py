@@ -152,6 +152,8 @@ class PartUsed(Payload):
     quantity: int = Field(ge=1)
     unit_cost_fen: int = Field(ge=0)
     original: bool
+    serial: str | None = None  # the fitted part's serial (parts: serial search)
+    faulty_serial: str | None = None  # the removed faulty part's serial (parts: 旧件返还)
 
 
 class OrderRepaired(Payload):
@@ -245,6 +247,111 @@ class QualityPolicySet(Payload):
     admin_action_threshold: int = Field(ge=1)
 
 
+class PartCatalogued(Payload):
+    """A maker's part entered or amended in its catalogue (stream `part-{maker}:{part_no}`)."""
+
+    maker: str
+    part_no: str
+    name: str
+    fits_models: list[str] = []
+    returnable: bool = False  # the faulty part must go back to the maker (旧件返还)
+    return_within_days: int | None = Field(default=None, ge=1)
+
+
+class PartCostSet(Payload):
+    """A new version of a part's cost price, in force from `effective_from` (China day)."""
+
+    maker: str
+    part_no: str
+    cost_fen: int = Field(ge=0)
+    effective_from: date
+
+
+class StockLine(Payload):
+    part_no: str
+    quantity: int = Field(ge=1)
+
+
+class StockReceived(Payload):
+    """Parts put into an outlet's stock (or a technician's van), stream `stock-{outlet_id}`."""
+
+    outlet_id: str
+    provider_id: str
+    maker: str
+    technician_id: str | None = None  # the van; None: the outlet's shelf
+    lines: list[StockLine]
+    parts_order_id: str | None = None
+    note: str = ""
+
+
+class StockAdjusted(Payload):
+    """A count found `counted` where the books had `counted - delta`."""
+
+    outlet_id: str
+    provider_id: str
+    maker: str
+    technician_id: str | None = None
+    part_no: str
+    counted: int = Field(ge=0)
+    delta: int
+    reason: str
+
+
+class StockReturned(Payload):
+    """Unused parts sent back from the outlet to the dealer or warehouse."""
+
+    outlet_id: str
+    provider_id: str
+    maker: str
+    technician_id: str | None = None
+    lines: list[StockLine]
+    reason: str
+
+
+class ShippedLine(Payload):
+    part_no: str
+    quantity: int = Field(ge=1)
+    unit_cost_fen: int = Field(ge=0)
+
+
+class PartsOrderRequested(Payload):
+    """An outlet asks its dealer or the maker's warehouse for parts (stream `parts-order-{id}`)."""
+
+    parts_order_id: str
+    maker: str
+    outlet_id: str
+    provider_id: str
+    supplier: str
+    lines: list[StockLine]
+    for_order_id: str | None = None  # the service order waiting for these parts
+
+
+class PartsOrderShipped(Payload):
+    lines: list[ShippedLine]
+    total_fen: int
+
+
+class PartsOrderReceived(Payload):
+    lines: list[StockLine]
+
+
+class PartReturnShipped(Payload):
+    """A faulty part on its way back to the maker (stream `part-return-{id}`)."""
+
+    return_id: str
+    order_id: str
+    maker: str
+    provider_id: str
+    outlet_id: str
+    part_no: str
+    faulty_serial: str
+    waybill: str = ""
+
+
+class PartReturnReceived(Payload):
+    note: str = ""
+
+
 @dataclass(frozen=True)
 class EventSpec:
     name: str
@@ -290,6 +397,16 @@ register("complaint.received", 1, ComplaintReceived, "intake", "quality")
 register("complaint.responded", 1, ComplaintResponded, "dispatch", "quality")
 register("quality.month_closed", 1, MonthClosed, "quality")
 register("quality.policy_set", 1, QualityPolicySet, "quality")
+register("part.catalogued", 1, PartCatalogued, "parts")
+register("part.cost_set", 1, PartCostSet, "parts")
+register("stock.received", 1, StockReceived, "parts")
+register("stock.adjusted", 1, StockAdjusted, "parts")
+register("stock.returned", 1, StockReturned, "parts")
+register("parts_order.requested", 1, PartsOrderRequested, "parts")
+register("parts_order.shipped", 1, PartsOrderShipped, "parts")
+register("parts_order.received", 1, PartsOrderReceived, "parts")
+register("part_return.shipped", 1, PartReturnShipped, "parts")
+register("part_return.received", 1, PartReturnReceived, "parts")
 
 
 @upcaster("order.escalated", 1)

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     topic_partitions: int = 6
     host: str = "127.0.0.1"
     port: int = 8000
-    services: str = "intake,dispatch,settlement,quality,notify"
+    services: str = "intake,dispatch,settlement,quality,notify,parts"
     role: str = "api"  # api | relay | projector | all | gateway (dashboard + routing to UPSTREAMS)
     run_projections: bool = True  # in distributed mode projectors may run as their own processes
     run_relay: bool = True

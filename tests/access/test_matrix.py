@@ -49,6 +49,7 @@ SAMPLES = {  # a value for every path parameter (own tenant where it names one)
     "provider_id": "prov-wuhan", "outlet_id": "out-matrix", "month": "2026-05", "standard_id": "std-matrix",
     "platform_ref": "REF-MATRIX", "path": "dashboard.css", "principal_id": "nobody-here",
     "token": "v1.bm8.1.2.x",
+    "part_no": "GR-MATRIX", "parts_order_id": "po-matrix", "return_id": "o:F-matrix", "serial": "SN-MATRIX",
 }
 
 
