@@ -33,6 +33,7 @@ ROUTES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^/settlements?(/|$)"), "settlement"),
     (re.compile(r"^/quality(/|$)"), "quality"),
     (re.compile(r"^/parts(/|$)"), "parts"),
+    (re.compile(r"^/(s|ops/notifications|ops/status-links)(/|$)"), "notify"),
 ]
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "host", "content-length",
               "proxy-authorization", "proxy-authenticate", "trailer"}

@@ -48,7 +48,7 @@ async def _gateway(tmp_path: Path, upstreams: str, transport: httpx.AsyncBaseTra
 
 
 async def test_gateway_forwards_to_the_owning_service_and_merges_freshness(sqlite_api: Any, tmp_path: Path) -> None:
-    every = ",".join(f"{s}=http://upstream" for s in ("intake", "dispatch", "settlement", "quality", "parts"))
+    every = ",".join(f"{s}=http://upstream" for s in ("intake", "dispatch", "settlement", "quality", "parts", "notify"))
     app, runtime = await _gateway(tmp_path, every, sqlite_api.transport)
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as gw:
@@ -90,7 +90,7 @@ async def test_unreachable_service_is_a_503_problem(tmp_path: Path) -> None:
 async def test_one_correlation_id_through_gateway_and_service(
     sqlite_api: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    every = ",".join(f"{s}=http://upstream" for s in ("intake", "dispatch", "settlement", "quality", "parts"))
+    every = ",".join(f"{s}=http://upstream" for s in ("intake", "dispatch", "settlement", "quality", "parts", "notify"))
     app, runtime = await _gateway(tmp_path, every, sqlite_api.transport)
     trace = "4bf92f3577b34da6a3ce929d0e0e4736"
     try:
@@ -114,7 +114,7 @@ async def test_one_correlation_id_through_gateway_and_service(
 
 
 async def test_the_gateway_serves_the_merged_document_of_every_service(sqlite_api: Any, tmp_path: Path) -> None:
-    every = ",".join(f"{s}=http://upstream" for s in ("intake", "dispatch", "settlement", "quality", "parts"))
+    every = ",".join(f"{s}=http://upstream" for s in ("intake", "dispatch", "settlement", "quality", "parts", "notify"))
     app, runtime = await _gateway(tmp_path, every, sqlite_api.transport)
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as gw:
