@@ -4,7 +4,7 @@ Each loads the order, decides and appends through libs.events.command.execute. N
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 from uuid import UUID, uuid4, uuid5
@@ -66,11 +66,16 @@ async def report(
 ) -> Committed[OrderState]:
     """A partner's new order; under an Idempotency-Key the order and event ids are stable, so
     a retry is recognised by the store (`replayed`)."""
-    assert command.partner_id is not None
+    partner_id = command.partner_id
+    assert partner_id is not None
+    order_id = str(uuid4()) if key is None else str(stable_id("order", partner_id, key))
+    async with reader(runtime.engine).connect() as conn:
+        existing = await queries.order_for_partner_ref(conn, partner_id, command.external_ref)
+    if existing is not None and existing != order_id:  # the same key again is a retry, replayed below
+        command = replace(command, existing=existing)
     if key is None:
-        return await _execute(runtime, str(uuid4()), command, actor, 0, correlation_id=correlation_id)
-    order_id = str(stable_id("order", command.partner_id, key))
-    ids = [stable_id("event", command.partner_id, key)]
+        return await _execute(runtime, order_id, command, actor, 0, correlation_id=correlation_id)
+    ids = [stable_id("event", partner_id, key)]
     return await _execute(runtime, order_id, command, actor, 0, ids, correlation_id)
 
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import and_, or_, select
 
 from libs.events import catalog
+from libs.events.bounds import WindowDay
 from libs.events.chinatime import local_day, midnight
 from libs.events.command import Committed
 from libs.events.db import reader
@@ -22,12 +23,12 @@ from libs.web.deps import RuntimeDep, get_runtime
 from libs.web.fastpath import JSON_TYPES, with_fast_path
 from libs.web.problems import NotFound, Unprocessable
 from libs.web.responses import json_response
+from libs.web.text import PlainText
 from services.intake import handlers
 from services.intake.api.common import PartnerDep, timeline
 from services.intake.api.common import partner as partner_only
 from services.intake.api.idempotency import same_request
 from services.intake.api.schemas import (
-    PRINTABLE,
     REF,
     EscalationAccepted,
     EscalationCreate,
@@ -155,9 +156,9 @@ def _encode(at: datetime, order_id: str) -> str:
 async def list_orders(
     partner: PartnerDep, runtime: RuntimeDep,
     status: Status | None = None,
-    city: Annotated[str | None, Query(max_length=30, pattern=PRINTABLE)] = None,
-    reported_from: Annotated[date | None, Query(description="first day (China time), inclusive")] = None,
-    reported_to: Annotated[date | None, Query(description="last day (China time), inclusive")] = None,
+    city: Annotated[PlainText | None, Query(max_length=30)] = None,
+    reported_from: Annotated[WindowDay | None, Query(description="first day (China time), inclusive")] = None,
+    reported_to: Annotated[WindowDay | None, Query(description="last day (China time), inclusive")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=300, pattern=r"^[A-Za-z0-9_=-]*$")] = None,
 ) -> OrdersPublic:
