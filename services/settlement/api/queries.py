@@ -78,7 +78,9 @@ async def read_ledger(provider: str, runtime: RuntimeDep, principal: LedgerReade
             "balance_fen": entries[-1]["balance_fen"] if entries else 0, **await runtime.completeness(PROJECTION)}
 
 
-@router.get("/settlement/statements/{provider}", response_model=None)
+@router.get("/settlement/statements/{provider}", response_model=None, responses={200: {"content": {
+    "application/json": {"schema": {"type": "object"}},
+    "text/csv": {"schema": {"type": "string"}, "example": "order_id,partner_ref,...\r\n"}}}})
 async def read_statement(
     provider: str, month: MonthQuery, runtime: RuntimeDep, principal: LedgerReader,
     format: Annotated[str | None, Query(pattern="^(json|csv)$")] = None,
