@@ -20,6 +20,7 @@ offset): pydantic would otherwise read `0` or `0.5` as a Unix timestamp.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -39,22 +40,22 @@ _DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _INSTANT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
 
 
-def iso_date(value: Any) -> Any:
-    """A date, or text that is YYYY-MM-DD (never a number or a timestamp)."""
-    if isinstance(value, date):
+def as_text(kind: type, pattern: re.Pattern[str], expected: str) -> Callable[[Any], Any]:
+    """A before-validator: a `kind` passes; text must match `pattern` (pydantic's own parsing
+    then reads it); anything else, a number above all, is refused as not `expected`."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, kind):
+            return value
+        if not isinstance(value, str) or not pattern.match(value):
+            raise ValueError(expected)
         return value
-    if not isinstance(value, str) or not _DAY.match(value):
-        raise ValueError("a date as YYYY-MM-DD")
-    return value
+
+    return check
 
 
-def iso_datetime(value: Any) -> Any:
-    """A datetime, or text that is an ISO 8601 date-time (never a number or a timestamp)."""
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not _INSTANT.match(value):
-        raise ValueError("an ISO 8601 date-time with a zone offset")
-    return value
+iso_date = as_text(date, _DAY, "a date as YYYY-MM-DD")
+iso_datetime = as_text(datetime, _INSTANT, "an ISO 8601 date-time with a zone offset")
 
 
 def day_in_window(value: date) -> date:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BeforeValidator, Field, StrictBool, StrictFloat, StrictInt, field_validator
 
-from libs.events.bounds import WindowDay
+from libs.events.bounds import WindowDay, as_text
 from libs.web.text import PlainText
 from services.dispatch.api.schemas.base import Body, Name
 
@@ -56,18 +56,9 @@ class OutletPublic(OutletCreate):
 
 # ---- SLA policies -----------------------------------------------------------------------
 
+# a wall-clock time in the calendar's own zone (`tz`): an offset on it means nothing
 _CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$")
-
-
-def _local_time(value: Any) -> Any:
-    """A wall-clock time in the calendar's own zone (`tz`): an offset on it means nothing."""
-    if isinstance(value, time):
-        return value
-    if not isinstance(value, str) or not _CLOCK_TIME.match(value):
-        raise ValueError("a local time as HH:MM[:SS] without a zone (the calendar's tz applies)")
-    return value
-
-
+_local_time = as_text(time, _CLOCK_TIME, "a local time as HH:MM[:SS] without a zone (the calendar's tz applies)")
 LocalTime = Annotated[time, BeforeValidator(_local_time)]
 
 
