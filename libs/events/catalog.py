@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from libs.events.bounds import MAX_QUANTITY, CatalogDay, CatalogMoment, Fen, Hours, Month, Quantity, SignedFen, SlaHours
 from libs.events.envelope import NewEvent, StoredEvent
 from libs.events.errors import EmitterNotAllowed, InvalidEventData, UnknownEventType
 
@@ -60,9 +61,9 @@ class Product(Payload):
     brand: str
     model: str
     serial: str
-    factory_date: date | None = None
-    purchase_date: date | None = None
-    quantity: int = 1
+    factory_date: CatalogDay | None = None
+    purchase_date: CatalogDay | None = None
+    quantity: Quantity = 1
 
 
 class Location(Payload):
@@ -115,12 +116,12 @@ class OrderDispatched(Payload):
     outlet_id: str
     provider_id: str
     technician_id: str
-    sla_due_at: datetime
+    sla_due_at: CatalogMoment
     sla_kind: Literal["on_site", "complaint_response"] = "on_site"
-    sla_hours: int
+    sla_hours: SlaHours
     calendar: str = "24x7"
-    window_start: datetime | None = None  # the appointment window booked with the customer
-    window_end: datetime | None = None
+    window_start: CatalogMoment | None = None  # the appointment window booked with the customer
+    window_end: CatalogMoment | None = None
 
 
 class OrderReassigned(Payload):
@@ -129,7 +130,7 @@ class OrderReassigned(Payload):
     provider_id: str
     technician_id: str
     reason: str
-    sla_due_at: datetime
+    sla_due_at: CatalogMoment
 
 
 class OrderSlaPaused(Payload):
@@ -142,15 +143,15 @@ class OrderSlaResumed(Payload):
 
 
 class OrderArrived(Payload):
-    arrived_at: datetime
-    staff_count: int = Field(ge=1)
+    arrived_at: CatalogMoment
+    staff_count: int = Field(ge=1, le=MAX_QUANTITY)
 
 
 class PartUsed(Payload):
     part_no: str
     name: str = ""
-    quantity: int = Field(ge=1)
-    unit_cost_fen: int = Field(ge=0)
+    quantity: Quantity
+    unit_cost_fen: Fen
     original: bool
     serial: str | None = None  # the fitted part's serial (parts: serial search)
     faulty_serial: str | None = None  # the removed faulty part's serial (parts: 旧件返还)
@@ -161,8 +162,8 @@ class OrderRepaired(Payload):
     solution: str
     other_services: str = ""
     parts: list[PartUsed] = []
-    labour_hours: Decimal = Field(ge=0)
-    departed_at: datetime
+    labour_hours: Hours
+    departed_at: CatalogMoment
     test_result: str = ""
     cause_analysis: str = ""
     sales_opportunity: str | None = None
@@ -171,9 +172,9 @@ class OrderRepaired(Payload):
 class SettlementLine(Payload):
     kind: Literal["travel", "labour", "part", "lump_sum"]
     description: str
-    quantity: Decimal
-    unit_fen: int
-    amount_fen: int
+    quantity: Decimal = Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)
+    unit_fen: SignedFen
+    amount_fen: SignedFen
 
 
 class OrderSettled(Payload):
@@ -183,7 +184,7 @@ class OrderSettled(Payload):
     payer: Payer
     standard_id: str
     lines: list[SettlementLine]
-    total_fen: int
+    total_fen: SignedFen
     replaces: UUID | None = None
 
 
@@ -210,7 +211,7 @@ class ComplaintReceived(Payload):
     text: str
     provider_id: str | None = None
     outlet_id: str | None = None
-    received_at: datetime
+    received_at: CatalogMoment
     external_ref: str | None = None  # the complaint platform's own reference
     platform_id: str | None = None
     attachments: list[str] = []
@@ -223,7 +224,7 @@ class ComplaintResponded(Payload):
 
 
 class MonthClosed(Payload):
-    month: str
+    month: Month
     maker: str
     scores: list[dict[str, Any]]
     through_position: int | None = None  # quality: the figures count what the log held up to here
@@ -232,17 +233,17 @@ class MonthClosed(Payload):
 
 class ComplaintBandSpec(Payload):
     max_complaints: int | None = Field(default=None, ge=0)  # inclusive upper edge; None = no upper edge
-    amount_fen: int
+    amount_fen: SignedFen
 
 
 class QualityPolicySet(Payload):
     """A maker's reward/penalty policy for the monthly performance score (seed 004), money in fen."""
 
     maker: str
-    improvement_reward_fen: int = Field(ge=0)
-    decline_penalty_fen: int = Field(ge=0)
-    all_max_reward_fen: int = Field(ge=0)
-    all_min_penalty_fen: int = Field(ge=0)
+    improvement_reward_fen: Fen
+    decline_penalty_fen: Fen
+    all_max_reward_fen: Fen
+    all_min_penalty_fen: Fen
     complaint_bands: list[ComplaintBandSpec]
     admin_action_threshold: int = Field(ge=1)
 
@@ -263,13 +264,13 @@ class PartCostSet(Payload):
 
     maker: str
     part_no: str
-    cost_fen: int = Field(ge=0)
-    effective_from: date
+    cost_fen: Fen
+    effective_from: CatalogDay
 
 
 class StockLine(Payload):
     part_no: str
-    quantity: int = Field(ge=1)
+    quantity: Quantity
 
 
 class StockReceived(Payload):
@@ -292,8 +293,8 @@ class StockAdjusted(Payload):
     maker: str
     technician_id: str | None = None
     part_no: str
-    counted: int = Field(ge=0)
-    delta: int
+    counted: Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
+    delta: Annotated[int, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
     reason: str
 
 
@@ -310,8 +311,8 @@ class StockReturned(Payload):
 
 class ShippedLine(Payload):
     part_no: str
-    quantity: int = Field(ge=1)
-    unit_cost_fen: int = Field(ge=0)
+    quantity: Quantity
+    unit_cost_fen: Fen
 
 
 class PartsOrderRequested(Payload):

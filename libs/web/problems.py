@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -121,6 +122,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field(tuple(e["loc"])), "message": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return problem_response(422, "Invalid request", invalid_fields(errors), request, errors=errors)
+
+    @app.exception_handler(ValidationError)
+    async def _out_of_bounds(request: Request, exc: ValidationError) -> JSONResponse:
+        """An event the command built from an accepted request is out of the catalog's bounds
+        (libs/events/bounds.py), e.g. a settlement total over 10^12 fen: refuse it, never store it."""
         errors = [{"field": _field(tuple(e["loc"])), "message": e["msg"], "type": e["type"]} for e in exc.errors()]
         return problem_response(422, "Invalid request", invalid_fields(errors), request, errors=errors)
 

@@ -204,6 +204,13 @@ class Runtime:
         age = (self.clock() - nxt[0].recorded_at).total_seconds() if nxt else 0.0
         return Lag(head - position, max(age, 0.0), position, head)
 
+    async def completeness(self, *projections: str) -> dict[str, Any]:
+        """What a figure read from `projections` says about itself: `complete` false, and the
+        projections named, while any of them holds unresolved dead letters (events it missed)."""
+        dead = await self.dead_letter_counts()
+        missing = sorted(p for p in projections if dead.get(p))
+        return {"complete": not missing, "incomplete": missing}
+
     async def dead_letter_counts(self) -> dict[str, int]:
         async with reader(self.engine).connect() as conn:
             rows = await conn.execute(

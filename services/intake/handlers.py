@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 from uuid import UUID, uuid4
@@ -81,11 +81,16 @@ async def report(
 ) -> Committed[OrderState]:
     """A partner's new order; under an Idempotency-Key the order and event ids are stable, so
     a retry is recognised by the store (`replayed`)."""
-    if key is None:
-        return await _execute(runtime, str(uuid4()), command, actor, 0, correlation_id=correlation_id)
     owner = command.partner_id or actor  # a hotline agent's keys are its own
     secret = id_key(runtime.settings)
-    order_id = str(stable_id(secret, "order", owner, key))
+    order_id = str(uuid4()) if key is None else str(stable_id(secret, "order", owner, key))
+    if command.partner_id is not None:
+        async with reader(runtime.engine).connect() as conn:
+            existing = await queries.order_for_partner_ref(conn, command.partner_id, command.external_ref)
+        if existing is not None and existing != order_id:  # the same key again is a retry, replayed below
+            command = replace(command, existing=existing)
+    if key is None:
+        return await _execute(runtime, order_id, command, actor, 0, correlation_id=correlation_id)
     ids = [stable_id(secret, "event", owner, key)]
     return await _execute(runtime, order_id, command, actor, 0, ids, correlation_id)
 

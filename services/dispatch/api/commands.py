@@ -13,6 +13,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends
 
+from libs.events import catalog
 from libs.events.command import Committed
 from libs.web.auth import Principal
 from libs.web.context import correlation_id
@@ -127,7 +128,8 @@ async def repair(order_id: str, body: RepairIn, runtime: RuntimeDep, principal: 
     at = _at(body.departed_at, now)
     return await _run(runtime, order_id, principal, at, _pure(lambda s, p: Repair(
         diagnosis=body.diagnosis, solution=body.solution, departed_at=at, now=now,
-        labour_hours=body.labour_hours, parts=tuple(body.parts), other_services=body.other_services,
+        labour_hours=body.labour_hours, other_services=body.other_services,
+        parts=tuple(catalog.PartUsed(**p.model_dump()) for p in body.parts),
         test_result=body.test_result, cause_analysis=body.cause_analysis, sales_opportunity=body.sales_opportunity,
     )))
 

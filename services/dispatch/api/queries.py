@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from libs.events.bounds import Month
 from libs.events.chinatime import month_end, month_start
 from libs.web.auth import Principal
 from libs.web.deps import RuntimeDep, require
@@ -98,7 +99,7 @@ async def overdue(runtime: RuntimeDep, principal: Desk) -> OverduePublic:
 @router.get("/compliance", response_model=CompliancePublic)
 async def compliance(
     runtime: RuntimeDep, principal: Desk,
-    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, China time")],
+    month: Annotated[Month, Query(description="YYYY-MM, China time")],
 ) -> CompliancePublic:
     """On-site SLA compliance per province for orders that arrived in the month (China time)."""
     start, end = month_start(month), month_end(month)

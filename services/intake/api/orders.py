@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import and_, or_, select
 
 from libs.events import catalog
+from libs.events.bounds import WindowDay
 from libs.events.chinatime import local_day, midnight
 from libs.events.command import Committed
 from libs.events.db import reader
@@ -25,11 +26,11 @@ from libs.web.fastpath import JSON_TYPES, with_fast_path
 from libs.web.problems import Unprocessable
 from libs.web.responses import json_response
 from libs.web.scoping import maker_scope, visible_or_404
+from libs.web.text import PlainText
 from services.intake import handlers
 from services.intake.api.common import HOTLINE, PartnerDep, ReporterDep, reads, reporter, timeline
 from services.intake.api.idempotency import same_request
 from services.intake.api.schemas import (
-    PRINTABLE,
     REF,
     EscalationAccepted,
     EscalationCreate,
@@ -171,9 +172,9 @@ async def list_orders(
     partner: PartnerDep, runtime: RuntimeDep,
     _at: Annotated[int | None, read_model_at(PROJECTION.name)],
     status: Status | None = None,
-    city: Annotated[str | None, Query(max_length=30, pattern=PRINTABLE)] = None,
-    reported_from: Annotated[date | None, Query(description="first day (China time), inclusive")] = None,
-    reported_to: Annotated[date | None, Query(description="last day (China time), inclusive")] = None,
+    city: Annotated[PlainText | None, Query(max_length=30)] = None,
+    reported_from: Annotated[WindowDay | None, Query(description="first day (China time), inclusive")] = None,
+    reported_to: Annotated[WindowDay | None, Query(description="last day (China time), inclusive")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=300, pattern=r"^[A-Za-z0-9_=-]*$")] = None,
 ) -> OrdersPublic:

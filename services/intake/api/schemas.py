@@ -7,53 +7,37 @@ ever accepted and stored.
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
 from libs.events import catalog
+from libs.events.bounds import WindowDay, WindowMoment
+from libs.web.text import FreeText, PlainText, free_text, plain_text
 
 PHONE = r"^(?:\+?86)?1[3-9][0-9]{9}$|^0[1-9][0-9]{1,2}-?[1-9][0-9]{6,7}$"
-_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-
-
-def _iso_date(value: Any) -> Any:
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or not _DAY.match(value):
-        raise ValueError("a date as YYYY-MM-DD")
-    return value
-
-
-def _iso_datetime(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
-        raise ValueError("an ISO 8601 date-time with a zone offset")
-    return value
-
-
-PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # no control characters (PostgreSQL refuses NUL in text)
 REF = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$"  # ids and references we look up by
 
 
-def _text(max_length: int) -> StringConstraints:
-    return StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=max_length, pattern=PRINTABLE)
+def _text(max_length: int, min_length: int = 1) -> StringConstraints:
+    return StringConstraints(strict=True, strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
-Text20 = Annotated[str, _text(20)]
-Text30 = Annotated[str, _text(30)]
-Text50 = Annotated[str, _text(50)]
-Text100 = Annotated[str, _text(100)]
-Text300 = Annotated[str, _text(300)]
-Text500 = Annotated[str, _text(500)]
-Text2000 = Annotated[str, _text(2000)]
+# names and one-line fields refuse every control, bidi-override and zero-width character;
+# free text (a fault, a reason) may hold newlines and tabs (libs/web/text.py); checked after
+# stripping, so blank text is refused by min_length first
+Text20 = Annotated[str, _text(20), AfterValidator(plain_text)]
+Text30 = Annotated[str, _text(30), AfterValidator(plain_text)]
+Text50 = Annotated[str, _text(50), AfterValidator(plain_text)]
+Text100 = Annotated[str, _text(100), AfterValidator(plain_text)]
+Text300 = Annotated[str, _text(300), AfterValidator(plain_text)]
+Text500 = Annotated[str, _text(500), AfterValidator(free_text)]
+Text2000 = Annotated[str, _text(2000), AfterValidator(free_text)]
 
 
-Day = Annotated[date, BeforeValidator(_iso_date)]
-Moment = Annotated[AwareDatetime, BeforeValidator(_iso_datetime)]
+Day = WindowDay
+Moment = WindowMoment
 Phone = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, pattern=PHONE, max_length=20)]
 Category = Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 Url = Annotated[str, StringConstraints(strict=True, pattern=r"^https?://[^\s\x00-\x1f\x7f]{1,490}$", max_length=500)]
@@ -95,7 +79,7 @@ class OrderCreate(Body):
     customer: CustomerIn
     product: ProductIn
     location: LocationIn
-    working_conditions: Annotated[str, StringConstraints(strict=True, max_length=500, pattern=PRINTABLE)] = ""
+    working_conditions: Annotated[FreeText, StringConstraints(strict=True, max_length=500)] = ""
     fault: Text2000
 
 
@@ -182,7 +166,7 @@ class PlatformProduct(Body):
     category: Category
     brand: Text50
     model: Text100
-    serial: Annotated[str, StringConstraints(strict=True, max_length=100, pattern=PRINTABLE)] = ""
+    serial: Annotated[PlainText, StringConstraints(strict=True, max_length=100)] = ""
     factory_date: Day | None = None
     purchase_date: Day | None = None
 

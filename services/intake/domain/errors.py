@@ -33,6 +33,15 @@ class AlreadyReported(Refused):
     pass
 
 
+class DuplicateReference(Refused):
+    """A partner reported the same reference again without the Idempotency-Key of the first
+    report: answered 409 naming the existing order (a retry must reuse the key)."""
+
+    def __init__(self, ref: str, order_id: str) -> None:
+        super().__init__(f"partner_ref {ref!r} is already order {order_id}; retry with the first request's "
+                         "Idempotency-Key, or use a new reference", "partner_ref", order_id=order_id)
+
+
 class OrderClosed(Refused):
     pass
 

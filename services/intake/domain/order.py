@@ -13,7 +13,14 @@ from typing import Literal
 from libs.events import catalog
 from libs.events.catalog import Payload
 from libs.events.decider import Fact, Rules
-from services.intake.domain.errors import AlreadyReported, InvalidField, OrderClosed, TopOfChain, UnknownOrder
+from services.intake.domain.errors import (
+    AlreadyReported,
+    DuplicateReference,
+    InvalidField,
+    OrderClosed,
+    TopOfChain,
+    UnknownOrder,
+)
 from services.intake.domain.warranty import PolicyBook, determine
 
 next_tier = catalog.next_tier
@@ -74,6 +81,7 @@ class ReportOrder:
     partner_id: str | None = None
     platform_id: str | None = None
     attachments: tuple[str, ...] = ()
+    existing: str | None = None  # the order this partner already reported under external_ref
 
 
 @dataclass(frozen=True)
@@ -153,6 +161,8 @@ def decide(state: OrderState, command: Command) -> list[Payload]:
 def _report(state: OrderState, cmd: ReportOrder) -> list[Payload]:
     if state.exists:
         raise AlreadyReported("the order is already reported")
+    if cmd.existing is not None:  # one partner reference, one order
+        raise DuplicateReference(cmd.external_ref, cmd.existing)
     product = cmd.product
     for name, day in (("factory_date", product.factory_date), ("purchase_date", product.purchase_date)):
         if day is not None and day > cmd.today:

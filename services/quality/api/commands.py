@@ -11,15 +11,16 @@ from typing import Annotated, Any, Literal
 from uuid import uuid4
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from libs.events import catalog
-from libs.events.chinatime import is_month
+from libs.events.bounds import Month, StrictFen, StrictSignedFen, WindowMoment
 from libs.web.auth import Principal
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Unprocessable
 from libs.web.scoping import maker_or_404
+from libs.web.text import FreeText, PlainText
 from services.quality import domain, handlers
 from services.quality.api.queries import router as queries
 from services.quality.api.schemas import MonthClosedPublic, PolicyPublic
@@ -28,7 +29,8 @@ from services.quality.domain.scoring import review_points
 
 router = APIRouter(tags=["quality"])
 Supervision = Annotated[Principal, Depends(require("supervisor"))]
-MakerPath = Annotated[str, Path(min_length=1, max_length=100)]
+MakerPath = Annotated[PlainText, Path(min_length=1, max_length=100)]
+Id = Annotated[PlainText, Field(min_length=1, max_length=100)]
 
 
 class Strict(BaseModel):
@@ -41,7 +43,7 @@ class ReviewCreate(Strict):
     quality: catalog.Grade
     attitude: catalog.Grade
     overall: Literal[1, 2, 3, 4, 5] = Field(description="5 非常满意 … 1 很不满意")
-    comment: str = Field("", max_length=2000)
+    comment: Annotated[FreeText, Field(max_length=2000)] = ""
 
 
 class ReviewPublic(BaseModel):
@@ -55,13 +57,13 @@ class ReviewPublic(BaseModel):
 
 class ComplaintCreate(Strict):
     channel: catalog.QualityChannel
-    text: str = Field(min_length=1, max_length=4000)
+    text: Annotated[FreeText, Field(min_length=1, max_length=4000)]
     severity: catalog.Severity = "normal"
-    order_id: str | None = Field(None, min_length=1, max_length=100)
-    provider_id: str | None = Field(None, min_length=1, max_length=100)
-    outlet_id: str | None = Field(None, min_length=1, max_length=100)
-    maker: str | None = Field(None, min_length=1, max_length=100)
-    received_at: AwareDatetime | None = None
+    order_id: Id | None = None
+    provider_id: Id | None = None
+    outlet_id: Id | None = None
+    maker: Id | None = None
+    received_at: WindowMoment | None = None
 
 
 class ComplaintPublic(BaseModel):
@@ -73,19 +75,19 @@ class ComplaintPublic(BaseModel):
 
 
 class BandBody(Strict):
-    max_complaints: int | None = Field(None, ge=0)
-    amount_fen: int
+    max_complaints: StrictInt | None = Field(None, ge=0, le=1_000_000)
+    amount_fen: StrictSignedFen
 
 
 class PolicyBody(Strict):
     """A maker's policy; money in fen (1 yuan = 100 fen)."""
 
-    improvement_reward_fen: int = Field(ge=0)
-    decline_penalty_fen: int = Field(ge=0)
-    all_max_reward_fen: int = Field(ge=0)
-    all_min_penalty_fen: int = Field(ge=0)
+    improvement_reward_fen: StrictFen
+    decline_penalty_fen: StrictFen
+    all_max_reward_fen: StrictFen
+    all_min_penalty_fen: StrictFen
     complaint_bands: list[BandBody] = Field(min_length=1, max_length=20)
-    admin_action_threshold: int = Field(ge=1)
+    admin_action_threshold: StrictInt = Field(ge=1, le=1_000_000)
 
     def to_policy(self) -> Policy:
         try:
@@ -144,12 +146,10 @@ async def set_policy(maker: MakerPath, body: PolicyBody, runtime: RuntimeDep, pr
 
 @router.post("/quality/months/{month}/close", status_code=201, response_model=MonthClosedPublic)
 async def close_month(
-    month: str, runtime: RuntimeDep, principal: Supervision,
-    maker: Annotated[str | None, Query(min_length=1, max_length=100, description="default: the caller's maker")] = None,
+    month: Annotated[Month, Path(description="YYYY-MM, China time")], runtime: RuntimeDep, principal: Supervision,
+    maker: Annotated[PlainText | None, Query(min_length=1, max_length=100, description="default: the caller's maker")] = None,
 ) -> dict[str, Any]:
     """Freeze a maker's month: its scores go into a quality.month_closed event; late items go to the next month."""
-    if not is_month(month):
-        raise Unprocessable(f"{month!r} is not a month (YYYY-MM)", field="month")
     maker = maker_or_404(principal, maker or principal.party)
     done, scores, through = await handlers.close_month(runtime, maker, month, actor(principal), principal.actor,
                                                        correlation_id())

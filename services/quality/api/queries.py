@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import select
 
+from libs.events.bounds import Month
 from libs.events.chinatime import local_minute
 from libs.events.db import reader
 from libs.web.auth import Principal
@@ -26,6 +27,7 @@ from libs.web.deps import RuntimeDep, require
 from libs.web.downloads import csv_writer
 from libs.web.runtime import Runtime
 from libs.web.scoping import maker_or_404, maker_scope, provider_scope, visible_or_404
+from libs.web.text import PlainText
 from services.quality import queries as read
 from services.quality.api.schemas import HistoryPublic, PolicyPublic, RankingPublic, ScoresPublic
 from services.quality.domain.scoring import parse_fraction
@@ -34,8 +36,9 @@ from services.quality.projection import orders, policies
 router = APIRouter(tags=["quality"])
 Readers = Annotated[Principal, Depends(require("supervisor", "finance", "provider"))]
 Staff = Annotated[Principal, Depends(require("supervisor", "finance"))]
-MonthQuery = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, China time")]
-MakerQuery = Annotated[str, Query(min_length=1, max_length=100)]
+PROJECTION = "quality"  # the read model these figures come from
+MonthQuery = Annotated[Month, Query(description="YYYY-MM, China time")]
+MakerQuery = Annotated[PlainText, Query(min_length=1, max_length=100)]
 MakerPath = Annotated[str, Path(min_length=1, max_length=100)]
 LevelQuery = Annotated[read.Level, Query()]
 
@@ -57,7 +60,7 @@ def _visible(principal: Principal, scores: list[dict[str, Any]]) -> list[dict[st
 @router.get("/quality/scores", response_model=ScoresPublic)
 async def scores(
     runtime: RuntimeDep, principal: Readers, month: MonthQuery,
-    maker: Annotated[str | None, Query(min_length=1, max_length=100)] = None, level: LevelQuery = "provider",
+    maker: Annotated[PlainText | None, Query(min_length=1, max_length=100)] = None, level: LevelQuery = "provider",
 ) -> dict[str, Any]:
     """Monthly scores per provider (or outlet): frozen if the month is closed, live otherwise."""
     scope = maker_scope(principal)
@@ -66,7 +69,7 @@ async def scores(
             m for m in await read.makers_in(conn, month) if scope is None or m in scope]
         sheets = [await read.sheet(conn, m, month, level) for m in makers]
     return {
-        "month": month, "level": level,
+        "month": month, "level": level, **await runtime.completeness(PROJECTION),
         "makers": [
             {"maker": s.maker, "closed": s.closed, "scores": _visible(principal, list(s.scores.values()))}
             for s in sheets
@@ -95,6 +98,7 @@ async def ranking(
     ordered = sorted(sheet.scores.values(), key=_rank_key)
     return {
         "maker": maker, "month": month, "level": level, "closed": sheet.closed,
+        **await runtime.completeness(PROJECTION),
         "ranking": [{"rank": i, **s} for i, s in enumerate(ordered, start=1)],
     }
 
@@ -117,13 +121,13 @@ async def history(provider_id: str, runtime: RuntimeDep, principal: Readers) -> 
             sheet = await read.sheet(conn, maker, month, "provider")
             if provider_id in sheet.scores:
                 months.append({"maker": maker, "month": month, "closed": sheet.closed, **sheet.scores[provider_id]})
-    return {"provider_id": provider_id, "months": months}
+    return {"provider_id": provider_id, "months": months, **await runtime.completeness(PROJECTION)}
 
 
 @router.get("/quality/months/{month}/statistics.csv", response_class=Response)
 async def statistics_sheet(
     runtime: RuntimeDep, principal: Staff, maker: MakerQuery,
-    month: Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, China time")],
+    month: Annotated[Month, Path(description="YYYY-MM, China time")],
 ) -> Response:
     """The monthly service statistics sheet (表7-28) of a maker's orders repaired in the month, as CSV."""
     maker_or_404(principal, maker)

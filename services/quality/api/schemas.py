@@ -7,6 +7,14 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 
+class Completeness(BaseModel):
+    """Whether the figures are whole: false while the read model holds dead letters (events it
+    could not apply), named in `incomplete`."""
+
+    complete: bool = Field(description="false: the read model missed events; the figures are incomplete")
+    incomplete: list[str] = Field(description="the projections holding unresolved dead letters")
+
+
 class ScorePublic(BaseModel):
     """One provider's (or outlet's) month, as seed 004 scores it."""
 
@@ -37,7 +45,7 @@ class MakerScores(BaseModel):
     scores: list[ScorePublic]
 
 
-class ScoresPublic(BaseModel):
+class ScoresPublic(Completeness):
     month: str
     level: Literal["provider", "outlet"]
     makers: list[MakerScores]
@@ -47,7 +55,7 @@ class RankedScore(ScorePublic):
     rank: int
 
 
-class RankingPublic(BaseModel):
+class RankingPublic(Completeness):
     maker: str
     month: str
     level: Literal["provider", "outlet"]
@@ -61,7 +69,7 @@ class HistoryMonth(ScorePublic):
     closed: bool
 
 
-class HistoryPublic(BaseModel):
+class HistoryPublic(Completeness):
     provider_id: str
     months: list[HistoryMonth]
 

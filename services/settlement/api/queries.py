@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response
-from pydantic import AwareDatetime
 
+from libs.events.bounds import Month, WindowMoment
 from libs.web.auth import Principal
 from libs.web.deps import RuntimeDep, require
 from libs.web.downloads import content_disposition, csv_writer
@@ -16,7 +16,8 @@ from libs.web.scoping import maker_scope, provider_scope, visible_or_404
 from services.settlement import queries
 
 router = APIRouter(tags=["settlement"])
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (China time)")]
+PROJECTION = "settlement"  # the read model these figures come from
+MonthQuery = Annotated[Month, Query(description="YYYY-MM (China time)")]
 LedgerReader = Annotated[Principal, Depends(require("finance", "supervisor", "provider"))]
 Supervision = Annotated[Principal, Depends(require("finance", "supervisor"))]
 
@@ -70,12 +71,14 @@ async def read_ledger(provider: str, runtime: RuntimeDep, principal: LedgerReade
     _provider_only(principal, provider)
     entries = await queries.ledger_entries(runtime.engine, provider, maker_scope(principal))
     return {"provider_id": provider, "entries": entries,
-            "balance_fen": entries[-1]["balance_fen"] if entries else 0}
+            "balance_fen": entries[-1]["balance_fen"] if entries else 0, **await runtime.completeness(PROJECTION)}
 
 
-@router.get("/settlement/statements/{provider}", response_model=None)
+@router.get("/settlement/statements/{provider}", response_model=None, responses={200: {"content": {
+    "application/json": {"schema": {"type": "object"}},
+    "text/csv": {"schema": {"type": "string"}, "example": "order_id,partner_ref,...\r\n"}}}})
 async def read_statement(
-    provider: str, month: Month, runtime: RuntimeDep, principal: LedgerReader,
+    provider: str, month: MonthQuery, runtime: RuntimeDep, principal: LedgerReader,
     format: Annotated[str | None, Query(pattern="^(json|csv)$")] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> dict[str, Any] | Response:
@@ -86,21 +89,22 @@ async def read_statement(
         filename = f"statement-{provider}-{month}.csv"
         return Response(statement_csv(body), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": content_disposition(filename)})
-    return body
+    return {**body, **await runtime.completeness(PROJECTION)}
 
 
 @router.get("/settlement/totals")
-async def read_totals(month: Month, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
+async def read_totals(month: MonthQuery, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
     """Entries and net amounts per provider and payer booked in a month (the ops dashboard reads this)."""
     items = await queries.monthly_totals(runtime.engine, month, maker_scope(principal))
-    return {"month": month, "items": items, "amount_fen": sum(i["amount_fen"] for i in items)}
+    return {"month": month, "items": items, "amount_fen": sum(i["amount_fen"] for i in items),
+            **await runtime.completeness(PROJECTION)}
 
 
 @router.get("/settlement/anomalies")
 async def read_anomalies(
     runtime: RuntimeDep, principal: Supervision,
     provider: Annotated[str | None, Query(max_length=100)] = None,
-    since: AwareDatetime | None = None,
+    since: Annotated[WindowMoment | None, Query()] = None,
 ) -> dict[str, Any]:
     """Repairs a maker's supervisors should look at, each flag with the reason."""
     found = await queries.anomaly_flags(runtime.engine, maker_scope(principal), provider, since)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from libs.events import catalog
+from libs.web.text import FreeText
+
+Reason = Annotated[FreeText, Field(min_length=1, max_length=500)]
 
 
 class _Body(BaseModel):
@@ -12,16 +17,16 @@ class _Body(BaseModel):
 
 
 class SettlementApprove(_Body):
-    distance_km: int | None = Field(default=None, ge=0, le=5000, description="outlet → customer, from the service form")
+    distance_km: StrictInt | None = Field(default=None, ge=0, le=5000, description="outlet → customer, from the service form")
 
 
 class SettlementCorrect(_Body):
-    reason: str = Field(min_length=1, max_length=500)
-    distance_km: int | None = Field(default=None, ge=0, le=5000)
+    reason: Reason
+    distance_km: StrictInt | None = Field(default=None, ge=0, le=5000)
 
 
 class SettlementReverse(_Body):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 class SettlementPublic(BaseModel):

@@ -27,6 +27,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from libs.events.bounds import Fen, WindowDay
+
 ANY_PROVIDER = "*"
 
 
@@ -36,13 +38,13 @@ class _Model(BaseModel):
 
 class DistanceBand(_Model):
     up_to_km: int | None = Field(default=None, ge=0, description="upper bound; null = any distance beyond")
-    fee_fen: int = Field(ge=0)
+    fee_fen: Fen
 
 
 class TravelFee(_Model):
     """Either a flat door fee or distance bands; `county_km` is the outlet's distance table."""
 
-    flat_fen: int | None = Field(default=None, ge=0)
+    flat_fen: Fen | None = None
     bands: list[DistanceBand] = []
     county_km: dict[str, int] = {}
 
@@ -73,13 +75,13 @@ class FeeStandardCreate(_Model):
 
     maker: str = Field(min_length=1, max_length=100)
     provider_id: str = Field(min_length=1, max_length=100)
-    effective_from: date
+    effective_from: WindowDay
     kind: Literal["per_order", "lump_sum"]
     travel: TravelFee
-    labour_fen_per_hour: dict[str, int] = Field(description="product category → fen per hour; '*' = any")
+    labour_fen_per_hour: dict[str, Fen] = Field(description="product category → fen per hour; '*' = any")
     labour_norm_hours: dict[str, Decimal] = Field(default={}, description="category → normal hours (anomaly check)")
-    parts_price_list: dict[str, int] = Field(default={}, description="part_no → list price in fen")
-    annual_sales_fen: int | None = Field(default=None, ge=0, description="lump_sum: the dealer's annual sales")
+    parts_price_list: dict[str, Fen] = Field(default={}, description="part_no → list price in fen")
+    annual_sales_fen: Fen | None = Field(default=None, description="lump_sum: the dealer's annual sales")
     percent: Decimal | None = Field(default=None, gt=0, le=100, description="lump_sum: share of annual sales")
 
     @model_validator(mode="after")

@@ -3,59 +3,70 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
-from libs.events.catalog import PartUsed
-from services.dispatch.api.schemas.base import Body, Name
+from libs.events.bounds import MAX_HOURS, StrictFen, StrictQuantity, WindowMoment
+from libs.web.text import PlainText
+from services.dispatch.api.schemas.base import Body, Name, Note, Text2000
 
 
 class DispatchIn(Body):
-    outlet_id: str = Name
-    technician_id: str = Name
+    outlet_id: Name
+    technician_id: Name
 
 
 class DispatchWindowIn(DispatchIn):
-    window_start: AwareDatetime | None = Field(
+    window_start: WindowMoment | None = Field(
         None, description="book the two-hour appointment window starting here (outlet capacity)")
 
 
 class ReassignIn(DispatchIn):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Note = Field(min_length=1)
 
 
 class PauseIn(Body):
     reason: Literal["parts_on_order", "customer_unreachable", "customer_rescheduled"]
-    note: str = Field("", max_length=500)
-    occurred_at: AwareDatetime | None = Field(None, description="when it happened (offline updates); default now")
+    note: Note = ""
+    occurred_at: WindowMoment | None = Field(None, description="when it happened (offline updates); default now")
 
 
 class ResumeIn(Body):
-    note: str = Field("", max_length=500)
-    occurred_at: AwareDatetime | None = None
+    note: Note = ""
+    occurred_at: WindowMoment | None = None
 
 
 class ArriveIn(Body):
-    arrived_at: AwareDatetime | None = Field(None, description="到达现场时间; default now")
-    staff_count: int = Field(1, ge=1, le=50)
+    arrived_at: WindowMoment | None = Field(None, description="到达现场时间; default now")
+    staff_count: StrictInt = Field(1, ge=1, le=50)
+
+
+class PartIn(Body):
+    """A part used (the catalog's PartUsed, with the API's strict types and text rules)."""
+
+    part_no: Annotated[PlainText, Field(min_length=1, max_length=100)]
+    name: Annotated[PlainText, Field(max_length=200)] = ""
+    quantity: StrictQuantity
+    unit_cost_fen: StrictFen
+    original: StrictBool
 
 
 class RepairIn(Body):
-    diagnosis: str = Field(min_length=1, max_length=2000)
-    solution: str = Field(min_length=1, max_length=2000)
-    other_services: str = Field("", max_length=2000)
-    parts: list[PartUsed] = Field([], max_length=100)
-    labour_hours: Decimal = Field(ge=0, le=1000, max_digits=8, decimal_places=2)
-    departed_at: AwareDatetime | None = Field(None, description="离开现场时间; default now")
-    test_result: str = Field("", max_length=2000)
-    cause_analysis: str = Field("", max_length=2000)
-    sales_opportunity: str | None = Field(None, max_length=1000)
+    diagnosis: Text2000 = Field(min_length=1)
+    solution: Text2000 = Field(min_length=1)
+    other_services: Text2000 = ""
+    parts: list[PartIn] = Field([], max_length=100)
+    labour_hours: Decimal = Field(ge=0, le=MAX_HOURS, max_digits=8, decimal_places=2)
+    departed_at: WindowMoment | None = Field(None, description="离开现场时间; default now")
+    test_result: Text2000 = ""
+    cause_analysis: Text2000 = ""
+    sales_opportunity: Text2000 | None = Field(None, max_length=1000)
 
 
 class RespondIn(Body):
-    response: str = Field(min_length=1, max_length=2000)
-    occurred_at: AwareDatetime | None = None
+    response: Text2000 = Field(min_length=1)
+    occurred_at: WindowMoment | None = None
 
 
 class Accepted(BaseModel):

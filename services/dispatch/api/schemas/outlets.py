@@ -2,36 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+import re
+from datetime import datetime, time
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import BeforeValidator, Field, StrictBool, StrictFloat, StrictInt, field_validator
 
+from libs.events.bounds import WindowDay, as_text
+from libs.web.text import PlainText
 from services.dispatch.api.schemas.base import Body, Name
+
+Text200 = Annotated[PlainText, Field(max_length=200)]
 
 
 class TechnicianIn(Body):
-    id: str = Name
-    name: str = Field(min_length=1, max_length=100)
-    skills: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
-        min_length=1, max_length=50, description="product categories this technician repairs")
-    phone: str = Field("", max_length=50)
+    id: Name
+    name: Name
+    skills: list[Name] = Field(min_length=1, max_length=50, description="product categories this technician repairs")
+    phone: Annotated[PlainText, Field(max_length=50)] = ""
 
 
 class AreaIn(Body):
-    city: str = Name
-    county: str = Field("", max_length=100, description="empty = the whole city")
+    city: Name
+    county: Annotated[PlainText, Field(max_length=100, description="empty = the whole city")] = ""
 
 
 class OutletCreate(Body):
     id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
-    name: str = Field(min_length=1, max_length=200)
-    provider_id: str = Name
+    name: Text200 = Field(min_length=1)
+    provider_id: Name
     areas: list[AreaIn] = Field(min_length=1, max_length=500)
     technicians: list[TechnicianIn] = Field([], max_length=500)
-    capacity_per_day: int = Field(ge=1, le=10_000)
-    contact: str = Field("", max_length=200)
-    active: bool = True
+    capacity_per_day: StrictInt = Field(ge=1, le=10_000)
+    contact: Text200 = ""
+    active: StrictBool = True
 
     @field_validator("technicians")
     @classmethod
@@ -43,7 +47,7 @@ class OutletCreate(Body):
 
 
 class OutletUpdate(OutletCreate):
-    version: int = Field(ge=1, description="the version you read (optimistic concurrency)")
+    version: StrictInt = Field(ge=1, description="the version you read (optimistic concurrency)")
 
 
 class OutletPublic(OutletCreate):
@@ -52,14 +56,20 @@ class OutletPublic(OutletCreate):
 
 # ---- SLA policies -----------------------------------------------------------------------
 
+# a wall-clock time in the calendar's own zone (`tz`): an offset on it means nothing
+_CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$")
+_local_time = as_text(time, _CLOCK_TIME, "a local time as HH:MM[:SS] without a zone (the calendar's tz applies)")
+LocalTime = Annotated[time, BeforeValidator(_local_time)]
+
 
 class CalendarIn(Body):
-    tz: str = Field("Asia/Shanghai", max_length=64)
-    opens: time = time(8, 30)
-    closes: time = time(17, 30)
-    weekdays: list[int] = Field([0, 1, 2, 3, 4], min_length=1, max_length=7, description="working weekdays, Monday = 0")
-    holidays: list[date] = Field([], max_length=400)
-    workdays: list[date] = Field([], max_length=400, description="weekend days that are worked (调休)")
+    tz: Annotated[PlainText, Field(max_length=64)] = "Asia/Shanghai"
+    opens: LocalTime = time(8, 30)
+    closes: LocalTime = time(17, 30)
+    weekdays: list[StrictInt] = Field([0, 1, 2, 3, 4], min_length=1, max_length=7,
+                                      description="working weekdays, Monday = 0")
+    holidays: list[WindowDay] = Field([], max_length=400)
+    workdays: list[WindowDay] = Field([], max_length=400, description="weekend days that are worked (调休)")
 
     @field_validator("weekdays")
     @classmethod
@@ -70,10 +80,10 @@ class CalendarIn(Body):
 
 
 class PolicyIn(Body):
-    complaint_response_hours: float = Field(1, gt=0, le=720)
-    on_site_capital_hours: float = Field(4, gt=0, le=720)
-    on_site_other_hours: float = Field(12, gt=0, le=720)
-    at_risk_fraction: float = Field(0.25, ge=0, lt=1)
+    complaint_response_hours: StrictFloat = Field(1, gt=0, le=720)
+    on_site_capital_hours: StrictFloat = Field(4, gt=0, le=720)
+    on_site_other_hours: StrictFloat = Field(12, gt=0, le=720)
+    at_risk_fraction: StrictFloat = Field(0.25, ge=0, lt=1)
     calendar: CalendarIn | None = Field(None, description="absent = 7×24")
 
 
