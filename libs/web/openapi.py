@@ -9,7 +9,8 @@ route added later is described by the same rules without anyone writing `respons
 - 422 where the route takes parameters or a body (or raises `Unprocessable`); 401 and 403
   where it needs an API key (a dependency that authenticates: the `bearerAuth` scheme);
   401 where it needs the complaint platform's signature (the `platformSignature` schemes);
-  404 where it has path parameters (it reads one object) or raises `NotFound`; 409 for a
+  404 where it has path parameters (it reads one object), needs a key (tenant scoping: another
+  tenant's maker or object named in the query or body is not found) or raises `NotFound`; 409 for a
   command (POST, PUT, PATCH, DELETE: it appends); 413 where it takes a body; 503 wherever it
   reaches the database;
 - statuses a route declares itself in `responses=` are kept, with the Problem schema.
@@ -117,8 +118,8 @@ def statuses(route: APIRoute, method: str) -> set[int]:
     raised = _raised(dependant)
     if _has_params(dependant) or Unprocessable in raised:
         found.add(422)
-    if needs_key(dependant):
-        found |= {401, 403}
+    if needs_key(dependant):  # 404 too: another tenant's maker, provider or object is not found
+        found |= {401, 403, 404}
     if needs_platform_signature(dependant) or Unauthorized in raised:
         found.add(401)
     if Forbidden in raised:
