@@ -36,8 +36,9 @@ async def complaint(
                          source=SOURCE, now=runtime.clock, correlation_id=correlation_id)
 
 
-async def set_policy(runtime: Runtime, command: domain.SetPolicy, actor: str, correlation_id: UUID | None) -> None:
-    await execute(runtime.store, f"quality-policy:{command.maker}", domain.POLICIES, command, actor, source=SOURCE,
+async def set_policy(runtime: Runtime, command: domain.SetPolicy, actor: str,
+                     correlation_id: UUID | None) -> Committed[None]:
+    return await execute(runtime.store, f"quality-policy:{command.maker}", domain.POLICIES, command, actor, source=SOURCE,
                   now=runtime.clock, correlation_id=correlation_id)
 
 

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from libs.events import catalog
 from libs.events.chinatime import is_month
 from libs.web.auth import Principal
+from libs.web.consistency import committed
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Unprocessable
@@ -50,6 +51,7 @@ class ReviewPublic(BaseModel):
     outlet_id: str
     points: int
     version: int
+    position: int
 
 
 class ComplaintCreate(Strict):
@@ -69,6 +71,7 @@ class ComplaintPublic(BaseModel):
     provider_id: str | None
     outlet_id: str | None
     version: int
+    position: int
 
 
 class BandBody(Strict):
@@ -111,6 +114,7 @@ async def submit_review(order_id: str, body: ReviewCreate, runtime: RuntimeDep, 
     return ReviewPublic(
         order_id=order_id, channel=review.channel, provider_id=review.provider_id, outlet_id=review.outlet_id,
         points=review_points(review.timeliness, review.quality, review.attitude), version=done.version,
+        position=committed(done.position),
     )
 
 
@@ -127,7 +131,7 @@ async def file_complaint(body: ComplaintCreate, runtime: RuntimeDep, principal: 
     assert isinstance(complaint, catalog.ComplaintReceived)
     return ComplaintPublic(
         complaint_id=str(complaint.complaint_id), stream_id=done.stream_id, provider_id=complaint.provider_id,
-        outlet_id=complaint.outlet_id, version=done.version,
+        outlet_id=complaint.outlet_id, version=done.version, position=committed(done.position),
     )
 
 
@@ -135,9 +139,9 @@ async def file_complaint(body: ComplaintCreate, runtime: RuntimeDep, principal: 
 async def set_policy(maker: MakerPath, body: PolicyBody, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
     """Set a maker's reward/penalty policy (applies to months not yet closed)."""
     policy = body.to_policy()
-    await handlers.set_policy(runtime, domain.SetPolicy(actor(principal), maker, policy), principal.actor,
-                              correlation_id())
-    return {"maker": maker, "default": False, "policy": policy.to_json()}
+    done = await handlers.set_policy(runtime, domain.SetPolicy(actor(principal), maker, policy), principal.actor,
+                                     correlation_id())
+    return {"maker": maker, "default": False, "policy": policy.to_json(), "position": committed(done.position)}
 
 
 @router.post("/quality/months/{month}/close", status_code=201, response_model=MonthClosedPublic)
@@ -153,7 +157,7 @@ async def close_month(
                                                        correlation_id())
     return {
         "maker": maker, "month": month, "closed": True, "closed_at": done.events[-1].occurred_at.isoformat(),
-        "through_position": through, "scores": scores,
+        "through_position": through, "scores": scores, "position": committed(done.position),
     }
 
 

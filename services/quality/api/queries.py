@@ -22,6 +22,7 @@ from sqlalchemy import select
 from libs.events.chinatime import local_minute
 from libs.events.db import reader
 from libs.web.auth import Principal
+from libs.web.consistency import read_model_at
 from libs.web.deps import RuntimeDep, require
 from libs.web.downloads import csv_writer
 from libs.web.problems import Forbidden
@@ -29,9 +30,9 @@ from libs.web.runtime import Runtime
 from services.quality import queries as read
 from services.quality.api.schemas import HistoryPublic, PolicyPublic, RankingPublic, ScoresPublic
 from services.quality.domain.scoring import parse_fraction
-from services.quality.projection import orders, policies
+from services.quality.projection import PROJECTION, orders, policies
 
-router = APIRouter(tags=["quality"])
+router = APIRouter(tags=["quality"], dependencies=[read_model_at(PROJECTION.name)])
 Readers = Annotated[Principal, Depends(require("supervisor", "finance", "provider"))]
 Staff = Annotated[Principal, Depends(require("supervisor", "finance"))]
 MonthQuery = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, China time")]

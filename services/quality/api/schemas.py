@@ -84,6 +84,7 @@ class PolicyPublic(BaseModel):
     maker: str
     default: bool = Field(description="true: the maker never set one, the seed's numbers apply")
     policy: PolicyFigures
+    position: int | None = Field(None, description="set by PUT: the global position committed")
 
 
 class MonthClosedPublic(BaseModel):
@@ -92,4 +93,5 @@ class MonthClosedPublic(BaseModel):
     closed: bool
     closed_at: str
     through_position: int
+    position: int
     scores: list[ScorePublic]

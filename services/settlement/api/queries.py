@@ -10,12 +10,14 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import AwareDatetime
 
 from libs.web.auth import Principal
+from libs.web.consistency import read_model_at
 from libs.web.deps import RuntimeDep, require
 from libs.web.downloads import content_disposition, csv_writer
 from libs.web.problems import Forbidden
 from services.settlement import queries
+from services.settlement.projection import PROJECTION
 
-router = APIRouter(tags=["settlement"])
+router = APIRouter(tags=["settlement"], dependencies=[read_model_at(PROJECTION.name)])
 Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (China time)")]
 LedgerReader = Annotated[Principal, Depends(require("finance", "supervisor", "provider"))]
 Supervision = Annotated[Principal, Depends(require("finance", "supervisor"))]
