@@ -22,7 +22,7 @@ from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Unprocessable
 from services.quality import domain, handlers
 from services.quality.api.queries import router as queries
-from services.quality.api.schemas import MonthClosedPublic, PolicyPublic
+from services.quality.api.schemas import MonthClosedPublic, PolicySet
 from services.quality.domain.policy import ComplaintBand, Policy
 from services.quality.domain.scoring import review_points
 
@@ -135,7 +135,7 @@ async def file_complaint(body: ComplaintCreate, runtime: RuntimeDep, principal: 
     )
 
 
-@router.put("/quality/policies/{maker}", response_model=PolicyPublic)
+@router.put("/quality/policies/{maker}", response_model=PolicySet)
 async def set_policy(maker: MakerPath, body: PolicyBody, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
     """Set a maker's reward/penalty policy (applies to months not yet closed)."""
     policy = body.to_policy()

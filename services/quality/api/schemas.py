@@ -84,7 +84,10 @@ class PolicyPublic(BaseModel):
     maker: str
     default: bool = Field(description="true: the maker never set one, the seed's numbers apply")
     policy: PolicyFigures
-    position: int | None = Field(None, description="set by PUT: the global position committed")
+
+
+class PolicySet(PolicyPublic):
+    position: int  # the global position committed (read-your-writes: min_position)
 
 
 class MonthClosedPublic(BaseModel):
