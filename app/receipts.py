@@ -4,7 +4,7 @@ service's events, so no single service owns it.
 
 A timer, not a poll: it sleeps until the next midnight by the injected clock, then re-reads
 the clock (a manual clock in tests, or a wake-up a little early, just sleeps again). The
-signing key is loaded once, when the job starts with the API role.
+signing key is the runtime's, loaded once at start-up with the API role.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from datetime import UTC, datetime, time, timedelta
 
 from fastapi import APIRouter
 
-from libs.events.receipt_keys import SigningKeyError, signing_key
 from libs.events.receipt_store import issue_due_receipts
 from libs.web.runtime import Runtime, ServiceSpec
 
@@ -32,10 +31,8 @@ def until_midnight(now: datetime) -> float:
 
 async def day_receipts(runtime: Runtime, stop: asyncio.Event) -> None:
     """Sign each day (and month) that ends while this API process runs."""
-    try:
-        key = signing_key(runtime.settings)
-    except SigningKeyError as exc:  # receipts are opt-in outside the demo: say so once, run on
-        log.warning("no receipts day job: %s", exc)
+    key = runtime.receipt_key
+    if key is None:  # no key configured (the runtime said so at start-up)
         return
     day = runtime.clock().astimezone(UTC).date()
     while not stop.is_set():

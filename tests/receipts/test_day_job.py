@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from app import receipts
 from libs.events.receipt_store import list_receipts
 from tests.dispatch.factory import report
-from tests.support.app import running_api
+from tests.support.app import auth, running_api
 
 pytestmark = pytest.mark.integration
 
@@ -40,3 +40,13 @@ async def test_the_day_change_by_the_manual_clock_issues_the_receipt_of_the_day_
                 break
             await asyncio.sleep(0.05)
     assert sorted((r["kind"], r["period"]) for r in issued) == [("day", "2026-05-31"), ("month", "2026-05")]
+
+
+async def test_closing_a_quality_month_issues_that_months_receipt(tmp_path: Path) -> None:
+    async with running_api(f"sqlite:///{tmp_path / 'api.db'}", receipt_signing_key=_pem()) as api:
+        await report(api.runtime.store, api.clock())
+        assert await list_receipts(api.runtime.engine) == []
+        closed = await api.client.post("/quality/months/2026-04/close", headers=auth("supervisor"))
+        assert closed.status_code == 201, closed.text
+        issued = await list_receipts(api.runtime.engine)
+    assert [(r["kind"], r["period"]) for r in issued] == [("month", "2026-04")]
