@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from app import receipts
 from app.dashboard import router as dashboard_router
 from libs.events.clock import Clock, system_clock
 from libs.events.settings import Settings
@@ -26,4 +27,5 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     if unknown:
         raise ValueError(f"unknown services {sorted(unknown)}; choose from {sorted(ALL)}")
     extra = [dashboard_router, principals_api.router]
-    return build_app(settings, [ALL[name] for name in settings.service_names], clock, extra=extra)
+    services = [ALL[name] for name in settings.service_names] + [receipts.SERVICE]  # the day job
+    return build_app(settings, services, clock, extra=extra)

@@ -26,7 +26,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.factory import reported
 from bench.report import Report
+from bench.servers import Broker, create_database, drop_database, running_broker
 from libs.events.db import create_engine, migrate, reader
 from libs.events.schema import checkpoints
 from libs.events.settings import Settings
@@ -34,8 +36,6 @@ from libs.events.store import EventStore, store_for
 from libs.web.runtime import Runtime
 from services.dispatch.app import SERVICE
 from services.dispatch.projection import queue
-from tests.dispatch.factory import reported
-from tests.support.servers import Broker, create_database, drop_database, running_broker
 
 RATE = 200  # orders per second
 SECONDS = 10

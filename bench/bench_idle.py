@@ -18,11 +18,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.factory import reported
 from bench.report import Report
+from bench.servers import create_database, drop_database, free_port, running_broker, wait_port
 from libs.events.db import create_engine, migrate
 from libs.events.store import store_for
-from tests.dispatch.factory import reported
-from tests.support.servers import create_database, drop_database, free_port, running_broker, wait_port
 
 IDLE = float(os.environ.get("BENCH_IDLE_SECONDS", "60"))
 SETTLE = 8.0  # start-up work (migrations, first connections, group join) is not idle cost

@@ -32,12 +32,12 @@ from fastapi.responses import JSONResponse
 
 from app.main import create_app
 from bench.report import Report
+from bench.servers import create_database, drop_database
 from libs.events import catalog
 from libs.events.settings import Settings
 from libs.web.runtime import Runtime
 from services.intake.domain import OrderState, PolicyBook, ReportOrder, decide
 from services.intake.handlers import append
-from tests.support.servers import create_database, drop_database
 
 CONCURRENCY = 16
 REQUESTS = 500  # per round and subject

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bench.bench_eventsourcing import our_events
 from bench.report import Report
+from bench.servers import running_broker
 from bench.support import fresh_postgres
 from libs.events import catalog
 from libs.events.envelope import StoredEvent
@@ -35,7 +36,6 @@ from libs.events.schema import stream_checkpoints
 from libs.events.sqlutil import upsert
 from libs.events.store import SqlEventStore, store_for
 from libs.events.subscription import KafkaFeed
-from tests.support.servers import running_broker
 
 STREAMS = int(os.environ.get("BENCH_RELAY_STREAMS", "2000"))  # x 10 events: 1 reported + 9 escalated
 ROUNDS = 2

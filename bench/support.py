@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.servers import create_database, drop_database
 from libs.events import catalog
 from libs.events.db import create_engine, migrate
 from libs.events.envelope import NewEvent
-from tests.support.servers import create_database, drop_database
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 TIERS = ("dealer", "regional", "hq")

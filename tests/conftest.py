@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.servers import Broker, create_database, drop_database, running_broker
 from libs.events.db import create_engine, migrate
-from tests.support.servers import Broker, create_database, drop_database, running_broker
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -14,6 +14,7 @@ from libs.events.clock import Clock, system_clock
 from libs.events.kafka import topic_exists
 from libs.events.settings import Settings
 from libs.web import metrics, openapi, problems
+from libs.web.consistency import ANSWER_HOOK
 from libs.web.deps import RuntimeDep
 from libs.web.middleware import EdgeMiddleware
 from libs.web.problems import problem_response
@@ -126,7 +127,7 @@ def build_app(
         app.include_router(router)
     app.include_router(ops)
     for service in services:
-        app.include_router(service.router)
+        app.include_router(service.router, dependencies=[ANSWER_HOOK])  # X-Position
     for router in extra or []:
         app.include_router(router)
     return app

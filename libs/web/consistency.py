@@ -3,7 +3,10 @@ given that position answers only once its read model has reached it — never st
 
 The contract (README, "Consistency"):
 - a command answer carries the position of its last event, in the `X-Position` header and a
-  `position` body field (`committed`);
+  `position` body field: the route writes `position=committed(done.position)` into its answer
+  model and `ANSWER_HOOK` (mounted once over every service router, libs/web/app.py) hands
+  `committed` the request's response, so no route signature carries a `Response`;
+- links the API hands out (`status_url`, `Location`) carry `?min_position=N` (`at_position`);
 - a query route that declares `Depends(read_model_at(PROJECTION))` accepts `min_position`
   (query parameter) or the `X-Min-Position` header; it waits until the projection's
   checkpoint, read from the database (so the projector may run in another process), is at
@@ -17,6 +20,7 @@ Without `min_position` a query answers at once from whatever the read model hold
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request, Response
@@ -29,12 +33,32 @@ MIN_POSITION_HEADER = "X-Min-Position"
 MAX_POSITION = 2**63 - 1  # a PostgreSQL bigint
 
 
-def committed(response: Response, position: int, body: dict[str, Any] | None = None) -> int:
-    """Put the committed position into a command answer (header, and `body["position"]`)."""
-    response.headers[POSITION_HEADER] = str(position)
+_ANSWER: ContextVar[Response | None] = ContextVar("answer", default=None)
+
+
+async def _hold_answer(response: Response) -> None:
+    """FastAPI gives every dependency of one request the same `Response`, whose headers it
+    copies onto the answer; holding it lets `committed` set the header from any helper."""
+    _ANSWER.set(response)
+
+
+ANSWER_HOOK = Depends(_hold_answer)
+
+
+def committed(position: int, body: dict[str, Any] | None = None) -> int:
+    """Put the committed position into a command answer: the `X-Position` header (on the
+    response `ANSWER_HOOK` holds) and `body["position"]` when given; returns it for a model."""
+    response = _ANSWER.get()
+    if response is not None:
+        response.headers[POSITION_HEADER] = str(position)
     if body is not None:
         body["position"] = position
     return position
+
+
+def at_position(path: str, position: int) -> str:
+    """A link the API hands out (`status_url`, `Location`): following it waits for the write."""
+    return f"{path}?min_position={position}"
 
 
 def position_headers(position: int) -> dict[str, str]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,6 +25,7 @@ from libs.events.clock import Clock, system_clock
 from libs.events.db import create_engine, migrate, reader
 from libs.events.envelope import NewEvent
 from libs.events.projection import CHECKPOINTED, Projection, Projector, Watermarks
+from libs.events.receipt_keys import SigningKeyError, signing_key
 from libs.events.relay import PUBLISHED, KafkaPublisher, Relay
 from libs.events.schema import dead_letters
 from libs.events.settings import Settings
@@ -104,6 +106,7 @@ class Runtime:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self.state: dict[str, Any] = {}  # per-service singletons (e.g. a webhook client)
+        self.receipt_key: Ed25519PrivateKey | None = None  # loaded once by start() (API role)
 
     def _on_append(self, result: AppendResult, events: Sequence[NewEvent]) -> None:
         for event in events:
@@ -128,6 +131,11 @@ class Runtime:
                 if service.setup:
                     await service.setup(self)
         role = self.settings.role
+        if role in ("api", "all"):
+            try:
+                self.receipt_key = signing_key(self.settings)
+            except SigningKeyError as exc:  # receipts are opt-in outside the demo
+                log.warning("no chain receipts in this process: %s", exc)
         distributed = self.settings.kafka_bootstrap is not None
         if self.settings.run_projections and role in ("api", "projector", "all"):
             for name, projector in self.projectors.items():

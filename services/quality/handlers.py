@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 from libs.events.chinatime import previous_month
 from libs.events.command import Committed, execute
 from libs.events.db import reader
+from libs.events.receipt_store import issue_month_receipt
 from libs.events.store import NO_STREAM
 from libs.web.runtime import Runtime
 from services.quality import domain, queries
@@ -36,8 +37,9 @@ async def complaint(
                          source=SOURCE, now=runtime.clock, correlation_id=correlation_id)
 
 
-async def set_policy(runtime: Runtime, command: domain.SetPolicy, actor: str, correlation_id: UUID | None) -> None:
-    await execute(runtime.store, f"quality-policy:{command.maker}", domain.POLICIES, command, actor, source=SOURCE,
+async def set_policy(runtime: Runtime, command: domain.SetPolicy, actor: str,
+                     correlation_id: UUID | None) -> Committed[None]:
+    return await execute(runtime.store, f"quality-policy:{command.maker}", domain.POLICIES, command, actor, source=SOURCE,
                   now=runtime.clock, correlation_id=correlation_id)
 
 
@@ -75,4 +77,6 @@ async def close_month(
     done = await execute(runtime.store, f"quality-month:{maker}:{month}", domain.MONTHS, build, actor,
                          source=SOURCE, now=runtime.clock, correlation_id=correlation_id)
     scores, through = frozen[-1]
+    if runtime.receipt_key is not None:  # the month's signed chain receipt (idempotent per period)
+        await issue_month_receipt(runtime.engine, runtime.receipt_key, month, runtime.clock)
     return done, scores, through

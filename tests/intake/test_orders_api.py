@@ -31,10 +31,11 @@ async def test_the_published_body_is_accepted_and_the_order_reads_back_with_its_
     assert response.status_code == 201, response.text
     answer = response.json()
     assert answer["stream_version"] == 1 and answer["position"] >= 1
-    assert response.headers["location"] == answer["status_url"] == f"/orders/{answer['order_id']}"
+    link = f"/orders/{answer['order_id']}?min_position={answer['position']}"  # read-your-writes
+    assert response.headers["location"] == answer["status_url"] == link
     assert answer["maker"] == "gree" and answer["warranty"]["coverage"] == "replacement"
     assert "gree-2026/air_conditioner" in answer["warranty"]["rule"]
-    await api.client.post(f"{answer['status_url']}/escalations", json={"reason": "经销商无法处理"}, headers=auth("partner"))
+    await api.client.post(f"/orders/{answer['order_id']}/escalations", json={"reason": "经销商无法处理"}, headers=auth("partner"))
     order = (await api.client.get(answer["status_url"], headers=auth("partner"))).json()
     assert (order["status"], order["tier"], order["version"], order["external_ref"]) == \
         ("reported", "regional", 2, "JD-2026-000123")
@@ -72,7 +73,8 @@ async def test_another_partners_order_is_not_found_and_a_key_is_needed(sqlite_ap
     order = await _report(sqlite_api)
     url = order["status_url"]
     assert (await sqlite_api.client.get(url, headers=auth("partner2"))).status_code == 404
-    escalation = await sqlite_api.client.post(f"{url}/escalations", json={"reason": "x"}, headers=auth("partner2"))
+    escalation = await sqlite_api.client.post(f"/orders/{order['order_id']}/escalations", json={"reason": "x"},
+                                              headers=auth("partner2"))
     assert escalation.status_code == 404
     assert (await sqlite_api.client.get(f"/orders/{uuid4()}", headers=auth("partner"))).status_code == 404
     assert (await sqlite_api.client.get(url)).status_code == 401
@@ -149,7 +151,7 @@ async def test_list_filters_and_pages_only_the_partners_own_orders(api: Any) -> 
 
 async def test_escalation_chain_is_upward_one_tier_at_a_time_and_closed_after_settlement(api: Any) -> None:
     order = await _report(api)
-    url = f"{order['status_url']}/escalations"
+    url = f"/orders/{order['order_id']}/escalations"
     skip = await api.client.post(url, json={"reason": "x", "to_tier": "hq"}, headers=auth("partner"))
     assert skip.status_code == 422 and skip.json()["errors"][0]["field"] == "to_tier"
     up = [await api.client.post(url, json={"reason": "x"}, headers=auth("partner")) for _ in range(3)]
@@ -160,14 +162,14 @@ async def test_escalation_chain_is_upward_one_tier_at_a_time_and_closed_after_se
         settlement_id=uuid4(), provider_id="p", maker="gree", payer="maker", standard_id="s", lines=[], total_fen=0,
     ), type_="order.settled", source="settlement", actor="finance:f", occurred_at=api.clock())
     await api.runtime.store.append(other["order_id"], [settled], 1)
-    closed = await api.client.post(f"{other['status_url']}/escalations", json={"reason": "x"}, headers=auth("partner"))
+    closed = await api.client.post(f"/orders/{other['order_id']}/escalations", json={"reason": "x"}, headers=auth("partner"))
     assert closed.status_code == 409 and "closed" in closed.json()["detail"]
 
 
 async def test_the_read_model_rebuilds_identically(api: Any) -> None:
     for i in range(3):
         order = await _report(api, partner_ref=f"JD-{i}")
-        await api.client.post(f"{order['status_url']}/escalations", json={"reason": "x"}, headers=auth("partner"))
+        await api.client.post(f"/orders/{order['order_id']}/escalations", json={"reason": "x"}, headers=auth("partner"))
     await api.sync()
     live = await dump_read_model(api.runtime.engine, read_model)
     assert len(live["intake_orders"]) == 3
@@ -177,7 +179,7 @@ async def test_the_read_model_rebuilds_identically(api: Any) -> None:
 
 async def test_concurrent_escalations_never_skip_or_repeat_a_tier(api: Any) -> None:
     order = await _report(api)
-    url = f"{order['status_url']}/escalations"
+    url = f"/orders/{order['order_id']}/escalations"
     answers = await asyncio.gather(*(api.client.post(url, json={"reason": f"r{i}"}, headers=auth("partner"))
                                      for i in range(5)))
     assert {a.status_code for a in answers} <= {201, 409}

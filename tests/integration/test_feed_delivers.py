@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.servers import Broker
 from libs.events.kafka import partition_count
 from libs.events.projection import Projector
 from libs.events.relay import KafkaPublisher, Relay
@@ -20,7 +21,6 @@ from libs.events.store import store_for
 from libs.events.subscription import KafkaFeed
 from tests.factories import escalated
 from tests.integration.test_projection import projection, tiers
-from tests.support.servers import Broker
 
 pytestmark = pytest.mark.integration
 WITHIN = 10.0  # seconds from the growth to every event in the read model

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bench.servers import Broker
 from libs.events import catalog
 from libs.events.clock import ManualClock
 from libs.events.envelope import StoredEvent
@@ -21,7 +22,6 @@ from libs.events.sqlutil import upsert
 from libs.events.store import SqlEventStore, store_for
 from libs.events.subscription import KafkaFeed, StoreTail
 from tests.factories import escalated
-from tests.support.servers import Broker
 
 pytestmark = pytest.mark.integration
 

@@ -15,11 +15,11 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.servers import Broker, running_broker
 from libs.events.kafka import consumer, decode, ensure_topic, partition_count, producer, stop_producer
 from libs.events.relay import KafkaPublisher, Relay
 from libs.events.store import store_for
 from tests.factories import escalated
-from tests.support.servers import Broker, running_broker
 
 pytestmark = pytest.mark.integration
 

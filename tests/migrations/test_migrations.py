@@ -20,6 +20,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.durable import durable_metadata
+from bench.servers import create_database, drop_database
 from libs.events.clock import ManualClock
 from libs.events.db import MIGRATIONS, create_engine, downgrade, migrate, schema_revision
 from libs.events.store import store_for
@@ -27,7 +28,6 @@ from libs.web import auth
 from services.settlement.reference import fee_standards
 from tests.conftest import _unavailable
 from tests.factories import escalated
-from tests.support.servers import create_database, drop_database
 
 pytestmark = pytest.mark.integration
 HEAD = "0007_status_links"

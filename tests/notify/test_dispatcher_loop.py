@@ -13,6 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.servers import free_port
 from libs.events.clock import system_clock
 from libs.events.settings import Settings
 from services.notify.channels.configured import ChannelSettingsError, channel_names, channels_from
@@ -28,7 +29,6 @@ from services.notify.queries import counts_by_state, list_notifications
 from tests.notify.fake_sms import FakeSmsProvider, serving
 from tests.notify.support import ScriptedChannel
 from tests.notify.test_email import Inbox
-from tests.support.servers import free_port
 
 CTX = OrderContext(maker="gree", external_ref="JD-9")
 NO_QUIET = {

@@ -11,9 +11,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from bench.servers import free_port
 from services.notify.channels import Message
 from services.notify.channels.email import SmtpEmailChannel
-from tests.support.servers import free_port
 
 SENDER = "service@aftersales.test"
 

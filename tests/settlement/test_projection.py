@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.servers import Broker
 from libs.events import catalog
 from libs.events.command import fold
 from libs.events.projection import Projector, dump_read_model
@@ -21,7 +22,6 @@ from libs.events.subscription import KafkaFeed, StoreTail
 from services.settlement.domain import DECIDER, ApproveSettlement, Command, CorrectSettlement, ReverseSettlement, decide
 from services.settlement.projection import PROJECTION, ledger, md
 from tests.settlement.factory import T0, part, repaired_order, standard
-from tests.support.servers import Broker
 
 pytestmark = pytest.mark.integration
 

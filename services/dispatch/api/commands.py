@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends
 from libs.events import catalog
 from libs.events.command import Committed
 from libs.web.auth import Principal
+from libs.web.consistency import committed
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, require
 from libs.web.runtime import Runtime
@@ -54,7 +55,8 @@ Technician = Annotated[Principal, Depends(require("technician"))]
 async def _run(runtime: Runtime, order_id: str, principal: Principal, at: datetime, build: Build) -> Accepted:
     done: Committed[State] = await run(runtime, order_id, principal.role, principal.party, principal.actor, at,
                                        build, correlation_id())
-    return Accepted(order_id=order_id, version=done.version, events=[e.type for e in done.events])
+    return Accepted(order_id=order_id, version=done.version, events=[e.type for e in done.events],
+                    position=committed(done.position))
 
 
 def _at(value: datetime | None, now: datetime) -> datetime:

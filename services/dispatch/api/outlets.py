@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 
 from libs.events.db import reader
 from libs.web.auth import Principal
+from libs.web.consistency import read_model_at
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Conflict, NotFound, Unprocessable
 from libs.web.scoping import maker_or_404, provider_scope
@@ -15,8 +16,10 @@ from services.dispatch import reference
 from services.dispatch.api.schemas import OutletCreate, OutletPublic, OutletUpdate, PolicyIn, PolicyPublic
 from services.dispatch.domain import BusinessCalendar, CalendarError, SlaPolicy
 from services.dispatch.domain.routing import Area, Outlet, Technician
+from services.dispatch.projection import PROJECTION
 
 router = APIRouter(prefix="/dispatch", tags=["dispatch: outlets and SLA policies"])
+READ_MODEL = read_model_at(PROJECTION.name)  # min_position: read-your-writes
 
 Manager = Annotated[Principal, Depends(require("dispatcher", "admin"))]
 Reader = Annotated[Principal, Depends(
@@ -69,13 +72,13 @@ async def update_outlet(outlet_id: str, body: OutletUpdate, runtime: RuntimeDep,
     return _public(outlet, version)
 
 
-@router.get("/outlets", response_model=list[OutletPublic])
+@router.get("/outlets", dependencies=[READ_MODEL], response_model=list[OutletPublic])
 async def list_outlets(runtime: RuntimeDep, principal: Reader) -> list[OutletPublic]:
     """Every outlet in the registry."""
     return [_public(o, v, principal) for o, v in await reference.list_outlets(runtime.engine)]
 
 
-@router.get("/outlets/{outlet_id}", response_model=OutletPublic)
+@router.get("/outlets/{outlet_id}", dependencies=[READ_MODEL], response_model=OutletPublic)
 async def get_outlet(outlet_id: str, runtime: RuntimeDep, principal: Reader) -> OutletPublic:
     """One outlet record."""
     found = await reference.get_outlet(runtime.engine, outlet_id)
@@ -111,7 +114,7 @@ async def set_policy(maker: str, body: PolicyIn, runtime: RuntimeDep, principal:
     return _policy_public(stored, maker)
 
 
-@router.get("/sla-policies/{maker}", response_model=PolicyPublic)
+@router.get("/sla-policies/{maker}", dependencies=[READ_MODEL], response_model=PolicyPublic)
 async def get_policy(maker: str, runtime: RuntimeDep, principal: Reader) -> PolicyPublic:
     """The maker's SLA policy in force now (version 0 = the seed's default)."""
     if principal.role != "admin":

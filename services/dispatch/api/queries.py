@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from libs.events.bounds import Month
 from libs.events.chinatime import month_end, month_start
 from libs.web.auth import Principal
+from libs.web.consistency import read_model_at
 from libs.web.deps import RuntimeDep, require
 from libs.web.scoping import maker_scope, sees, visible_or_404
 from services.dispatch import queries, reference
@@ -25,8 +26,9 @@ from services.dispatch.api.schemas import (
 from services.dispatch.domain import sla_state
 from services.dispatch.domain.routing import suggest
 from services.dispatch.handlers import load_order, policy_for
+from services.dispatch.projection import PROJECTION
 
-router = APIRouter(prefix="/dispatch", tags=["dispatch: queues"])
+router = APIRouter(prefix="/dispatch", tags=["dispatch: queues"], dependencies=[read_model_at(PROJECTION.name)])
 
 Desk = Annotated[Principal, Depends(require("dispatcher", "supervisor"))]
 OutletReader = Annotated[Principal, Depends(require("dispatcher", "supervisor", "provider", "technician"))]

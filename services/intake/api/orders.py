@@ -19,7 +19,7 @@ from libs.events.chinatime import local_day, midnight
 from libs.events.command import Committed
 from libs.events.db import reader
 from libs.web.auth import Principal
-from libs.web.consistency import position_headers, read_model_at
+from libs.web.consistency import at_position, committed, position_headers, read_model_at
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, get_runtime
 from libs.web.fastpath import JSON_TYPES, with_fast_path
@@ -47,6 +47,7 @@ from services.intake.projection import orders as orders_table
 from services.notify.links import status_url
 
 router = APIRouter(tags=["intake: partners"])
+READ_MODEL = read_model_at(PROJECTION.name)  # min_position: read-your-writes
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 Status = Literal["reported", "dispatched", "on_site", "repaired", "settled"]
 OrderId = Annotated[str, Path(pattern=REF, max_length=200)]
@@ -76,7 +77,7 @@ def _accepted(reported: catalog.OrderReported, done: Committed[OrderState],
     """The 201 body (OrderAccepted), rendered from plain data (response_model documents it)."""
     return {"customer_link": link,
         "order_id": done.stream_id, "stream_version": done.version, "position": done.position,
-        "status_url": f"/orders/{done.stream_id}", "maker": reported.maker, "tier": reported.tier,
+        "status_url": at_position(f"/orders/{done.stream_id}", done.position), "maker": reported.maker, "tier": reported.tier,
         "warranty": reported.warranty.model_dump(mode="json"),
     }
 
@@ -91,7 +92,8 @@ async def create_order(
     done = await handlers.report(runtime, command, partner.actor, idempotency_key, correlation_id())
     reported = done.payloads[0]
     assert isinstance(reported, catalog.OrderReported)
-    headers = {"Location": f"/orders/{done.stream_id}", **position_headers(done.position)}
+    headers = {"Location": at_position(f"/orders/{done.stream_id}", done.position),
+               **position_headers(done.position)}
     if done.replayed:  # a retry under an Idempotency-Key: the first request's event is the answer
         first = catalog.parse(done.events[0])
         assert isinstance(first, catalog.OrderReported)
@@ -136,7 +138,7 @@ router.add_api_route("/orders", create_order, methods=["POST"], status_code=201,
                      route_class_override=with_fast_path(_create_order_fast))
 
 
-@router.get("/orders/{order_id}", response_model=OrderPublic, responses={404: PROBLEM})
+@router.get("/orders/{order_id}", dependencies=[READ_MODEL], response_model=OrderPublic, responses={404: PROBLEM})
 async def read_order(order_id: OrderId, partner: PartnerDep,
                      runtime: RuntimeDep) -> OrderPublic:
     """One order: its current state and full timeline (every event, who and when)."""
@@ -213,4 +215,4 @@ async def escalate(order_id: OrderId, body: EscalationCreate, partner: PartnerDe
     moved = done.payloads[0]
     assert isinstance(moved, catalog.OrderEscalated)
     return EscalationAccepted(order_id=order_id, from_tier=moved.from_tier, to_tier=moved.to_tier,
-                              stream_version=done.version, position=done.position)
+                              stream_version=done.version, position=committed(done.position))

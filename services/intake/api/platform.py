@@ -30,6 +30,7 @@ from libs.events.chinatime import local_day
 from libs.events.db import reader
 from libs.events.envelope import StoredEvent
 from libs.web import auth
+from libs.web.consistency import at_position, committed, position_headers, read_model_at
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep
 from libs.web.problems import NotFound, Unauthorized
@@ -39,10 +40,12 @@ from services.intake.api.common import timeline
 from services.intake.api.schemas import REF, PlatformAccepted, PlatformOrder, PlatformReport, PlatformTrail
 from services.intake.domain import ReceiveComplaint, ReportOrder, not_ahead
 from services.intake.handlers import id_key, load, policies, stable_id
+from services.intake.projection import PROJECTION
 from services.intake.reference import forget_nonces, remember_nonce
 from services.notify.links import status_url
 
 router = APIRouter(tags=["intake: complaint platform"])
+READ_MODEL = read_model_at(PROJECTION.name)  # min_position: read-your-writes
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 WINDOW = timedelta(minutes=5)
 STAMP = re.compile(r"^[0-9]{1,12}$")
@@ -137,14 +140,16 @@ async def receive_report(body: PlatformReport, platform_id: PlatformDep, runtime
     done = await handlers.forward(runtime, order_id, body.kind, platform_id, body.platform_ref, command,
                                   correlation_id())
     answer = PlatformAccepted(platform_ref=body.platform_ref, order_id=order_id, opened=done.opened,
-                              events=done.types, stream_version=done.version, position=done.position,
-                              status_url=f"/platform/orders/{body.platform_ref}")
+                              events=done.types, stream_version=done.version, position=committed(done.position),
+                              status_url=at_position(f"/platform/orders/{body.platform_ref}", done.position))
     if done.resent:  # the platform re-sent what is already recorded
-        return JSONResponse(answer.model_dump(mode="json"), status_code=200)
+        return JSONResponse(answer.model_dump(mode="json"), status_code=200,
+                            headers=position_headers(done.position))
     return answer
 
 
-@router.get("/platform/orders/{platform_ref}", response_model=PlatformTrail, responses={401: PROBLEM, 404: PROBLEM})
+@router.get("/platform/orders/{platform_ref}", dependencies=[READ_MODEL], response_model=PlatformTrail,
+             responses={401: PROBLEM, 404: PROBLEM})
 async def platform_trail(platform_ref: Annotated[str, Path(pattern=REF, max_length=100)], platform_id: PlatformDep,
                          runtime: RuntimeDep) -> PlatformTrail:
     """Everything that happened to what the platform forwarded under this reference."""

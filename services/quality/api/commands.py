@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from libs.events import catalog
 from libs.events.bounds import Month, StrictFen, StrictSignedFen, WindowMoment
 from libs.web.auth import Principal
+from libs.web.consistency import committed
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Unprocessable
@@ -23,7 +24,7 @@ from libs.web.scoping import maker_or_404
 from libs.web.text import FreeText, PlainText
 from services.quality import domain, handlers
 from services.quality.api.queries import router as queries
-from services.quality.api.schemas import MonthClosedPublic, PolicyPublic
+from services.quality.api.schemas import MonthClosedPublic, PolicySet
 from services.quality.domain.policy import ComplaintBand, Policy
 from services.quality.domain.scoring import review_points
 
@@ -53,6 +54,7 @@ class ReviewPublic(BaseModel):
     outlet_id: str
     points: int
     version: int
+    position: int
 
 
 class ComplaintCreate(Strict):
@@ -72,6 +74,7 @@ class ComplaintPublic(BaseModel):
     provider_id: str | None
     outlet_id: str | None
     version: int
+    position: int
 
 
 class BandBody(Strict):
@@ -114,6 +117,7 @@ async def submit_review(order_id: str, body: ReviewCreate, runtime: RuntimeDep, 
     return ReviewPublic(
         order_id=order_id, channel=review.channel, provider_id=review.provider_id, outlet_id=review.outlet_id,
         points=review_points(review.timeliness, review.quality, review.attitude), version=done.version,
+        position=committed(done.position),
     )
 
 
@@ -130,18 +134,18 @@ async def file_complaint(body: ComplaintCreate, runtime: RuntimeDep, principal: 
     assert isinstance(complaint, catalog.ComplaintReceived)
     return ComplaintPublic(
         complaint_id=str(complaint.complaint_id), stream_id=done.stream_id, provider_id=complaint.provider_id,
-        outlet_id=complaint.outlet_id, version=done.version,
+        outlet_id=complaint.outlet_id, version=done.version, position=committed(done.position),
     )
 
 
-@router.put("/quality/policies/{maker}", response_model=PolicyPublic)
+@router.put("/quality/policies/{maker}", response_model=PolicySet)
 async def set_policy(maker: MakerPath, body: PolicyBody, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
     """Set a maker's reward/penalty policy (applies to months not yet closed)."""
     maker_or_404(principal, maker)
     policy = body.to_policy()
-    await handlers.set_policy(runtime, domain.SetPolicy(actor(principal), maker, policy), principal.actor,
-                              correlation_id())
-    return {"maker": maker, "default": False, "policy": policy.to_json()}
+    done = await handlers.set_policy(runtime, domain.SetPolicy(actor(principal), maker, policy), principal.actor,
+                                     correlation_id())
+    return {"maker": maker, "default": False, "policy": policy.to_json(), "position": committed(done.position)}
 
 
 @router.post("/quality/months/{month}/close", status_code=201, response_model=MonthClosedPublic)
@@ -155,7 +159,7 @@ async def close_month(
                                                        correlation_id())
     return {
         "maker": maker, "month": month, "closed": True, "closed_at": done.events[-1].occurred_at.isoformat(),
-        "through_position": through, "scores": scores,
+        "through_position": through, "scores": scores, "position": committed(done.position),
     }
 
 

@@ -23,6 +23,7 @@ from libs.events.bounds import Month
 from libs.events.chinatime import local_minute
 from libs.events.db import reader
 from libs.web.auth import Principal
+from libs.web.consistency import read_model_at
 from libs.web.deps import RuntimeDep, require
 from libs.web.downloads import csv_writer
 from libs.web.runtime import Runtime
@@ -31,12 +32,11 @@ from libs.web.text import PlainText
 from services.quality import queries as read
 from services.quality.api.schemas import HistoryPublic, PolicyPublic, RankingPublic, ScoresPublic
 from services.quality.domain.scoring import parse_fraction
-from services.quality.projection import orders, policies
+from services.quality.projection import PROJECTION, orders, policies
 
-router = APIRouter(tags=["quality"])
+router = APIRouter(tags=["quality"], dependencies=[read_model_at(PROJECTION.name)])
 Readers = Annotated[Principal, Depends(require("supervisor", "finance", "provider"))]
 Staff = Annotated[Principal, Depends(require("supervisor", "finance"))]
-PROJECTION = "quality"  # the read model these figures come from
 MonthQuery = Annotated[Month, Query(description="YYYY-MM, China time")]
 MakerQuery = Annotated[PlainText, Query(min_length=1, max_length=100)]
 MakerPath = Annotated[str, Path(min_length=1, max_length=100)]
@@ -69,7 +69,7 @@ async def scores(
             m for m in await read.makers_in(conn, month) if scope is None or m in scope]
         sheets = [await read.sheet(conn, m, month, level) for m in makers]
     return {
-        "month": month, "level": level, **await runtime.completeness(PROJECTION),
+        "month": month, "level": level, **await runtime.completeness(PROJECTION.name),
         "makers": [
             {"maker": s.maker, "closed": s.closed, "scores": _visible(principal, list(s.scores.values()))}
             for s in sheets
@@ -98,7 +98,7 @@ async def ranking(
     ordered = sorted(sheet.scores.values(), key=_rank_key)
     return {
         "maker": maker, "month": month, "level": level, "closed": sheet.closed,
-        **await runtime.completeness(PROJECTION),
+        **await runtime.completeness(PROJECTION.name),
         "ranking": [{"rank": i, **s} for i, s in enumerate(ordered, start=1)],
     }
 
@@ -121,7 +121,7 @@ async def history(provider_id: str, runtime: RuntimeDep, principal: Readers) -> 
             sheet = await read.sheet(conn, maker, month, "provider")
             if provider_id in sheet.scores:
                 months.append({"maker": maker, "month": month, "closed": sheet.closed, **sheet.scores[provider_id]})
-    return {"provider_id": provider_id, "months": months, **await runtime.completeness(PROJECTION)}
+    return {"provider_id": provider_id, "months": months, **await runtime.completeness(PROJECTION.name)}
 
 
 @router.get("/quality/months/{month}/statistics.csv", response_class=Response)

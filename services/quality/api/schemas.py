@@ -94,10 +94,15 @@ class PolicyPublic(BaseModel):
     policy: PolicyFigures
 
 
+class PolicySet(PolicyPublic):
+    position: int  # the global position committed (read-your-writes: min_position)
+
+
 class MonthClosedPublic(BaseModel):
     maker: str
     month: str
     closed: bool
     closed_at: str
     through_position: int
+    position: int
     scores: list[ScorePublic]

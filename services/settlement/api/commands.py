@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query
 
 from libs.events import catalog
 from libs.web.auth import Principal
+from libs.web.consistency import committed, read_model_at
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, require
 from libs.web.runtime import Runtime
@@ -23,8 +24,10 @@ from services.settlement import handlers, queries
 from services.settlement.api.schemas import SettlementApprove, SettlementCorrect, SettlementPublic, SettlementReverse
 from services.settlement.domain import ApproveSettlement, Command, CorrectSettlement, ReverseSettlement
 from services.settlement.domain.standards import FeeStandard
+from services.settlement.projection import PROJECTION
 
 router = APIRouter(tags=["settlement"])
+READ_MODEL = read_model_at(PROJECTION.name)  # min_position: read-your-writes
 Finance = Annotated[Principal, Depends(require("finance"))]
 Reader = Annotated[Principal, Depends(require("finance", "supervisor"))]
 
@@ -35,10 +38,10 @@ async def _execute(runtime: Runtime, order_id: str, principal: Principal,
     settled = [p for p in done.payloads if isinstance(p, catalog.OrderSettled)]
     reversed_ = [str(p.settlement_id) for p in done.payloads if isinstance(p, catalog.OrderSettlementReversed)]
     return SettlementPublic(order_id=order_id, version=done.version, settlement=settled[0] if settled else None,
-                            reversed=reversed_)
+                            reversed=reversed_, position=committed(done.position))
 
 
-@router.get("/settlements/open")
+@router.get("/settlements/open", dependencies=[READ_MODEL])
 async def open_settlements(runtime: RuntimeDep, principal: Reader,
                            provider: Annotated[str | None, Query(max_length=100)] = None) -> dict[str, Any]:
     """Repaired orders not yet settled, each with its proposed settlement (oldest repair first)."""
@@ -47,7 +50,7 @@ async def open_settlements(runtime: RuntimeDep, principal: Reader,
         i["proposal"]["total_fen"] for i in items if i["proposal"])}
 
 
-@router.get("/settlements/{order_id}")
+@router.get("/settlements/{order_id}", dependencies=[READ_MODEL])
 async def read_settlement(order_id: str, runtime: RuntimeDep, principal: Reader) -> dict[str, Any]:
     """One order's settlement facts, its settlement history and, while open, its proposal."""
     found = await queries.order_detail(runtime.engine, order_id)

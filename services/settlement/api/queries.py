@@ -10,13 +10,14 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from libs.events.bounds import Month, WindowMoment
 from libs.web.auth import Principal
+from libs.web.consistency import read_model_at
 from libs.web.deps import RuntimeDep, require
 from libs.web.downloads import content_disposition, csv_writer
 from libs.web.scoping import maker_scope, provider_scope, visible_or_404
 from services.settlement import queries
 
-router = APIRouter(tags=["settlement"])
 PROJECTION = "settlement"  # the read model these figures come from
+router = APIRouter(tags=["settlement"], dependencies=[read_model_at(PROJECTION)])
 MonthQuery = Annotated[Month, Query(description="YYYY-MM (China time)")]
 LedgerReader = Annotated[Principal, Depends(require("finance", "supervisor", "provider"))]
 Supervision = Annotated[Principal, Depends(require("finance", "supervisor"))]

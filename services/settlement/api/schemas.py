@@ -34,3 +34,4 @@ class SettlementPublic(BaseModel):
     version: int
     settlement: catalog.OrderSettled | None
     reversed: list[str] = []
+    position: int  # the global position committed (read-your-writes: min_position)

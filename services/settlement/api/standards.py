@@ -7,14 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from libs.web.auth import Principal
+from libs.web.consistency import read_model_at
 from libs.web.deps import RuntimeDep, require
 from libs.web.problems import Conflict, NotFound
 from libs.web.scoping import maker_or_404, maker_scope, provider_scope
 from services.settlement import queries
 from services.settlement.domain.standards import FeeStandard, FeeStandardCreate
+from services.settlement.projection import PROJECTION
 from services.settlement.reference import StandardRace, add_standard, find_standard, load_standards
 
 router = APIRouter(tags=["settlement"])
+READ_MODEL = read_model_at(PROJECTION.name)  # min_position: read-your-writes
 Finance = Annotated[Principal, Depends(require("finance", "admin"))]
 Reader = Annotated[Principal, Depends(require("finance", "supervisor", "provider", "admin"))]
 
@@ -42,7 +45,7 @@ async def create_standard(body: FeeStandardCreate, runtime: RuntimeDep, principa
         raise Conflict(str(exc)) from None
 
 
-@router.get("/settlement/standards")
+@router.get("/settlement/standards", dependencies=[READ_MODEL])
 async def list_standards(
     runtime: RuntimeDep, principal: Reader,
     maker: Annotated[str | None, Query(max_length=100)] = None,
@@ -53,7 +56,7 @@ async def list_standards(
     return {"items": [s.model_dump(mode="json") for s in found], "count": len(found)}
 
 
-@router.get("/settlement/contracts/{standard_id}")
+@router.get("/settlement/contracts/{standard_id}", dependencies=[READ_MODEL])
 async def read_contract(standard_id: str, runtime: RuntimeDep, principal: Reader) -> dict[str, Any]:
     """A lump-sum contract's budget, consumption by settled orders, and the remainder."""
     standard = await find_standard(runtime.engine, standard_id)

@@ -75,5 +75,6 @@ class Accepted(BaseModel):
     order_id: str
     version: int
     events: list[str]
+    position: int  # the global position committed (read-your-writes: min_position)
 
 
