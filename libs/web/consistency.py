@@ -26,7 +26,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Query, Request, Response
 
 from libs.web.deps import get_runtime
-from libs.web.problems import Problem
+from libs.web.problems import Problem, Unprocessable
 
 POSITION_HEADER = "X-Position"
 MIN_POSITION_HEADER = "X-Min-Position"
@@ -89,6 +89,10 @@ def read_model_at(projection: str) -> Any:
             return None
         wanted = max(asked)
         runtime = get_runtime(request)
+        head = await runtime.store.head_position()
+        if wanted > head:  # never committed: a bad value, not a read model that is behind
+            raise Unprocessable(f"position {wanted} was never committed (the store is at {head})",
+                                field="min_position")
         within = runtime.settings.read_your_writes_wait
         reached = await runtime.watermarks.wait_for(projection, wanted, within)
         if reached < wanted:

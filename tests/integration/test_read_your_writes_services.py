@@ -140,7 +140,13 @@ async def test_intake_order_links_carry_the_position(paused: Api) -> None:
     ("/settlements/open", "finance"), ("/settlement/standards", "finance"),
     ("/quality/policies/gree", "supervisor"), ("/quality/scores", "supervisor"),
 ])
-async def test_a_position_past_the_head_is_503_with_retry_after(paused: Api, url: str, who: str) -> None:
-    answer = await paused.client.get(url, params={"min_position": 10**9}, headers=auth(who))
+async def test_a_committed_position_the_read_model_has_not_reached_is_503_with_retry_after(
+        paused: Api, url: str, who: str) -> None:
+    await report(paused.runtime.store, paused.clock())  # committed; the paused read models never see it
+    head = await paused.runtime.store.head_position()
+    answer = await paused.client.get(url, params={"min_position": head}, headers=auth(who))
     assert answer.status_code == 503, answer.text
     assert answer.headers["Retry-After"] == "1" and answer.json()["field"] == "min_position"
+    # a position no command ever committed is a bad value, not a read model that is behind
+    never = await paused.client.get(url, params={"min_position": head + 1}, headers=auth(who))
+    assert never.status_code == 422 and never.json()["errors"][0]["field"] == "min_position", never.text
