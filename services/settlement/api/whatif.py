@@ -1,0 +1,46 @@
+"""What-if over HTTP: POST a draft fee standard and a period (a job starts), GET polls it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from libs.web.deps import RuntimeDep
+from libs.web.problems import Forbidden, NotFound
+from libs.web.runtime import Runtime
+from services.settlement.api.queries import Supervision, _maker
+from services.settlement.whatif import Jobs, WhatIfRequest, draft_standard
+
+router = APIRouter(tags=["history"])
+
+
+def jobs(runtime: Runtime) -> Jobs:
+    found = runtime.state.get("settlement.whatif")
+    if not isinstance(found, Jobs):
+        found = runtime.state["settlement.whatif"] = Jobs()
+    return found
+
+
+@router.post("/settlement/whatif", status_code=202)
+async def start_what_if(body: WhatIfRequest, runtime: RuntimeDep, principal: Supervision) -> JSONResponse:
+    """Replay a draft fee standard over a period of repairs (the live read models are not touched)."""
+    own = _maker(principal)
+    if own is not None and own != body.draft.maker:
+        raise Forbidden(f"{principal.id} may replay only drafts of {own}")
+    draft = draft_standard(body.draft, runtime.clock, principal.actor)
+    job = jobs(runtime).start(runtime.store, runtime.engine, body, draft, runtime.clock)
+    url = f"/settlement/whatif/{job.id}"
+    return JSONResponse(jsonable_encoder(job.public() | {"status_url": url}), 202, headers={"Location": url})
+
+
+@router.get("/settlement/whatif/{job_id}")
+async def read_what_if(job_id: str, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
+    """The job's state, progress (positions replayed of the head) and, once done, the difference table."""
+    job = jobs(runtime).get(job_id)
+    own = _maker(principal)
+    if job is None or (own is not None and job.result is not None and job.result["maker"] != own):
+        raise NotFound(f"no what-if job {job_id!r}")
+    return job.public()
