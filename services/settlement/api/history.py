@@ -18,6 +18,7 @@ from libs.web.problems import Unprocessable
 from libs.web.runtime import Runtime
 from services.settlement import queries
 from services.settlement.api.queries import LedgerReader, Month, _maker, _provider_only
+from services.settlement.evidence import with_evidence
 from services.settlement.projection import PROJECTION
 
 router = APIRouter(tags=["history"])
@@ -54,9 +55,14 @@ async def read_ledger_as_of(provider: str, as_of: AsOfPosition, runtime: Runtime
 
 
 @router.get("/history/settlement/statements/{provider}", response_model=None)  # encoded as the live route
-async def read_statement_as_of(provider: str, month: Month, as_of: AsOfPosition, runtime: RuntimeDep,
-                               principal: LedgerReader) -> dict[str, Any]:
+async def read_statement_as_of(
+    provider: str, month: Month, as_of: AsOfPosition, runtime: RuntimeDep, principal: LedgerReader,
+    evidence: Annotated[bool, Query(description="the events behind every figure")] = False,
+) -> dict[str, Any]:
     """The provider's monthly statement (JSON) as it read when the log's head was `as_of`."""
     _provider_only(principal, provider)
     engine = await settlement_as_of(runtime, as_of)
-    return await queries.statement(engine, provider, month, _maker(principal))
+    body = await queries.statement(engine, provider, month, _maker(principal))
+    if not evidence:
+        return body
+    return with_evidence(body, await queries.ledger_entries(engine, provider, _maker(principal), month))
