@@ -34,8 +34,11 @@ AUTH = {"Authorization": "Bearer demo-partner-key"}
 
 
 def _fill(first: int, streams: int) -> list[tuple[Any, ...]]:
-    return [row for n in range(first, first + streams)
-            for row in _rows(f"bulk-{n:07d}", 0, [escalation(i, n) for i in range(PER_STREAM)], True)]
+    return [
+        row
+        for n in range(first, first + streams)
+        for row in _rows(f"bulk-{n:07d}", 0, [escalation(i, n) for i in range(PER_STREAM)], True)
+    ]
 
 
 async def _copy(url: str, first: int, streams: int, chunk: int = 10_000) -> None:
@@ -60,38 +63,62 @@ async def run(report: Report) -> None:
     async with fresh_postgres() as (url, _engine):
         started = time.perf_counter()
         await _copy(url, 0, streams // 2)
-        report.line(f"loaded {streams // 2 * PER_STREAM:,} events in {time.perf_counter() - started:.1f}s")
-        app = create_app(Settings(database_url=url, services="intake", demo=True, log_level="WARNING",
-                                  run_projections=False))
+        report.line(
+            f"loaded {streams // 2 * PER_STREAM:,} events in {time.perf_counter() - started:.1f}s"
+        )
+        app = create_app(
+            Settings(
+                database_url=url,
+                services="intake",
+                demo=True,
+                log_level="WARNING",
+                run_projections=False,
+            )
+        )
         runtime: Runtime = app.state.runtime
         await runtime.start()
         try:
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://bench"
+            ) as client:
                 made = await client.post("/orders", json=order_body(), headers=AUTH)
                 assert made.status_code == 201, made.text
                 order = made.json()["order_id"]
-                await client.post(f"/orders/{order}/escalations", json={"reason": "经销商无法处理"}, headers=AUTH)
+                await client.post(
+                    f"/orders/{order}/escalations", json={"reason": "经销商无法处理"}, headers=AUTH
+                )
                 middle = await runtime.store.head_position()
                 started = time.perf_counter()
                 await _copy(url, streams // 2, streams - streams // 2)
-                report.line(f"loaded {(streams - streams // 2) * PER_STREAM:,} more events in "
-                            f"{time.perf_counter() - started:.1f}s")
-                await client.post(f"/orders/{order}/escalations", json={"reason": "区域无法处理"}, headers=AUTH)
+                report.line(
+                    f"loaded {(streams - streams // 2) * PER_STREAM:,} more events in "
+                    f"{time.perf_counter() - started:.1f}s"
+                )
+                await client.post(
+                    f"/orders/{order}/escalations", json={"reason": "区域无法处理"}, headers=AUTH
+                )
                 head = await runtime.store.head_position()
                 report.line(f"store head: position {head:,}; as-of point: position {middle:,}")
                 past, live = [], []
                 for _ in range(ROUNDS):
                     t = time.perf_counter()
-                    answer = await client.get(f"/history/orders/{order}", params={"as_of": middle}, headers=AUTH)
+                    answer = await client.get(
+                        f"/history/orders/{order}", params={"as_of": middle}, headers=AUTH
+                    )
                     past.append(time.perf_counter() - t)
-                    assert answer.status_code == 200 and answer.json()["tier"] == "regional", answer.text
+                    assert answer.status_code == 200 and answer.json()["tier"] == "regional", (
+                        answer.text
+                    )
                     t = time.perf_counter()
                     now = await client.get(f"/orders/{order}", headers=AUTH)
                     live.append(time.perf_counter() - t)
                     assert now.status_code == 200 and now.json()["tier"] == "hq"
         finally:
             await runtime.stop()
-    for label, samples in (("as-of GET /history/orders/{id}", past), ("live GET /orders/{id}", live)):
+    for label, samples in (
+        ("as-of GET /history/orders/{id}", past),
+        ("live GET /orders/{id}", live),
+    ):
         median, p95 = _ms(samples)
         report.figure(f"{label}, median", median, "ms")
         report.figure(f"{label}, p95", p95, "ms")

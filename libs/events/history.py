@@ -45,7 +45,7 @@ class AsOf:
 
     @classmethod
     def parse(cls, value: str) -> AsOf:
-        """`123` is a position, an ISO 8601 time with an offset is a moment; ValueError otherwise."""
+        """`123` is a position, an ISO 8601 time with an offset a moment; else ValueError."""
         value = value.strip()
         if _POSITION.fullmatch(value):
             return cls(position=int(value))
@@ -70,13 +70,19 @@ class StoreAsOf(EventStore):
         raise PermissionError("the past is read-only: StoreAsOf refuses appends")
 
     async def read_stream(
-        self, stream_id: str, from_version: int = 1, *, until_position: int | None = None,
+        self,
+        stream_id: str,
+        from_version: int = 1,
+        *,
+        until_position: int | None = None,
         as_of: datetime | None = None,
     ) -> list[StoredEvent]:
         positions = [p for p in (until_position, self.at.position) if p is not None]
         moments = [m for m in (as_of, self.at.moment) if m is not None]
         return await self.inner.read_stream(
-            stream_id, from_version, until_position=min(positions) if positions else None,
+            stream_id,
+            from_version,
+            until_position=min(positions) if positions else None,
             as_of=min(moments) if moments else None,
         )
 
@@ -114,10 +120,13 @@ class Scratch:
 
 
 async def rebuild_until(
-    store: EventStore, projection: Projection, position: int, batch: int = 2000,
+    store: EventStore,
+    projection: Projection,
+    position: int,
+    batch: int = 2000,
     progress: Callable[[int, int], None] | None = None,
 ) -> Scratch:
-    """Replay `projection` over the events at positions <= `position` into a new scratch database."""
+    """Replay `projection` over the events at positions <= `position` into a new scratch DB."""
     directory = Path(tempfile.mkdtemp(prefix=f"asof-{projection.name}-"))
     engine = create_engine(f"sqlite:///{directory / 'scratch.db'}")
     try:

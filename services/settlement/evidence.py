@@ -21,8 +21,13 @@ Evidence = list[dict[str, Any]]
 
 def _item(entry: dict[str, Any], role: str) -> dict[str, Any]:
     kind = "order.settled" if entry["kind"] == "settlement" else "order.settlement_reversed"
-    return {"event_id": entry["entry_id"], "stream_id": entry["order_id"], "position": entry["position"],
-            "type": kind, "role": role}
+    return {
+        "event_id": entry["entry_id"],
+        "stream_id": entry["order_id"],
+        "position": entry["position"],
+        "type": kind,
+        "role": role,
+    }
 
 
 def entry_evidence(entry: dict[str, Any], settled_by_id: dict[str, dict[str, Any]]) -> Evidence:
@@ -52,11 +57,23 @@ def with_evidence(body: dict[str, Any], everything: list[dict[str, Any]]) -> dic
     settled = {e["settlement_id"]: e for e in everything if e["kind"] == "settlement"}
     month = body["month"]
     entries = [e | {"evidence": entry_evidence(e, settled)} for e in body["entries"]]
-    earlier = [entry_evidence(e, settled) for e in everything
-               if e["month"] < month and e["payer"] == BALANCE_PAYER]
+    earlier = [
+        entry_evidence(e, settled)
+        for e in everything
+        if e["month"] < month and e["payer"] == BALANCE_PAYER
+    ]
     balance_now = [e["evidence"] for e in entries if e["payer"] == BALANCE_PAYER]
-    by_payer = {payer: cell | {"evidence": union(e["evidence"] for e in entries if e["payer"] == payer)}
-                for payer, cell in body["totals"]["by_payer"].items()}
-    totals = body["totals"] | {"by_payer": by_payer, "evidence": union(e["evidence"] for e in entries)}
-    return body | {"entries": entries, "totals": totals, "opening_balance_evidence": union(earlier),
-                   "closing_balance_evidence": union([*earlier, *balance_now])}
+    by_payer = {
+        payer: cell | {"evidence": union(e["evidence"] for e in entries if e["payer"] == payer)}
+        for payer, cell in body["totals"]["by_payer"].items()
+    }
+    totals = body["totals"] | {
+        "by_payer": by_payer,
+        "evidence": union(e["evidence"] for e in entries),
+    }
+    return body | {
+        "entries": entries,
+        "totals": totals,
+        "opening_balance_evidence": union(earlier),
+        "closing_balance_evidence": union([*earlier, *balance_now]),
+    }

@@ -62,8 +62,13 @@ class WhatIfRequest(BaseModel):
 
 
 def draft_standard(body: FeeStandardCreate, clock: Clock, actor: str) -> FeeStandard:
-    return FeeStandard(**body.model_dump(), standard_id=f"draft:{body.maker}:{body.provider_id}", seq=0,
-                       recorded_at=clock(), recorded_by=actor)
+    return FeeStandard(
+        **body.model_dump(),
+        standard_id=f"draft:{body.maker}:{body.provider_id}",
+        seq=0,
+        recorded_at=clock(),
+        recorded_by=actor,
+    )
 
 
 def _settled_total(history: Sequence[RowMapping]) -> int | None:
@@ -71,37 +76,64 @@ def _settled_total(history: Sequence[RowMapping]) -> int | None:
     return int(max(current, key=lambda s: s["settled_at"])["total_fen"]) if current else None
 
 
-async def compare(engine: AsyncEngine, live_standards: list[FeeStandard], draft: FeeStandard,
-                  first: date, last: date) -> dict[str, Any]:
+async def compare(
+    engine: AsyncEngine,
+    live_standards: list[FeeStandard],
+    draft: FeeStandard,
+    first: date,
+    last: date,
+) -> dict[str, Any]:
     """The difference table over the read model in `engine` (a scratch copy)."""
-    query = select(orders).where(orders.c.maker == draft.maker, orders.c.repaired_at >= midnight(first),
-                                 orders.c.repaired_at < midnight(last + timedelta(days=1)))
+    query = select(orders).where(
+        orders.c.maker == draft.maker,
+        orders.c.repaired_at >= midnight(first),
+        orders.c.repaired_at < midnight(last + timedelta(days=1)),
+    )
     if draft.provider_id != ANY_PROVIDER:
         query = query.where(orders.c.provider_id == draft.provider_id)
     async with reader(engine).connect() as conn:
         rows = list((await conn.execute(query.order_by(orders.c.repaired_position))).mappings())
         done: dict[str, list[RowMapping]] = defaultdict(list)
-        for s in (await conn.execute(select(settlements).where(
-                settlements.c.order_id.in_([r["order_id"] for r in rows])))).mappings():
+        for s in (
+            await conn.execute(
+                select(settlements).where(settlements.c.order_id.in_([r["order_id"] for r in rows]))
+            )
+        ).mappings():
             done[s["order_id"]].append(s)
     items = [_line(row, done[row["order_id"]], live_standards, draft) for row in rows]
     providers: dict[str, dict[str, Any]] = {}
     for item in items:
-        cell = providers.setdefault(item["provider_id"], {"provider_id": item["provider_id"], "orders": 0,
-                                                          "actual_fen": 0, "draft_fen": 0, "difference_fen": 0})
+        cell = providers.setdefault(
+            item["provider_id"],
+            {
+                "provider_id": item["provider_id"],
+                "orders": 0,
+                "actual_fen": 0,
+                "draft_fen": 0,
+                "difference_fen": 0,
+            },
+        )
         cell["orders"] += 1
         for key in ("actual_fen", "draft_fen", "difference_fen"):
             cell[key] += item[key] or 0
-    totals = {key: sum(p[key] for p in providers.values())
-              for key in ("orders", "actual_fen", "draft_fen", "difference_fen")}
-    return {"maker": draft.maker, "provider_id": draft.provider_id, "from": first.isoformat(),
-            "to": last.isoformat(), "orders": items, "providers": sorted(providers.values(),
-                                                                         key=lambda p: str(p["provider_id"])),
-            "totals": totals}
+    totals = {
+        key: sum(p[key] for p in providers.values())
+        for key in ("orders", "actual_fen", "draft_fen", "difference_fen")
+    }
+    return {
+        "maker": draft.maker,
+        "provider_id": draft.provider_id,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "orders": items,
+        "providers": sorted(providers.values(), key=lambda p: str(p["provider_id"])),
+        "totals": totals,
+    }
 
 
-def _line(row: RowMapping, history: Sequence[RowMapping], live: list[FeeStandard],
-          draft: FeeStandard) -> dict[str, Any]:
+def _line(
+    row: RowMapping, history: Sequence[RowMapping], live: list[FeeStandard], draft: FeeStandard
+) -> dict[str, Any]:
     settled = _settled_total(history)
     actual: int | None
     if settled is not None:
@@ -117,12 +149,24 @@ def _line(row: RowMapping, history: Sequence[RowMapping], live: list[FeeStandard
     except PricingError as exc:
         drafted, problem = None, str(exc)
     difference = (drafted or 0) - (actual or 0)
-    return {"order_id": row["order_id"], "provider_id": row["provider_id"], "actual_basis": basis,
-            "actual_fen": actual, "draft_fen": drafted, "difference_fen": difference, "problem": problem}
+    return {
+        "order_id": row["order_id"],
+        "provider_id": row["provider_id"],
+        "actual_basis": basis,
+        "actual_fen": actual,
+        "draft_fen": drafted,
+        "difference_fen": difference,
+        "problem": problem,
+    }
 
 
-async def what_if(store: EventStore, live: AsyncEngine, request: WhatIfRequest, draft: FeeStandard,
-                  progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+async def what_if(
+    store: EventStore,
+    live: AsyncEngine,
+    request: WhatIfRequest,
+    draft: FeeStandard,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Replay into a scratch read model and compare; the scratch copy is deleted afterwards."""
     head = await store.head_position()
     if progress:
@@ -150,8 +194,15 @@ class Job:
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def public(self) -> dict[str, Any]:
-        return {"job_id": self.id, "state": self.state, "processed": self.processed, "total": self.total,
-                "started_at": self.started_at, "result": self.result, "error": self.error}
+        return {
+            "job_id": self.id,
+            "state": self.state,
+            "processed": self.processed,
+            "total": self.total,
+            "started_at": self.started_at,
+            "result": self.result,
+            "error": self.error,
+        }
 
 
 class Jobs:
@@ -160,8 +211,14 @@ class Jobs:
     def __init__(self) -> None:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
 
-    def start(self, store: EventStore, live: AsyncEngine, request: WhatIfRequest, draft: FeeStandard,
-              clock: Clock) -> Job:
+    def start(
+        self,
+        store: EventStore,
+        live: AsyncEngine,
+        request: WhatIfRequest,
+        draft: FeeStandard,
+        clock: Clock,
+    ) -> Job:
         job = Job(id=str(uuid.uuid4()), started_at=clock())
 
         def progress(processed: int, total: int) -> None:
@@ -186,7 +243,9 @@ class Jobs:
 
 def parse_cli(argv: Sequence[str]) -> tuple[WhatIfRequest, str | None]:
     """The request and the database URL (None: from Settings) the command line names."""
-    parser = argparse.ArgumentParser(prog="python -m services.settlement.whatif", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m services.settlement.whatif", description=__doc__
+    )
     parser.add_argument("--draft", required=True, help="JSON file with the draft fee standard")
     parser.add_argument("--from", dest="from_", required=True, help="first repair day, YYYY-MM-DD")
     parser.add_argument("--to", required=True, help="last repair day, YYYY-MM-DD")
@@ -194,16 +253,21 @@ def parse_cli(argv: Sequence[str]) -> tuple[WhatIfRequest, str | None]:
     args = parser.parse_args(argv)
     with open(args.draft, encoding="utf-8") as f:
         body = json.load(f)
-    return WhatIfRequest.model_validate({"draft": body, "from": args.from_, "to": args.to}), args.database_url
+    return WhatIfRequest.model_validate(
+        {"draft": body, "from": args.from_, "to": args.to}
+    ), args.database_url
 
 
-async def cli(request: WhatIfRequest, database_url: str, out: TextIO = sys.stdout,
-              err: TextIO = sys.stderr) -> int:
+async def cli(
+    request: WhatIfRequest, database_url: str, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
     """The CLI's body (testable in a running loop); returns the exit status."""
     engine = create_engine(database_url)
     try:
+
         def progress(processed: int, total: int) -> None:
             err.write(f"\rreplayed {processed:,}/{total:,} positions")
+
         draft = draft_standard(request.draft, system_clock, "cli")
         result = await what_if(store_for(engine), engine, request, draft, progress)
     finally:

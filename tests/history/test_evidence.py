@@ -19,10 +19,16 @@ async def _recompute(api: Any, evidence: list[dict[str, Any]]) -> tuple[int, int
     fails if any event is not what the item says or is not needed (exactly the evidence)."""
     events: dict[str, tuple[dict[str, Any], Any]] = {}
     for item in evidence:
-        [event] = [e for e in await api.runtime.store.read_stream(item["stream_id"]) if str(e.id) == item["event_id"]]
+        [event] = [
+            e
+            for e in await api.runtime.store.read_stream(item["stream_id"])
+            if str(e.id) == item["event_id"]
+        ]
         assert (event.position, event.type) == (item["position"], item["type"])
         events[item["event_id"]] = (item, catalog.parse(event))
-    settled = {str(d.settlement_id): d for _, d in events.values() if isinstance(d, catalog.OrderSettled)}
+    settled = {
+        str(d.settlement_id): d for _, d in events.values() if isinstance(d, catalog.OrderSettled)
+    }
     amount, count, payers, used = 0, 0, set(), set()
     for item, data in events.values():
         if item["role"] != "books":
@@ -44,36 +50,67 @@ async def _recompute(api: Any, evidence: list[dict[str, Any]]) -> tuple[int, int
 
 async def test_each_statement_figure_recomputes_from_exactly_its_evidence(sqlite_api: Any) -> None:
     api = sqlite_api
-    assert (await api.client.post("/settlement/standards", json=standard_body(), headers=auth("finance"))).status_code == 201
+    assert (
+        await api.client.post(
+            "/settlement/standards", json=standard_body(), headers=auth("finance")
+        )
+    ).status_code == 201
     store = api.runtime.store
     await repaired_order(store, "o-1", parts=[part("P-100", 5000)])
     await repaired_order(store, "o-2", in_warranty=False, serial="SN-2", ref="JD-0002")
     for order in ("o-1", "o-2"):
-        assert (await api.client.post(f"/settlements/{order}", json={}, headers=auth("finance"))).status_code == 201
-    fixed = await api.client.post("/settlements/o-1/corrections", json={"reason": "5 km", "distance_km": 5},
-                                  headers=auth("finance"))
+        assert (
+            await api.client.post(f"/settlements/{order}", json={}, headers=auth("finance"))
+        ).status_code == 201
+    fixed = await api.client.post(
+        "/settlements/o-1/corrections",
+        json={"reason": "5 km", "distance_km": 5},
+        headers=auth("finance"),
+    )
     assert fixed.status_code == 201, fixed.text
     api.clock.advance(days=30)  # June: a new order, and May's customer-paid o-2 reversed
     await repaired_order(store, "o-3", serial="SN-3", ref="JD-0003", at=T0 + timedelta(days=30))
-    assert (await api.client.post("/settlements/o-3", json={}, headers=auth("finance"))).status_code == 201
-    undone = await api.client.post("/settlements/o-2/reversal", json={"reason": "duplicate"}, headers=auth("finance"))
+    assert (
+        await api.client.post("/settlements/o-3", json={}, headers=auth("finance"))
+    ).status_code == 201
+    undone = await api.client.post(
+        "/settlements/o-2/reversal", json={"reason": "duplicate"}, headers=auth("finance")
+    )
     assert undone.status_code == 201, undone.text
     await api.sync()
     head = await store.head_position()
     checked = 0
     for month in ("2026-05", "2026-06"):
         url = "/history/settlement/statements/prov-wuhan"
-        body = (await api.client.get(url, params={"month": month, "as_of": head, "evidence": "true"},
-                                     headers=auth("finance"))).json()
-        plain = (await api.client.get(url, params={"month": month, "as_of": head}, headers=auth("finance"))).json()
+        body = (
+            await api.client.get(
+                url,
+                params={"month": month, "as_of": head, "evidence": "true"},
+                headers=auth("finance"),
+            )
+        ).json()
+        plain = (
+            await api.client.get(
+                url, params={"month": month, "as_of": head}, headers=auth("finance")
+            )
+        ).json()
         assert {k: v for k, v in body.items() if not k.endswith("_evidence")} | {
             "entries": [{k: v for k, v in e.items() if k != "evidence"} for e in body["entries"]],
-            "totals": plain["totals"]} == plain  # evidence only adds fields
+            "totals": plain["totals"],
+        } == plain  # evidence only adds fields
         for entry in body["entries"]:
-            assert await _recompute(api, entry["evidence"]) == (entry["amount_fen"], 1, {entry["payer"]})
+            assert await _recompute(api, entry["evidence"]) == (
+                entry["amount_fen"],
+                1,
+                {entry["payer"]},
+            )
             checked += 1
         for payer, cell in body["totals"]["by_payer"].items():
-            assert await _recompute(api, cell["evidence"]) == (cell["amount_fen"], cell["entries"], {payer})
+            assert await _recompute(api, cell["evidence"]) == (
+                cell["amount_fen"],
+                cell["entries"],
+                {payer},
+            )
             checked += 1
         amount, count, _ = await _recompute(api, body["totals"]["evidence"])
         assert (amount, count) == (body["totals"]["amount_fen"], body["totals"]["entries"])
@@ -83,7 +120,9 @@ async def test_each_statement_figure_recomputes_from_exactly_its_evidence(sqlite
             checked += 3
     june = body
     assert [e["kind"] for e in june["entries"]] == ["settlement", "reversal"]
-    booked, priced = june["entries"][1]["evidence"]  # June's reversal is priced by May's o-2 settlement
+    booked, priced = june["entries"][1][
+        "evidence"
+    ]  # June's reversal is priced by May's o-2 settlement
     assert (booked["role"], priced["role"], priced["stream_id"]) == ("books", "prices", "o-2")
     assert priced["position"] < booked["position"]
     assert june["opening_balance_fen"] != 0 and checked >= 14

@@ -26,24 +26,35 @@ async def test_as_of_a_past_position_or_time_equals_the_live_answer_then(api: An
     steps: list[dict[str, Any]] = [{"reason": "经销商无法处理"}, {"reason": "区域无法处理"}]
     for n, step in enumerate(steps):
         api.clock.advance(minutes=5)
-        other = await api.client.post("/orders", json=order_body(partner_ref=f"JD-OTHER-{n}"), headers=auth("partner"))
+        other = await api.client.post(
+            "/orders", json=order_body(partner_ref=f"JD-OTHER-{n}"), headers=auth("partner")
+        )
         assert other.status_code == 201  # another order's events interleave with this one's
         api.clock.advance(minutes=5)
-        moved = await api.client.post(f"/orders/{order_id}/escalations", json=step, headers=auth("partner"))
+        moved = await api.client.post(
+            f"/orders/{order_id}/escalations", json=step, headers=auth("partner")
+        )
         assert moved.status_code == 201, moved.text
         seen.append(await _live(api, order_id))
-    assert [s[2]["tier"] for s in seen] == ["dealer", "regional", "hq"]  # the scenario did change the order
+    assert [s[2]["tier"] for s in seen] == [
+        "dealer",
+        "regional",
+        "hq",
+    ]  # the scenario did change the order
     for head, moment, answer in seen:
-        by_position = await api.client.get(f"/history/orders/{order_id}", params={"as_of": head},
-                                           headers=auth("partner"))
+        by_position = await api.client.get(
+            f"/history/orders/{order_id}", params={"as_of": head}, headers=auth("partner")
+        )
         assert by_position.status_code == 200, by_position.text
         assert by_position.json() == answer
-        by_time = await api.client.get(f"/history/orders/{order_id}", params={"as_of": moment},
-                                       headers=auth("partner"))
+        by_time = await api.client.get(
+            f"/history/orders/{order_id}", params={"as_of": moment}, headers=auth("partner")
+        )
         assert by_time.json() == answer
     # between two points the answer is the earlier one
-    middle = await api.client.get(f"/history/orders/{order_id}", params={"as_of": seen[1][0] + 1},
-                                  headers=auth("partner"))
+    middle = await api.client.get(
+        f"/history/orders/{order_id}", params={"as_of": seen[1][0] + 1}, headers=auth("partner")
+    )
     assert middle.json() == seen[1][2]
 
 
@@ -51,9 +62,15 @@ async def test_the_same_access_rules_and_bad_as_of_is_a_problem_naming_the_field
     first = await api.client.post("/orders", json=order_body(), headers=auth("partner"))
     order_id = first.json()["order_id"]
     url = f"/history/orders/{order_id}"
-    assert (await api.client.get(url, params={"as_of": 1}, headers=auth("partner"))).status_code == 200
-    assert (await api.client.get(url, params={"as_of": 1}, headers=auth("operator"))).status_code == 200
-    assert (await api.client.get(url, params={"as_of": 1}, headers=auth("partner2"))).status_code == 404
+    assert (
+        await api.client.get(url, params={"as_of": 1}, headers=auth("partner"))
+    ).status_code == 200
+    assert (
+        await api.client.get(url, params={"as_of": 1}, headers=auth("operator"))
+    ).status_code == 200
+    assert (
+        await api.client.get(url, params={"as_of": 1}, headers=auth("partner2"))
+    ).status_code == 404
     assert (await api.client.get(url, params={"as_of": 1})).status_code == 401
     before = await api.client.get(url, params={"as_of": 0}, headers=auth("partner"))
     assert before.status_code == 404  # the order did not exist yet

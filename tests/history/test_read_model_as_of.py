@@ -14,7 +14,11 @@ from tests.settlement.factory import part, repaired_order, standard_body
 from tests.support.app import auth
 
 pytestmark = pytest.mark.integration
-LEDGER, STATEMENT, MAY = "/settlement/ledger/prov-wuhan", "/settlement/statements/prov-wuhan", {"month": "2026-05"}
+LEDGER, STATEMENT, MAY = (
+    "/settlement/ledger/prov-wuhan",
+    "/settlement/statements/prov-wuhan",
+    {"month": "2026-05"},
+)
 
 
 async def _approve(api: Any, order_id: str) -> None:
@@ -29,8 +33,12 @@ async def _live(api: Any) -> tuple[int, Any, Any]:
     return await api.runtime.store.head_position(), ledger, statement
 
 
-async def test_ledger_and_statement_as_of_a_past_position_equal_the_live_answers_then(api: Any) -> None:
-    created = await api.client.post("/settlement/standards", json=standard_body(), headers=auth("finance"))
+async def test_ledger_and_statement_as_of_a_past_position_equal_the_live_answers_then(
+    api: Any,
+) -> None:
+    created = await api.client.post(
+        "/settlement/standards", json=standard_body(), headers=auth("finance")
+    )
     assert created.status_code == 201, created.text
     store = api.runtime.store
     await repaired_order(store, "o-1", parts=[part("P-100", 5000)])
@@ -39,34 +47,53 @@ async def test_ledger_and_statement_as_of_a_past_position_equal_the_live_answers
     await repaired_order(store, "o-2", serial="SN-2", ref="JD-0002")
     await _approve(api, "o-2")
     seen.append(await _live(api))
-    fixed = await api.client.post("/settlements/o-1/corrections", json={"reason": "form says 5 km", "distance_km": 5},
-                                  headers=auth("finance"))
+    fixed = await api.client.post(
+        "/settlements/o-1/corrections",
+        json={"reason": "form says 5 km", "distance_km": 5},
+        headers=auth("finance"),
+    )
     assert fixed.status_code == 201, fixed.text
     seen.append(await _live(api))
-    assert [len(s[1]["entries"]) for s in seen] == [1, 2, 4]  # the scenario changed the ledger each time
+    assert [len(s[1]["entries"]) for s in seen] == [
+        1,
+        2,
+        4,
+    ]  # the scenario changed the ledger each time
     try:
         for head, ledger, statement in seen:
-            past = await api.client.get(f"/history{LEDGER}", params={"as_of": head}, headers=auth("finance"))
+            past = await api.client.get(
+                f"/history{LEDGER}", params={"as_of": head}, headers=auth("finance")
+            )
             assert past.status_code == 200, past.text
             assert past.json() == ledger
-            sheet = await api.client.get(f"/history{STATEMENT}", params={**MAY, "as_of": head},
-                                         headers=auth("provider"))
+            sheet = await api.client.get(
+                f"/history{STATEMENT}", params={**MAY, "as_of": head}, headers=auth("provider")
+            )
             assert sheet.json() == statement
-        before = await api.client.get(f"/history{LEDGER}", params={"as_of": 0}, headers=auth("finance"))
+        before = await api.client.get(
+            f"/history{LEDGER}", params={"as_of": 0}, headers=auth("finance")
+        )
         assert before.json() == {"provider_id": "prov-wuhan", "entries": [], "balance_fen": 0}
-        assert scratch_cache(api.runtime).rebuilds == len(seen) + 1  # the second route reused the cache
-        other = await api.client.get("/history/settlement/ledger/prov-other", params={"as_of": 1},
-                                     headers=auth("provider"))
+        assert (
+            scratch_cache(api.runtime).rebuilds == len(seen) + 1
+        )  # the second route reused the cache
+        other = await api.client.get(
+            "/history/settlement/ledger/prov-other", params={"as_of": 1}, headers=auth("provider")
+        )
         assert other.status_code == 403
         for bad in ("-1", "soon", str(seen[-1][0] + 1)):
-            problem = await api.client.get(f"/history{LEDGER}", params={"as_of": bad}, headers=auth("finance"))
+            problem = await api.client.get(
+                f"/history{LEDGER}", params={"as_of": bad}, headers=auth("finance")
+            )
             assert problem.status_code == 422, (bad, problem.text)
             assert "as_of" in problem.text
     finally:
         await scratch_cache(api.runtime).close()
 
 
-async def test_rebuild_until_equals_the_live_read_model_and_the_cache_is_bounded(sqlite_api: Any) -> None:
+async def test_rebuild_until_equals_the_live_read_model_and_the_cache_is_bounded(
+    sqlite_api: Any,
+) -> None:
     api = sqlite_api
     store = api.runtime.store
     await repaired_order(store, "o-1")

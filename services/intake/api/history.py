@@ -31,8 +31,10 @@ def as_of_param(value: str) -> AsOf:
     try:
         return AsOf.parse(value)
     except ValueError as exc:
-        raise Unprocessable("invalid field(s): as_of", errors=[
-            {"field": "as_of", "message": str(exc), "type": "value_error"}]) from None
+        raise Unprocessable(
+            "invalid field(s): as_of",
+            errors=[{"field": "as_of", "message": str(exc), "type": "value_error"}],
+        ) from None
 
 
 def runtime_as_of(runtime: Runtime, at: AsOf) -> Runtime:
@@ -42,9 +44,13 @@ def runtime_as_of(runtime: Runtime, at: AsOf) -> Runtime:
     return past
 
 
-@router.get("/history/orders/{order_id}", response_model=OrderPublic, responses={404: PROBLEM, 422: PROBLEM})
+@router.get(
+    "/history/orders/{order_id}", response_model=OrderPublic, responses={404: PROBLEM, 422: PROBLEM}
+)
 async def read_order_as_of(
-    order_id: OrderId, partner: PartnerDep, runtime: RuntimeDep,
+    order_id: OrderId,
+    partner: PartnerDep,
+    runtime: RuntimeDep,
     as_of: Annotated[str, Query(max_length=40, description=AS_OF_HELP)],
 ) -> OrderPublic:
     """The order as the live `GET /orders/{id}` answered when the store stood at `as_of`."""

@@ -38,25 +38,43 @@ async def settlement_as_of(runtime: Runtime, position: int) -> AsyncEngine:
     """The settlement read model as it stood when the log's head was `position`."""
     head = await runtime.store.head_position()
     if position > head:
-        raise Unprocessable("invalid field(s): as_of", errors=[
-            {"field": "as_of", "message": f"is beyond the log's head ({head})", "type": "value_error"}])
+        raise Unprocessable(
+            "invalid field(s): as_of",
+            errors=[
+                {
+                    "field": "as_of",
+                    "message": f"is beyond the log's head ({head})",
+                    "type": "value_error",
+                }
+            ],
+        )
     return (await scratch_cache(runtime).get(PROJECTION, position)).engine
 
 
 @router.get("/history/settlement/ledger/{provider}")
-async def read_ledger_as_of(provider: str, as_of: AsOfPosition, runtime: RuntimeDep,
-                            principal: LedgerReader) -> dict[str, Any]:
+async def read_ledger_as_of(
+    provider: str, as_of: AsOfPosition, runtime: RuntimeDep, principal: LedgerReader
+) -> dict[str, Any]:
     """The provider's ledger as `GET /settlement/ledger/{provider}` answered at `as_of`."""
     _provider_only(principal, provider)
     engine = await settlement_as_of(runtime, as_of)
     entries = await queries.ledger_entries(engine, provider, _maker(principal))
-    return {"provider_id": provider, "entries": entries,
-            "balance_fen": entries[-1]["balance_fen"] if entries else 0}
+    return {
+        "provider_id": provider,
+        "entries": entries,
+        "balance_fen": entries[-1]["balance_fen"] if entries else 0,
+    }
 
 
-@router.get("/history/settlement/statements/{provider}", response_model=None)  # encoded as the live route
+@router.get(
+    "/history/settlement/statements/{provider}", response_model=None
+)  # encoded as the live route
 async def read_statement_as_of(
-    provider: str, month: Month, as_of: AsOfPosition, runtime: RuntimeDep, principal: LedgerReader,
+    provider: str,
+    month: Month,
+    as_of: AsOfPosition,
+    runtime: RuntimeDep,
+    principal: LedgerReader,
     evidence: Annotated[bool, Query(description="the events behind every figure")] = False,
 ) -> dict[str, Any]:
     """The provider's monthly statement (JSON) as it read when the log's head was `as_of`."""
@@ -65,4 +83,6 @@ async def read_statement_as_of(
     body = await queries.statement(engine, provider, month, _maker(principal))
     if not evidence:
         return body
-    return with_evidence(body, await queries.ledger_entries(engine, provider, _maker(principal), month))
+    return with_evidence(
+        body, await queries.ledger_entries(engine, provider, _maker(principal), month)
+    )

@@ -25,20 +25,24 @@ def jobs(runtime: Runtime) -> Jobs:
 
 
 @router.post("/settlement/whatif", status_code=202)
-async def start_what_if(body: WhatIfRequest, runtime: RuntimeDep, principal: Supervision) -> JSONResponse:
-    """Replay a draft fee standard over a period of repairs (the live read models are not touched)."""
+async def start_what_if(
+    body: WhatIfRequest, runtime: RuntimeDep, principal: Supervision
+) -> JSONResponse:
+    """Replay a draft fee standard over a period of repairs (live read models untouched)."""
     own = _maker(principal)
     if own is not None and own != body.draft.maker:
         raise Forbidden(f"{principal.id} may replay only drafts of {own}")
     draft = draft_standard(body.draft, runtime.clock, principal.actor)
     job = jobs(runtime).start(runtime.store, runtime.engine, body, draft, runtime.clock)
     url = f"/settlement/whatif/{job.id}"
-    return JSONResponse(jsonable_encoder(job.public() | {"status_url": url}), 202, headers={"Location": url})
+    return JSONResponse(
+        jsonable_encoder(job.public() | {"status_url": url}), 202, headers={"Location": url}
+    )
 
 
 @router.get("/settlement/whatif/{job_id}")
 async def read_what_if(job_id: str, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
-    """The job's state, progress (positions replayed of the head) and, once done, the difference table."""
+    """The job: state, progress (positions replayed of the head), the difference table once done."""
     job = jobs(runtime).get(job_id)
     own = _maker(principal)
     if job is None or (own is not None and job.result is not None and job.result["maker"] != own):
