@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from libs.events import catalog
-from tests.settlement.factory import T0, part, repaired_order, standard_body
+from tests.history.support import live_standard
+from tests.settlement.factory import T0, part, repaired_order
 from tests.support.app import auth
 
 pytestmark = pytest.mark.integration
@@ -50,11 +51,7 @@ async def _recompute(api: Any, evidence: list[dict[str, Any]]) -> tuple[int, int
 
 async def test_each_statement_figure_recomputes_from_exactly_its_evidence(sqlite_api: Any) -> None:
     api = sqlite_api
-    assert (
-        await api.client.post(
-            "/settlement/standards", json=standard_body(), headers=auth("finance")
-        )
-    ).status_code == 201
+    await live_standard(api)
     store = api.runtime.store
     await repaired_order(store, "o-1", parts=[part("P-100", 5000)])
     await repaired_order(store, "o-2", in_warranty=False, serial="SN-2", ref="JD-0002")

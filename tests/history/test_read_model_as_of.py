@@ -10,7 +10,8 @@ from libs.events.history import ScratchCache, rebuild_until
 from libs.events.projection import dump_read_model
 from services.settlement.api.history import scratch_cache
 from services.settlement.projection import PROJECTION, md
-from tests.settlement.factory import part, repaired_order, standard_body
+from tests.history.support import live_standard
+from tests.settlement.factory import part, repaired_order
 from tests.support.app import auth
 
 pytestmark = pytest.mark.integration
@@ -36,10 +37,7 @@ async def _live(api: Any) -> tuple[int, Any, Any]:
 async def test_ledger_and_statement_as_of_a_past_position_equal_the_live_answers_then(
     api: Any,
 ) -> None:
-    created = await api.client.post(
-        "/settlement/standards", json=standard_body(), headers=auth("finance")
-    )
-    assert created.status_code == 201, created.text
+    await live_standard(api)
     store = api.runtime.store
     await repaired_order(store, "o-1", parts=[part("P-100", 5000)])
     await _approve(api, "o-1")

@@ -16,6 +16,7 @@ from libs.events.projection import dump_read_model
 from services.settlement.projection import md
 from services.settlement.reference import owned
 from services.settlement.whatif import cli, parse_cli
+from tests.history.support import live_standard
 from tests.settlement.factory import T0, part, repaired_order, standard_body
 from tests.support.app import auth
 
@@ -46,10 +47,7 @@ async def _poll(api: Any, url: str) -> dict[str, Any]:
 async def test_a_draft_that_doubles_the_labour_rate_gives_exactly_that_difference(
     api: Any, tmp_path: Path
 ) -> None:
-    created = await api.client.post(
-        "/settlement/standards", json=standard_body(), headers=auth("finance")
-    )
-    assert created.status_code == 201, created.text
+    await live_standard(api)
     store = api.runtime.store
     await repaired_order(store, "o-1", parts=[part("P-100", 5000)])
     settled = await api.client.post("/settlements/o-1", json={}, headers=auth("finance"))
