@@ -186,6 +186,7 @@ class Job:
 
     id: str
     started_at: datetime
+    maker: str  # whose draft: only that maker's staff (or the platform's) may poll it
     state: Literal["running", "done", "failed"] = "running"
     processed: int = 0
     total: int = 0
@@ -219,7 +220,7 @@ class Jobs:
         draft: FeeStandard,
         clock: Clock,
     ) -> Job:
-        job = Job(id=str(uuid.uuid4()), started_at=clock())
+        job = Job(id=str(uuid.uuid4()), started_at=clock(), maker=draft.maker)
 
         def progress(processed: int, total: int) -> None:
             job.processed, job.total = processed, total

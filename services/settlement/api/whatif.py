@@ -45,6 +45,6 @@ async def read_what_if(job_id: str, runtime: RuntimeDep, principal: Supervision)
     """The job: state, progress (positions replayed of the head), the difference table once done."""
     job = jobs(runtime).get(job_id)
     own = _maker(principal)
-    if job is None or (own is not None and job.result is not None and job.result["maker"] != own):
+    if job is None or (own is not None and job.maker != own):
         raise NotFound(f"no what-if job {job_id!r}")
     return job.public()
