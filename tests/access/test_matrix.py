@@ -44,6 +44,7 @@ SAMPLES = {  # a value for every path parameter (own tenant where it names one)
     "order_id": str(uuid.uuid4()), "complaint_id": str(uuid.uuid4()), "maker": "gree", "provider": "prov-wuhan",
     "provider_id": "prov-wuhan", "outlet_id": "out-matrix", "month": "2026-05", "standard_id": "std-matrix",
     "platform_ref": "REF-MATRIX", "path": "dashboard.css", "principal_id": "nobody-here",
+    "job_id": str(uuid.uuid4()),
 }
 
 
