@@ -25,7 +25,9 @@ import asyncpg
 import httpx
 
 from app.main import create_app
+from bench import settlement_events as factory
 from bench.bench_store import COLUMNS, _rows
+from bench.intake_bodies import order_body
 from bench.report import Report
 from bench.support import escalation, fresh_postgres
 from libs.events.clock import system_clock
@@ -35,8 +37,6 @@ from libs.web.runtime import Runtime
 from services.settlement.domain.standards import FeeStandardCreate
 from services.settlement.reference import add_standard, create_tables
 from services.settlement.whatif import WhatIfRequest, draft_standard, what_if
-from tests.intake.support import order_body
-from tests.settlement import factory
 
 WHATIF_ORDERS = int(os.environ.get("WHATIF_ORDERS", "5000"))
 EVENTS = int(os.environ.get("HISTORY_EVENTS", "1000000"))

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.personal_data import T0, report_data
 from bench.report import Report
 from bench.support import interleaved, median_ratio, rate
 from libs.events import catalog
@@ -30,7 +31,6 @@ from libs.events.envelope import NewEvent
 from libs.events.personal.keys import KeyCache, KeyTable
 from libs.events.personal.vault import Vault
 from libs.events.store import SqlEventStore, store_for
-from tests.personal.support import T0, report_data
 
 ROUNDS = 5
 APPENDS = 1000  # per round and side
