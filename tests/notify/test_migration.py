@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, inspect
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.events.db import MIGRATIONS, migrate
-
-
-def _to(revision: str) -> Callable[[Connection], set[str]]:
-    def run(conn: Connection) -> set[str]:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
-        return set(inspect(conn).get_table_names())
-
-    return run
+from libs.events.db import migrate
+from tests.support.migrations import down_to
 
 
 async def test_downgrade_drops_only_the_notification_tables(sqlite_engine: AsyncEngine) -> None:
     async with sqlite_engine.begin() as conn:
-        before = await conn.run_sync(_to("0004_notifications"))
-        after = await conn.run_sync(_to("0003_receipts"))
+        before = await conn.run_sync(down_to("0004_notifications"))
+        after = await conn.run_sync(down_to("0003_receipts"))
     assert before - after == {"notifications", "notify_opt_outs"}
     assert "events" in after
     await migrate(sqlite_engine)

@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.events.db import MIGRATIONS, migrate
+from libs.events.db import migrate
 from libs.events.personal.tables import metadata
+from tests.support.migrations import down_to
 
 MINE = {"subject_keys", "subject_erasures", "personal_access"}
 
@@ -39,21 +37,12 @@ async def test_migration_matches_the_live_tables(engine: AsyncEngine) -> None:
     assert migrated == expected
 
 
-def _down_to(revision: str) -> Callable[[Connection], set[str]]:
-    def run(conn: Connection) -> set[str]:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
-        return set(inspect(conn).get_table_names())
-
-    return run
 
 
 async def test_downgrade_drops_only_these_tables(sqlite_engine: AsyncEngine) -> None:
     async with sqlite_engine.begin() as conn:
-        before = await conn.run_sync(_down_to("0006_personal"))  # later revisions go first
-        after = await conn.run_sync(_down_to("0005_access"))
+        before = await conn.run_sync(down_to("0006_personal"))  # later revisions go first
+        after = await conn.run_sync(down_to("0005_access"))
     assert before - after == MINE
     await migrate(sqlite_engine)
     async with sqlite_engine.connect() as conn:
