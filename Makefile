@@ -34,7 +34,7 @@ demo: install  ## a realistic 3 months through the real API into the embedded de
 clean:
 	rm -rf data artifacts .pytest_cache .mypy_cache .ruff_cache
 
-up: install  ## the distributed topology as local processes (PostgreSQL :5432 db aftersales_local, noida broker :19092; services :8101-8104, relay :8110, projectors :8121-8124); pids and logs in ./data/stack
+up: install  ## the distributed topology as local processes (PostgreSQL :5432 db aftersales_local, noida broker :19092; services :8101-8106, relay :8110, projectors :8121-8126); pids and logs in ./data/stack
 	$(PYTHON) -m deploy.local.stack up
 
 down:  ## stop what `make up` started

@@ -23,6 +23,7 @@ from libs.events.clock import ManualClock
 from libs.events.settings import Settings
 from libs.web.auth import DEMO_RATE, create_principal
 from libs.web.runtime import Runtime
+from services.notify.links import status_url
 from services.notify.projection import orders as notify_orders
 
 
@@ -74,8 +75,9 @@ async def fill(settings: Settings, seed: int, days: float, until: datetime, orde
         if "notify" not in settings.service_names:
             return stats
         async with runtime.engine.connect() as conn:  # the customers' links (issue 18)
-            stats.status_link = (await conn.execute(select(notify_orders.c.status_link).order_by(
-                notify_orders.c.reported_at.desc()).limit(1))).scalar() or ""
+            last = (await conn.execute(select(notify_orders.c.order_id, notify_orders.c.reported_at).order_by(
+                notify_orders.c.reported_at.desc()).limit(1))).first()
+        stats.status_link = (status_url(settings, last.order_id, last.reported_at) or "") if last else ""
         return stats
     finally:
         await runtime.stop()

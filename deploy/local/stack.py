@@ -35,11 +35,11 @@ import httpx
 from libs.events.kafka import ensure_topic
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("intake", "dispatch", "settlement", "quality", "parts")
+SERVICES = ("intake", "dispatch", "settlement", "quality", "parts", "notify")
 DEFAULT_DIR = ROOT / "data" / "stack"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/aftersales_local"
-# make up: gateway 8100 (dashboard + one origin), services 8101-8105, relay 8110,
-# projectors 8121-8125 (+10 per extra replica), broker 19092
+# make up: gateway 8100 (dashboard + one origin), services 8101-8106, relay 8110,
+# projectors 8121-8126 (+10 per extra replica), broker 19092
 DEFAULT_BASE_PORT = 8100
 DEFAULT_BROKER_PORT = 19092
 

@@ -1,7 +1,8 @@
 """The notify read model: each order as its customer sees it, and the notifications it asks for.
 
 One row per order (`notify_orders`) from its events: the context of its `order.reported`
-(maker, the partner's reference, the customer's recipient ref and phone, the status link),
+(maker, the partner's reference, the customer's phone; the keyed recipient ref and status
+link are derived with the process's keys when notifying, so a rebuild needs no keys),
 the progress, outlet, technician, appointment window and visit. For every event the handler
 also calls `handlers.on_event` inside the projection's transaction, so the outbox rows commit
 with the checkpoint (a redelivered event queues nothing twice: the outbox deduplicates), and
@@ -30,7 +31,6 @@ from libs.events.envelope import StoredEvent
 from libs.events.projection import Handler, Projection
 from libs.events.schema import UTCDateTime
 from libs.events.sqlutil import upsert
-from services.notify.domain.model import OrderContext
 from services.notify.handlers import context_from_reported, on_event
 from services.notify.outbox import Outbox
 
@@ -44,13 +44,11 @@ orders = Table(
     Column("order_id", String(200), primary_key=True),
     Column("maker", String(100), nullable=False),
     Column("external_ref", String(200), nullable=False),
-    Column("recipient_ref", String(100), nullable=False),
     Column("customer_phone", String(30), nullable=False),  # the Directory's address (sms, log)
     Column("product", String(200), nullable=False),
     Column("fault", String(500), nullable=False),
     Column("status", String(20), nullable=False),  # reported|dispatched|arrived|repaired|settled
     Column("reported_at", UTCDateTime, nullable=False),
-    Column("status_link", String(500), nullable=False),
     Column("outlet_id", String(100)),
     Column("provider_id", String(100)),
     Column("technician_id", String(100)),
@@ -98,8 +96,13 @@ async def _notify(conn: AsyncConnection, stored: StoredEvent, row: dict[str, Any
     hub = _hub(conn)
     if hub is None or row is None or stored.recorded_at < hub.outbox.clock() - STALE:
         return
-    context = OrderContext(row["maker"], row["external_ref"], row["status_link"])
-    if await on_event(hub.outbox, conn, stored, context, row["recipient_ref"], hub.channels):
+    # The keyed values (the link, the recipient ref) come from this process's keys, never from
+    # the row: the read model stays a function of the events alone, so a rebuild anywhere matches.
+    reported = {"maker": row["maker"], "external_ref": row["external_ref"],
+                "customer": {"phone": row["customer_phone"]}}
+    context, recipient = context_from_reported(reported, hub.recipient_key)
+    context = replace(context, status_link=hub.link_for(stored.stream_id, row["reported_at"]) or "")
+    if await on_event(hub.outbox, conn, stored, context, recipient, hub.channels):
         _wake_after_commit(conn, hub)
 
 
@@ -111,18 +114,13 @@ async def _row(conn: AsyncConnection, order_id: str) -> dict[str, Any] | None:
 
 async def _reported(conn: AsyncConnection, stored: StoredEvent, payload: Any) -> None:
     data = payload.model_dump()
-    hub = _hub(conn)
-    key = hub.recipient_key if hub else b"unbound"
-    context, recipient = context_from_reported(data, key)
-    link = (hub.link_for(stored.stream_id, stored.occurred_at) if hub else None) or ""
-    context = replace(context, status_link=link)
     product = data["product"]
     row = {
-        "order_id": stored.stream_id, "maker": context.maker, "external_ref": context.external_ref,
-        "recipient_ref": recipient, "customer_phone": str(data["customer"]["phone"])[:30],
+        "order_id": stored.stream_id, "maker": str(data["maker"]), "external_ref": str(data["external_ref"]),
+        "customer_phone": str(data["customer"]["phone"])[:30],
         "product": f"{product['brand']} {product['category']} {product['model']}"[:200],
         "fault": str(data["fault"])[:500], "status": "reported",
-        "reported_at": stored.occurred_at, "status_link": link, "reviewed": False,
+        "reported_at": stored.occurred_at, "reviewed": False,
     }
     await upsert(conn, orders, [row], ["order_id"])
     await _notify(conn, stored, row)

@@ -160,3 +160,25 @@ async def test_each_step_is_notified_on_the_log_channel_with_the_link(sqlite_api
     assert all(link in t["text"] for t in texts), texts
     viewer = await api.client.get("/ops/notifications", headers=auth("partner"))
     assert viewer.status_code == 403
+
+
+async def test_a_rebuild_without_the_keys_gives_the_same_read_model(sqlite_api: Any) -> None:
+    """The CLI's rebuild (and the stack tests') runs the projection on an engine with no keys
+    bound: the read model must not depend on them, or a rebuild would replace every recipient
+    ref and status link (and the messages after it would carry the wrong ones)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from libs.events.projection import Projector, dump_read_model
+    from libs.events.store import store_for
+    from services.notify.projection import PROJECTION
+
+    api = sqlite_api
+    order_id, _link = await reported(api)
+    await repaired(api, order_id)
+    live = await dump_read_model(api.runtime.engine, PROJECTION.metadata)
+    bare = create_async_engine(api.runtime.engine.url)  # what `python -m libs.events.cli rebuild` has
+    try:
+        await Projector(bare, PROJECTION, store_for(bare)).rebuild()
+        assert await dump_read_model(bare, PROJECTION.metadata) == live
+    finally:
+        await bare.dispose()
