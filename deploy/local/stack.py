@@ -8,6 +8,12 @@ one PostgreSQL database. Pids and logs live under the stack directory (./data/st
 `make down` finds what `make up` started; every process runs in its own session, so a
 stop or a `kill -9` reaches its whole process group (noida's wrapper forks the broker).
 
+Like compose and Kubernetes it runs without demo principals (DEMO=false) and with secrets of
+its own: random ones made once per stack directory (secrets.json, mode 0600), so the
+processes' refusal to start on published secrets holds here too. `up` creates a bootstrap
+admin when the database has none and prints its key once; every other principal comes from
+the admin API or `python -m app.principals`. `--demo` runs the demo principals instead.
+
 The tests drive the same class: start, stop and kill -9 single processes, stop and
 restart the broker.
 """
@@ -18,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -41,6 +48,9 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/aftersales_local"
 # make up: gateway 8100 (dashboard + one origin), services 8101-8106, relay 8110,
 # projectors 8121-8126 (+10 per extra replica), broker 19092
 DEFAULT_BASE_PORT = 8100
+# what check_secrets refuses to start without (intake verifies platforms and keys order ids;
+# notify signs status links and keys recipients)
+SECRET_SETTINGS = ("PLATFORM_SECRET", "INTAKE_ID_KEY", "NOTIFY_LINK_SECRET", "NOTIFY_RECIPIENT_KEY")
 DEFAULT_BROKER_PORT = 19092
 
 
@@ -83,6 +93,7 @@ class Stack:
     partitions: int = 6
     extra_env: dict[str, str] = field(default_factory=dict)
     python: str = sys.executable
+    demo: bool = False
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -100,10 +111,37 @@ class Stack:
             "TOPIC": self.topic,
             "TOPIC_PARTITIONS": str(self.partitions),
             "HOST": "127.0.0.1",
-            "DEMO": "true",
+            "DEMO": "true" if self.demo else "false",
             "LOG_JSON": "true",
+            "NOTIFY_PUBLIC_URL": f"http://127.0.0.1:{self.base_port}",  # the links open on the gateway
+            **({} if self.demo else self.secrets()),
             **self.extra_env,
         }
+
+    def secrets(self) -> dict[str, str]:
+        """The stack's own secrets, made on first use and kept in its directory (a restart of
+        one process must verify what the others signed)."""
+        path = self.root / "secrets.json"
+        if not path.exists():
+            made = {name: secrets.token_urlsafe(32) for name in SECRET_SETTINGS}
+            path.touch(mode=0o600)
+            path.write_text(json.dumps(made, indent=1))
+        return dict(json.loads(path.read_text()))
+
+    async def bootstrap_admin(self) -> str | None:
+        """An admin principal if the database has none; returns its key (None: one exists)."""
+        from libs.events.clock import system_clock
+        from libs.events.db import create_engine
+        from libs.web import auth
+
+        engine = create_engine(self.database_url)
+        try:
+            if any(p["role"] == "admin" for p in await auth.list_principals(engine)):
+                return None
+            return await auth.create_principal(engine, system_clock, id="admin", role="admin",
+                                               name="Administrator (bootstrap)", party="ops")
+        finally:
+            await engine.dispose()
 
     def processes(self) -> dict[str, Proc]:
         """Every process by name, in start order (the relay first: it migrates the store)."""
@@ -329,11 +367,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--broker-port", type=int, default=DEFAULT_BROKER_PORT)
     parser.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT)
     parser.add_argument("--projector-replicas", type=int, default=1)
+    parser.add_argument("--demo", action="store_true", help="run with the published demo principals")
     args = parser.parse_args(argv)
     stack = Stack(Path(args.dir), args.database_url, args.broker, args.broker_port, args.base_port,
-                  args.projector_replicas)
+                  args.projector_replicas, demo=args.demo)
     if args.command == "up":
         stack.up()
+        if not args.demo and (key := asyncio.run(stack.bootstrap_admin())):
+            print(f"bootstrap admin: api key {key}    (shown once; create the others with POST /admin/principals"
+                  f" or DATABASE_URL={args.database_url} python -m app.principals create ...)")
     elif args.command == "down":
         stack.down()
     elif args.command == "start":

@@ -8,6 +8,7 @@ limit shared with other suites). With CI=true an unavailable server is a failure
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from deploy.local.stack import Stack
 from tests.conftest import _unavailable
 from tests.distributed.private_pg import PrivatePostgres
-from tests.distributed.support import free_port_block, stack_engine
+from tests.distributed.support import create_stack_principals, free_port_block, stack_engine
 
 # Short reconcile grace: after a broker loses messages the sweep fills the gap within seconds.
 STACK_ENV = {"RECONCILE_GRACE": "2", "SLA_WATCH_INTERVAL": "3600", "LOG_LEVEL": "INFO"}
@@ -49,6 +50,7 @@ def stack(private_pg: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory)
     running = make_stack(tmp_path_factory.mktemp("stack"), private_pg.url, replicas=2)
     try:
         running.up(only_first_replica=True)
+        asyncio.run(create_stack_principals(running))
         yield running
     finally:
         running.down()

@@ -16,14 +16,36 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from deploy.local.stack import SERVICES, Stack
 from libs.events.cli import projection_status, relay_status, service_projections
+from libs.events.clock import system_clock
 from libs.events.db import create_engine
 from libs.events.kafka import topic_exists
 from libs.events.projection import Projector, dump_read_model
 from libs.events.store import store_for
+from libs.web.auth import DEMO_PRINCIPALS, DEMO_RATE, create_principal
 from tests.intake.support import order_body
-from tests.support.app import auth
 
 _counter = itertools.count()
+# The stack runs as a deployment does, without the demo's published keys: the proofs use
+# principals of their own (the demo's ids and roles, other keys), created through the same
+# function as the admin API. The admin is left out: the bootstrap proof makes it.
+STACK_PRINCIPALS = [(key.replace("demo-", "stack-"), id_, role, name, party)
+                    for key, id_, role, name, party in DEMO_PRINCIPALS if role != "admin"]
+STACK_KEYS = {key.removeprefix("stack-").removesuffix("-key"): key for key, *_ in STACK_PRINCIPALS}
+
+
+def auth(who: str) -> dict[str, str]:
+    """Authorization header of one of the stack's principals ("partner", "dispatcher", ...)."""
+    return {"Authorization": f"Bearer {STACK_KEYS[who]}"}
+
+
+async def create_stack_principals(stack: Stack) -> None:
+    engine = create_engine(stack.database_url)
+    try:
+        for key, id_, role, name, party in STACK_PRINCIPALS:
+            await create_principal(engine, system_clock, id=id_, role=role, name=name, party=party, key=key,
+                                   rate_limit=DEMO_RATE)
+    finally:
+        await engine.dispose()
 
 
 def free_port_block(size: int = 60) -> int:

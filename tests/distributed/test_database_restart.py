@@ -16,8 +16,7 @@ from deploy.local.stack import Stack
 from libs.events.schema import events
 from services.intake.projection import orders as intake_orders
 from tests.distributed.private_pg import PrivatePostgres
-from tests.distributed.support import new_order, poll, post_order, problem, wait_consistent
-from tests.support.app import auth
+from tests.distributed.support import auth, new_order, poll, post_order, problem, wait_consistent
 
 pytestmark = pytest.mark.integration
 
