@@ -77,9 +77,24 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             raise RuntimeError("the dashboard server did not start")
         time.sleep(0.05)
     with httpx.Client(base_url=base, headers=VIEWER, timeout=10) as api:
+        _caught_up(api)
         yield Site(base, api, stats)
     server.should_exit = True
     thread.join(10)
+
+
+def _caught_up(api: httpx.Client, timeout: float = 120) -> None:
+    """Wait until every projection has applied the demo's events: the server's projectors
+    start at its start-up, and on a loaded machine a panel read before they caught up
+    shows a month without visits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        projections = api.get("/ops/projections").json()["projections"]
+        if all(p["lag_events"] == 0 for p in projections.values()):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"projections still behind after {timeout} s: {projections}")
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")
