@@ -42,6 +42,8 @@ READ_ONLY: frozenset[str] = frozenset({"viewer", "operator"})  # pass GET routes
 MAKER_STAFF: frozenset[str] = frozenset({"dispatcher", "finance", "supervisor", "viewer"})
 PROVIDER_STAFF: frozenset[str] = frozenset({"provider", "technician"})
 
+KEY_CACHE = "principals"  # runtime.state key of the per-process cache of found API keys
+
 metadata = MetaData()
 principals = Table(
     "principals",
@@ -269,6 +271,13 @@ async def platform_has_secrets(engine: AsyncEngine, platform_id: str) -> bool:
         t = platform_secret_rows
         query = select(t.c.secret_id).where(t.c.platform_id == platform_id).limit(1)
         return (await conn.execute(query)).first() is not None
+
+
+async def last_key_change(engine: AsyncEngine) -> int:
+    """The sequence number of the newest key event (0: none): a cheap mark every process polls to
+    drop its key cache when any process created, rotated or revoked a key."""
+    async with reader(engine).connect() as conn:
+        return int((await conn.execute(select(func.coalesce(func.max(key_events.c.seq), 0)))).scalar_one())
 
 
 async def find_principal(engine: AsyncEngine, key: str) -> Principal | None:
