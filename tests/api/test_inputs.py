@@ -3,6 +3,7 @@ is a 422 naming the field; strict types; a repeated partner_ref is a 409."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -159,12 +160,37 @@ async def test_staff_count_false_is_not_a_number(sqlite_api: Any) -> None:
 
 async def test_a_repeated_partner_ref_without_a_key_is_a_409_naming_the_order(api: Any) -> None:
     client = api.client
-    first = await client.post("/orders", json=order_body(), headers=auth("partner"))
+    body = order_body(partner_ref="JD-2026-000123")
+    first = await client.post("/orders", json=body, headers=auth("partner"))
     assert first.status_code == 201, first.text
     await api.sync()
-    again = await client.post("/orders", json=order_body(), headers=auth("partner"))
+    again = await client.post("/orders", json=body, headers=auth("partner"))
     assert again.status_code == 409, again.text
     assert again.json()["order_id"] == first.json()["order_id"]
     assert first.json()["order_id"] in again.json()["detail"]
-    other = await client.post("/orders", json=order_body(), headers=auth("partner2"))
+    other = await client.post("/orders", json=body, headers=auth("partner2"))
     assert other.status_code == 201, other.text  # another partner's references are its own
+
+
+async def test_racing_reports_of_one_partner_ref_make_one_order(api: Any) -> None:
+    """The repeated-reference check read the intake read model, which lags the store: requests
+    sent together (no key, or each its own key) all passed it and made one order each."""
+    client, body = api.client, order_body()
+    answers = await asyncio.gather(*(client.post("/orders", json=body, headers=auth("partner"))
+                                     for _ in range(4)),
+                                   *(client.post("/orders", json=body,
+                                                 headers={**auth("partner"), "Idempotency-Key": f"k-{i}"})
+                                     for i in range(4)))
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 7, [a.text for a in answers]
+    made = next(a for a in answers if a.status_code == 201).json()["order_id"]
+    assert {a.json()["order_id"] for a in answers if a.status_code == 409} == {made}
+    assert await api.runtime.store.head_position() == 1
+
+
+async def test_a_key_reused_for_another_partner_ref_is_a_422_naming_the_key(api: Any) -> None:
+    headers = {**auth("partner"), "Idempotency-Key": "once"}
+    assert (await api.client.post("/orders", json=order_body(partner_ref="JD-1"), headers=headers)).status_code == 201
+    other = await api.client.post("/orders", json=order_body(partner_ref="JD-OTHER"), headers=headers)
+    assert other.status_code == 422, other.text
+    assert other.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert await api.runtime.store.head_position() == 1
