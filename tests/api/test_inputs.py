@@ -103,6 +103,11 @@ async def test_what_finance_approves_is_in_the_providers_ledger_with_no_dead_let
     assert [e["order_id"] for e in ledger["entries"]] == ["o-1"]
     assert ledger["complete"] is True
     assert await api.runtime.dead_letter_counts() == {}
+    month = ledger["entries"][0]["booked_at"][:7]
+    sheet = await client.get("/settlement/statements/prov-wuhan", params={"month": month, "format": "csv"},
+                             headers=auth("finance"))
+    assert sheet.headers["x-figures-complete"] == "true" and "INCOMPLETE" not in sheet.text
+    assert "o-1" in sheet.text
 
 
 async def test_a_repair_part_at_10_30_fen_is_refused_naming_the_field(sqlite_api: Any) -> None:
@@ -133,6 +138,15 @@ async def test_figures_over_a_read_model_with_dead_letters_say_they_are_incomple
     assert statement.json()["complete"] is False
     scores = await api.client.get("/quality/scores", params={"month": "2026-05"}, headers=auth("supervisor"))
     assert scores.json()["complete"] is False and "quality" in scores.json()["incomplete"]
+    # the downloads say it too: a header, and a last row a spreadsheet shows
+    sheet = await api.client.get("/settlement/statements/prov-wuhan", params={"month": "2026-05", "format": "csv"},
+                                 headers=auth("finance"))
+    assert sheet.headers["x-figures-complete"] == "false" and sheet.headers["x-figures-incomplete"] == "settlement"
+    assert sheet.text.rstrip().splitlines()[-1].startswith("INCOMPLETE"), sheet.text
+    table = await api.client.get("/quality/months/2026-05/statistics.csv", params={"maker": "gree"},
+                                 headers=auth("supervisor"))
+    assert table.status_code == 200 and table.headers["x-figures-complete"] == "false", table.text
+    assert table.text.rstrip().splitlines()[-1].startswith("INCOMPLETE"), table.text
 
 
 @pytest.mark.parametrize(("path", "params"), [
