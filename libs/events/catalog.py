@@ -353,6 +353,30 @@ class PartReturnReceived(Payload):
     note: str = ""
 
 
+class TechnicianCertified(Payload):
+    """The maker certified a technician for a product category until `valid_until` (the last
+    China day it holds, inclusive); stream `certification-{maker}:{outlet_id}:{technician_id}`.
+    A later one for the same category renews or shortens it (seeds 001, 002: 资格认证)."""
+
+    maker: str
+    outlet_id: str
+    provider_id: str
+    technician_id: str
+    category: str
+    valid_until: CatalogDay
+    certificate_no: str = ""
+
+
+class CertificationRevoked(Payload):
+    """The maker withdrew a technician's certification for a category before it expired."""
+
+    maker: str
+    outlet_id: str
+    technician_id: str
+    category: str
+    reason: str
+
+
 @dataclass(frozen=True)
 class EventSpec:
     name: str
@@ -408,6 +432,8 @@ register("parts_order.shipped", 1, PartsOrderShipped, "parts")
 register("parts_order.received", 1, PartsOrderReceived, "parts")
 register("part_return.shipped", 1, PartReturnShipped, "parts")
 register("part_return.received", 1, PartReturnReceived, "parts")
+register("technician.certified", 1, TechnicianCertified, "dispatch")
+register("certification.revoked", 1, CertificationRevoked, "dispatch")
 
 
 @upcaster("order.escalated", 1)

@@ -51,6 +51,7 @@ SAMPLES = {  # a value for every path parameter (own tenant where it names one)
     "token": "v1.bm8.1.2.x",
     "part_no": "GR-MATRIX", "parts_order_id": "po-matrix", "return_id": "o:F-matrix", "serial": "SN-MATRIX",
     "job_id": str(uuid.uuid4()),
+    "technician_id": "tech-matrix", "category": "air_conditioner",
 }
 
 
