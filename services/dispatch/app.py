@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from libs.events.settings import Settings
 from libs.web.app import build_app
 from libs.web.runtime import Runtime, ServiceSpec
-from services.dispatch import certifications, reference
+from services.dispatch import certifications, leads, reference
 from services.dispatch.api import router
 from services.dispatch.jobs import sla_watcher
 from services.dispatch.projection import PROJECTION
@@ -16,8 +16,8 @@ async def setup(runtime: Runtime) -> None:
     await reference.create_tables(runtime.engine)
 
 
-SERVICE = ServiceSpec(name="dispatch", router=router, projections=[PROJECTION, certifications.PROJECTION],
-                      jobs=[sla_watcher], setup=setup)
+SERVICE = ServiceSpec(name="dispatch", router=router, projections=[PROJECTION, certifications.PROJECTION, leads.PROJECTION],
+                      jobs=[sla_watcher, leads.lead_router], setup=setup)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -185,6 +185,8 @@ TENANT: list[tuple[str, str, str, dict[str, str], dict[str, str], Any]] = [
     ("GET", "/dispatch/orders/{order_id}/route", "dispatcher", *ORDERS, None),
     ("GET", "/dispatch/sla-policies/{maker}", "dispatcher", GREE, MIDEA, None),
     ("PUT", "/dispatch/sla-policies/{maker}", "supervisor", GREE, MIDEA, SLA),
+    ("GET", "/dispatch/lead-rules/{maker}", "dispatcher", GREE, MIDEA, None),
+    ("PUT", "/dispatch/lead-rules/{maker}", "dispatcher", GREE, MIDEA, {"default_route": "hq-sales", "rules": []}),
     ("POST", "/dispatch/orders/{order_id}/dispatch", "dispatcher", *ORDERS,
      {"outlet_id": "wh-jiangxia", "technician_id": "tech-wh-01"}),
     ("GET", "/settlements/{order_id}", "finance", *ORDERS, None),
