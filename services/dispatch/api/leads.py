@@ -2,7 +2,7 @@
 
 Who works leads: the maker's dispatch desk (role dispatcher: the seed's 负责客户管理的人员, who
 classify and hand leads to stores and departments) sets the table and records contact, won and
-lost; supervisors read; provider staff read their own technicians' leads.
+lost; supervisors read (the table too); provider staff read their own technicians' leads.
 """
 
 from __future__ import annotations
@@ -42,12 +42,13 @@ READ_MODEL = read_model_at(leads.PROJECTION.name)
 
 Worker = Annotated[Principal, Depends(require("dispatcher"))]
 Reader = Annotated[Principal, Depends(require("dispatcher", "supervisor", "provider", "technician"))]
+DeskReader = Annotated[Principal, Depends(require("dispatcher", "supervisor"))]
 Status = Annotated[str | None, Query(pattern="^(open|contacted|won|lost)$")]
 Filter = Annotated[str | None, Query(min_length=1, max_length=100)]
 
 
-def _rules_public(table: LeadRulesSet, version: int) -> LeadRulesPublic:
-    return LeadRulesPublic.model_validate({**table.model_dump(mode="json"), "version": version})
+def _rules_public(table: LeadRulesSet, version: int, position: int | None = None) -> LeadRulesPublic:
+    return LeadRulesPublic.model_validate({**table.model_dump(mode="json"), "version": version, "position": position})
 
 
 @router.put("/lead-rules/{maker}", response_model=LeadRulesPublic)
@@ -57,15 +58,13 @@ async def set_rules(maker: str, body: LeadRulesIn, runtime: RuntimeDep, principa
     table = LeadRulesSet(maker=maker, default_route=body.default_route, default_kind=body.default_kind,
                          rules=[LeadRule(**r.model_dump()) for r in body.rules])
     done = await leads.set_table(runtime, table, principal.actor, correlation_id())
-    committed(done.position)
-    return _rules_public(table, done.version)
+    return _rules_public(table, done.version, committed(done.position))
 
 
 @router.get("/lead-rules/{maker}", response_model=LeadRulesPublic)
-async def get_rules(maker: str, runtime: RuntimeDep, principal: Reader) -> LeadRulesPublic:
+async def get_rules(maker: str, runtime: RuntimeDep, principal: DeskReader) -> LeadRulesPublic:
     """The maker's lead routing table in force (version 0: the built-in default after seed 003)."""
-    if principal.role not in ("provider", "technician"):
-        maker_or_404(principal, maker)
+    maker_or_404(principal, maker)
     return _rules_public(*await leads.table_of(runtime.store, maker))
 
 

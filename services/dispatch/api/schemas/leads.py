@@ -29,6 +29,7 @@ class LeadRulesIn(Body):
 class LeadRulesPublic(LeadRulesIn):
     maker: str
     version: int = Field(description="the table's stream version; 0 = the built-in default")
+    position: int | None = Field(None, description="the global position a PUT committed (read-your-writes)")
 
 
 class ContactIn(Body):
