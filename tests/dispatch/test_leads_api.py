@@ -3,6 +3,7 @@ and counts in the conversion per outlet and technician; tenants; the rebuild equ
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from libs.events import catalog
 from libs.events.catalog import LeadOpened
 from libs.events.projection import dump_read_model
-from services.dispatch.leads import PROJECTION, route_once
+from services.dispatch.leads import PROJECTION, open_lead, route_once
 from tests.dispatch.factory import OUTLET, report
 from tests.support.app import auth
 
@@ -139,3 +140,14 @@ async def test_the_leads_rebuilt_from_events_equal_the_live_ones(api: Any) -> No
     await api.runtime.projectors[PROJECTION.name].rebuild(batch=2)
     assert await dump_read_model(api.runtime.engine, PROJECTION.metadata) == live
     assert (await api.client.get("/dispatch/leads/conversion", headers=DISPATCHER)).json() == view
+
+
+async def test_racing_routers_open_one_lead(sqlite_api: Any) -> None:
+    api = sqlite_api
+    assert (await api.client.post("/dispatch/outlets", json=OUTLET, headers=DISPATCHER)).status_code == 201
+    order = await repaired(api, "tech-wh-01", "想买新机")
+    opened = await asyncio.gather(*(open_lead(api.runtime, order) for _ in range(4)))
+    assert sorted(opened) == [0, 0, 0, 1]
+    stream = await api.runtime.store.read_stream(f"lead-{order}")
+    assert [e.type for e in stream] == ["lead.opened"] and stream[0].data["category"] == "replacement"
+    assert await open_lead(api.runtime, "ord-never-reported") == 0
