@@ -318,7 +318,7 @@ class Demo:
             "diagnosis": order.fault[1], "solution": order.fault[2], "parts": parts, "labour_hours": str(hours),
             "departed_at": self.clock().isoformat(), "test_result": "试机正常",
             "cause_analysis": "部件老化" if rng.random() < 0.6 else "使用环境恶劣",
-            "sales_opportunity": self.lead_rng.choice(LEAD_TEXTS) if rng.random() < 0.1 else None,
+            "sales_opportunity": self.lead_rng.choice(LEAD_TEXTS) if self._notes_opportunity(order) else None,
         }
         done = await self.call("repair", "POST", f"/dispatch/orders/{order.id}/repair", self._tech(order), json=body)
         if done is None:
@@ -330,6 +330,12 @@ class Demo:
             self.after(rng.uniform(4, 72), lambda: self.review(order))
         if rng.random() < 0.06 or order.fate == "complaint":
             self.after(rng.uniform(2, 48), lambda: self.complain(order))
+
+    def _notes_opportunity(self, order: Order) -> bool:
+        """One repair in ten; gree runs a service-marketing drive (seed 003: technicians trained to
+        sell), so its technicians note one more in four (from the leads' own random stream)."""
+        noted = self.rng.random() < 0.1
+        return noted or (order.maker.id == "gree" and self.lead_rng.random() < 0.25)
 
     async def open_leads(self, order: Order) -> None:
         """The dispatch service's lead router at this simulated moment (as `watch` runs the SLA
