@@ -30,6 +30,7 @@ from libs.events.chinatime import CHINA, month_of
 from libs.events.clock import ManualClock
 from libs.web.runtime import Runtime
 from services.dispatch.jobs import watch_once
+from services.dispatch.leads import route_once
 
 Step = Callable[[], Awaitable[None]]
 Progress = Callable[[float, str], None]
@@ -38,6 +39,8 @@ Progress = Callable[[float, str], None]
 
 # The first orders of every run take the rare paths once each, so even a short demo shows every step;
 # after them chance decides (platform reports, escalations, pauses, late visits, complaints).
+# what technicians note (seed 003): accessories, replacements, maintenance, and one no rule knows
+LEAD_TEXTS = ("客户有意购买空调支架", "洗衣机需要座架", "老冰箱想以旧换新", "客户询问清洗保养和延保", "问起热水器")
 SHOWCASE = ("platform", "escalate", "pause", "late", "complaint", "platform complaint")
 
 
@@ -78,6 +81,8 @@ class Demo:
 
     def __init__(self, client: httpx.AsyncClient, clock: ManualClock, rng: random.Random, runtime: Runtime) -> None:
         self.client, self.clock, self.rng, self.runtime = client, clock, rng, runtime
+        # leads draw from their own stream, so the rest of the demo stays what it was for a seed
+        self.lead_rng = random.Random(str(rng.getstate()[1][:8]))
         self.sync = runtime.sync
         self.stats = Stats()
         self._heap: list[tuple[datetime, int, Step]] = []
@@ -124,6 +129,7 @@ class Demo:
         self.clock.set(start)
         await self.load_routes()
         await self.setup(start)
+        await self.certify(start, end)
         day = start
         while day < end:
             for _ in range(self._poisson(orders_per_day)):
@@ -173,6 +179,20 @@ class Demo:
                 "parts_price_list": {p[0]: p[2] for parts in world.PARTS.values() for p in parts},
             })
         await self.stock_parts(start)
+
+    async def certify(self, start: datetime, end: datetime) -> None:
+        """gree certifies every technician for its categories (seeds 001, 002); the dates are spread
+        so that at the end some hold for long, some run out within weeks and a few have lapsed."""
+        for outlet in world.OUTLETS:
+            for i, technician in enumerate(outlet.technicians):
+                for j, category in enumerate(sorted(world.MAKERS[0].models)):
+                    days = (len(outlet.id) + 7 * i + 11 * j) % 50 - 5  # from the end: 5 days before to 44 after
+                    until = max(start, end + timedelta(days=days)).astimezone(CHINA).date()
+                    await self.call("certification", "POST",
+                                    f"/dispatch/outlets/{outlet.id}/technicians/{technician}/certifications",
+                                    world.staff("gree", "supervisor"), json={
+                                        "maker": "gree", "category": category, "valid_until": until.isoformat(),
+                                        "certificate_no": f"GREE-{outlet.id}-{technician}-{j}"})
 
     async def stock_parts(self, start: datetime) -> None:
         """Each maker's parts catalogue (at the price list's cost) and a first delivery to every outlet."""
@@ -294,19 +314,58 @@ class Demo:
             parts.append({"part_no": number, "name": name, "quantity": 1, "original": original,
                           "unit_cost_fen": cost if rng.random() > 0.05 else int(cost * 1.6)})
         hours = round(rng.uniform(0.5, 2.5) if rng.random() > 0.04 else rng.uniform(6, 9), 1)
-        done = await self.call("repair", "POST", f"/dispatch/orders/{order.id}/repair", self._tech(order), json={
+        body = {
             "diagnosis": order.fault[1], "solution": order.fault[2], "parts": parts, "labour_hours": str(hours),
             "departed_at": self.clock().isoformat(), "test_result": "试机正常",
             "cause_analysis": "部件老化" if rng.random() < 0.6 else "使用环境恶劣",
-            "sales_opportunity": "客户有意购买空调支架" if rng.random() < 0.1 else None,
-        })
+            "sales_opportunity": self.lead_rng.choice(LEAD_TEXTS) if self._notes_opportunity(order) else None,
+        }
+        done = await self.call("repair", "POST", f"/dispatch/orders/{order.id}/repair", self._tech(order), json=body)
         if done is None:
             return
+        if body["sales_opportunity"]:
+            self.after(0.5, lambda: self.open_leads(order))
         self._repaired.append(order)
         if rng.random() < 0.75:
             self.after(rng.uniform(4, 72), lambda: self.review(order))
         if rng.random() < 0.06 or order.fate == "complaint":
             self.after(rng.uniform(2, 48), lambda: self.complain(order))
+
+    def _notes_opportunity(self, order: Order) -> bool:
+        """One repair in ten; gree runs a service-marketing drive (seed 003: technicians trained to
+        sell), so its technicians note one more in four (from the leads' own random stream)."""
+        noted = self.rng.random() < 0.1
+        return noted or (order.maker.id == "gree" and self.lead_rng.random() < 0.25)
+
+    async def open_leads(self, order: Order) -> None:
+        """The dispatch service's lead router at this simulated moment (as `watch` runs the SLA
+        watcher), then the maker's desk works the order's lead, if it has one."""
+        await self.sync()
+        self.stats.calls["lead router pass"] += 1
+        await route_once(self.runtime)
+        await self.sync()
+        path = f"/dispatch/leads/{order.id}"
+        if (await self.client.get(path, headers=bearer(world.staff(order.maker.id, "dispatcher")))).status_code != 200:
+            return
+        fate = self.lead_rng.random()
+        if fate < 0.15:
+            return  # still open at the end
+        self.after(self.lead_rng.uniform(1, 24), lambda: self.work_lead(order, fate))
+
+    async def work_lead(self, order: Order, fate: float) -> None:
+        key, path = world.staff(order.maker.id, "dispatcher"), f"/dispatch/leads/{order.id}"
+        await self.call("lead contacted", "POST", f"{path}/contacted", key, json={"note": "已致电客户"})
+        if fate < 0.4:
+            return  # contacted, no outcome yet
+        if fate < 0.7:
+            body = {"amount_fen": self.lead_rng.choice((3900, 12900, 259900)), "note": "门店成交"}
+            self.after(self.lead_rng.uniform(1, 48), lambda: self._close_lead(order, "won", body))
+        else:
+            self.after(self.lead_rng.uniform(1, 48), lambda: self._close_lead(order, "lost", {"reason": "客户暂不需要"}))
+
+    async def _close_lead(self, order: Order, outcome: str, body: dict[str, Any]) -> None:
+        await self.call(f"lead {outcome}", "POST", f"/dispatch/leads/{order.id}/{outcome}",
+                        world.staff(order.maker.id, "dispatcher"), json=body)
 
     async def settle_batch(self) -> None:
         """Finance settles yesterday's repairs once a day; a few wait a day or two (some stay open at the end)."""

@@ -196,6 +196,28 @@ async def test_dispatch_panel_matches_the_queues(page: Page, site: Site) -> None
     await page.locator("#panel-dispatch").screenshot(path=str(screenshot_path("dispatch-panel")))
 
 
+async def test_leads_and_certifications_panels_show_the_api_numbers(page: Page, site: Site) -> None:
+    month = month_with_visits()
+    await open_dashboard(page, site, f"?month={month}")
+    assert site.api.get("/dispatch/leads").json()["leads"], "the demo noted no sales opportunity"
+    conversion = site.api.get("/dispatch/leads/conversion", params={"month": month}).json()
+    assert await rows(page, "lead-outlets") == str(len(conversion["outlets"]))
+    assert await rows(page, "lead-technicians") == str(len(conversion["technicians"]))
+    for o in conversion["outlets"]:
+        row = page.locator(f'#lead-outlets tr[data-outlet="{o["outlet_id"]}"][data-maker="{o["maker"]}"]')
+        assert await row.locator("td[data-leads]").inner_text() == str(o["leads"])
+        assert await row.locator("td[data-won]").inner_text() == str(o["won"])
+        assert await row.locator("td[data-amount-fen]").inner_text() == yuan(o["won_fen"])
+    expiring = site.api.get("/dispatch/certifications", params={"expiring_within_days": 30}).json()["certifications"]
+    assert expiring, "the demo's certifications should include some running out within 30 days"
+    assert await rows(page, "certifications") == str(len(expiring))
+    for c in expiring:
+        cell = page.locator(f'#certifications tr[data-technician="{c["technician_id"]}"][data-category="{c["category"]}"] '
+                            "td[data-days-left]")
+        assert str(c["days_left"]) in await cell.all_inner_texts()
+    await page.locator("#panel-leads").screenshot(path=str(screenshot_path("leads-panel")))
+
+
 async def test_region_filter_reads_the_region_queue(page: Page, site: Site) -> None:
     region = "湖北"
     await open_dashboard(page, site, f"?region={region}")

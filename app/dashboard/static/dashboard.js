@@ -5,7 +5,7 @@
 
 const TZ = "Asia/Shanghai";
 const KEY_STORE = "aftersales.apiKey";
-const PANELS = ["dispatch", "settlement", "quality", "intake"];
+const PANELS = ["dispatch", "settlement", "quality", "intake", "dispatch_leads"];
 
 // The endpoints this page reads, in one place (all projections, never the event store).
 const API = {
@@ -21,6 +21,8 @@ const API = {
   scores: (month) => `/quality/scores?month=${month}`,
   sheet: (month, maker) => `/quality/months/${month}/statistics.csv?maker=${encodeURIComponent(maker)}`,
   order: (id) => `/orders/${encodeURIComponent(id)}`,
+  expiring: () => "/dispatch/certifications?expiring_within_days=30",
+  conversion: (month) => `/dispatch/leads/conversion?month=${month}`,
 };
 
 // ---------- small helpers ----------
@@ -272,6 +274,35 @@ async function renderSettlement(state) {
   }, "no anomalies");
 }
 
+// ---------- certifications and leads ----------
+const percent = (v) => (v === null || v === undefined ? "" : `${(Number(v) * 100).toFixed(1)} %`);
+
+async function renderCertifications() {
+  const res = await getJSON(API.expiring());
+  if (!res.ok) return unavailable("certifications", res, API.expiring());
+  fillTable("certifications", res.body.certifications || [], (c) =>
+    `<tr data-technician="${esc(c.technician_id)}" data-category="${esc(c.category)}"><td>${esc(c.technician_id)}</td><td>${esc(c.outlet_id)}</td>` +
+    `<td>${esc(c.maker)}</td><td>${esc(c.category)}</td><td>${esc(c.valid_until)}</td>` +
+    `<td class="num ${c.days_left <= 7 ? "neg" : ""}" data-days-left>${esc(c.days_left)}</td></tr>`, "no certification runs out within 30 days");
+}
+
+async function renderLeads(state) {
+  const res = await getJSON(API.conversion(state.month));
+  if (!res.ok) {
+    unavailable("lead-outlets", res, API.conversion(state.month));
+    return unavailable("lead-technicians", res, API.conversion(state.month));
+  }
+  fillTable("lead-outlets", res.body.outlets || [], (o) =>
+    `<tr data-outlet="${esc(o.outlet_id)}" data-maker="${esc(o.maker)}"><td>${esc(o.outlet_id || "—")}</td><td>${esc(o.maker)}</td>` +
+    `<td class="num" data-leads>${o.leads}</td><td class="num">${o.open}</td><td class="num">${o.contacted}</td>` +
+    `<td class="num" data-won>${o.won}</td><td class="num">${o.lost}</td><td class="num" data-conversion>${percent(o.conversion)}</td>` +
+    `<td class="num" data-amount-fen="${esc(o.won_fen)}">${yuan(o.won_fen)}</td></tr>`, "no leads noted this month");
+  fillTable("lead-technicians", res.body.technicians || [], (t) =>
+    `<tr data-technician="${esc(t.technician_id)}" data-outlet="${esc(t.outlet_id)}"><td>${esc(t.technician_id || "—")}</td><td>${esc(t.outlet_id || "—")}</td>` +
+    `<td class="num">${t.leads}</td><td class="num">${t.won}</td><td class="num" data-conversion>${percent(t.conversion)}</td></tr>`,
+  "no leads noted this month");
+}
+
 // ---------- quality ----------
 /** Scoreboard rows: /quality/scores answers per maker; each row is one provider under one maker. */
 const scoreRows = (body) => (body && Array.isArray(body.makers)
@@ -391,7 +422,7 @@ async function renderOrder() {
 // ---------- page wiring ----------
 async function refreshDashboard(state) {
   await Promise.all([renderDispatch(state), renderSettlement(state), renderQuality(state), renderFreshness(),
-    renderSlaCompliance(state)]);
+    renderSlaCompliance(state), renderCertifications(), renderLeads(state)]);
   $("#updated").textContent = `updated ${dtf.format(new Date())}`;
   document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
 }

@@ -30,6 +30,7 @@ from services.dispatch.api.schemas import (
     RespondIn,
     ResumeIn,
 )
+from services.dispatch.certifications import check_dispatchable
 from services.dispatch.domain import (
     Arrive,
     Command,
@@ -79,6 +80,7 @@ async def dispatch_order(order_id: str, body: DispatchWindowIn, runtime: Runtime
 
     async def build(state: State, policy: SlaPolicy) -> Command:
         to = await assign_to(runtime.engine, body.outlet_id, body.technician_id, state)
+        await check_dispatchable(runtime.store, state, policy, to.outlet_id, to.technician_id, now)
         window = None
         if body.window_start is not None:
             window = await window_at(runtime.engine, body.outlet_id, body.window_start, now, policy)
@@ -94,6 +96,7 @@ async def reassign_order(order_id: str, body: ReassignIn, runtime: RuntimeDep, p
 
     async def build(state: State, policy: SlaPolicy) -> Command:
         to = await assign_to(runtime.engine, body.outlet_id, body.technician_id, state)
+        await check_dispatchable(runtime.store, state, policy, to.outlet_id, to.technician_id, now)
         return Reassign(to, body.reason, now, policy)
 
     return await _run(runtime, order_id, principal, now, build)
