@@ -92,7 +92,7 @@ async def region_queue(
 
 @router.get("/overdue", response_model=OverduePublic)
 async def overdue(runtime: RuntimeDep, principal: Desk) -> OverduePublic:
-    """Orders past their on-site deadline and complaints left unanswered past theirs."""
+    """Orders past their on-site deadline or booked window (window_missed), and complaints left unanswered past theirs."""
     now = runtime.clock()
     orders, complaints = await queries.overdue(runtime.engine, now, maker_scope(principal))
     return OverduePublic(as_of=now, orders=orders, complaints=complaints)

@@ -103,6 +103,14 @@ def book(window: Window, slots: Iterable[Slot]) -> Window:
     return window
 
 
+def movable(current: tuple[datetime, datetime] | None, moves_so_far: int, now: datetime,
+            policy: WindowPolicy = WindowPolicy()) -> bool:
+    """Whether the customer may still book (no window yet) or move the booking at `now`."""
+    if current is None:
+        return True
+    return now <= current[0] - policy.min_notice and moves_so_far < policy.max_reschedules
+
+
 def reschedule(current: Window, new: Window, slots: Iterable[Slot], now: datetime,
                moves_so_far: int, policy: WindowPolicy = WindowPolicy()) -> Window:
     """The customer's move of a booking, within the policy."""
