@@ -61,11 +61,11 @@ class Slot:
 
 def working_intervals(calendar: Calendar, now: datetime, days: int = 7) -> list[tuple[datetime, datetime]]:
     """The outlet's working hours over the next `days` (UTC): the maker's business calendar,
-    or 08:00–20:00 China time every day under a 7×24 policy."""
+    or 08:00–20:00 China time every day under a 7×24 policy. Whole days, so the windows cut
+    from them stay on one grid whatever `now` is (`offered` drops those too soon)."""
     horizon = now + timedelta(days=days)
     if calendar is not None:
-        found = itertools.takewhile(lambda w: w[0] < horizon, calendar.windows_from(now))
-        return [(max(opens, now), closes) for opens, closes in found]
+        return list(itertools.takewhile(lambda w: w[0] < horizon, calendar.windows_from(now)))
     today = now.astimezone(CHINA).date()
     intervals = []
     for offset in range(days + 1):
