@@ -43,7 +43,7 @@ PUBLIC = {  # (method, path): answered without a key, by design
     ("GET", "/ui/static/{path:path}"),
     ("GET", "/s/{token}"), ("GET", "/s/static/status.css"),
 }
-LINK = {("POST", "/s/{token}/feedback")}  # the customer's signed status link is the credential
+LINK = {("POST", "/s/{token}/feedback"), ("POST", "/s/{token}/reschedule")}  # the signed status link is the credential
 SAMPLES = {  # a value for every path parameter (own tenant where it names one)
     "order_id": str(uuid.uuid4()), "complaint_id": str(uuid.uuid4()), "maker": "gree", "provider": "prov-wuhan",
     "provider_id": "prov-wuhan", "outlet_id": "out-matrix", "month": "2026-05", "standard_id": "std-matrix",
@@ -186,6 +186,7 @@ TENANT: list[tuple[str, str, str, dict[str, str], dict[str, str], Any]] = [
     ("PUT", "/dispatch/sla-policies/{maker}", "supervisor", GREE, MIDEA, SLA),
     ("POST", "/dispatch/orders/{order_id}/dispatch", "dispatcher", *ORDERS,
      {"outlet_id": "wh-jiangxia", "technician_id": "tech-wh-01"}),
+    ("POST", "/dispatch/orders/{order_id}/on-the-way", "dispatcher", *ORDERS, {"eta": "2026-05-04T04:00:00+00:00"}),
     ("GET", "/settlements/{order_id}", "finance", *ORDERS, None),
     ("POST", "/orders/{order_id}/reviews", "supervisor", *ORDERS,
      {"channel": "call_back", "timeliness": "A", "quality": "A", "attitude": "A", "overall": 5}),
