@@ -213,7 +213,7 @@ def _body(token: str, row: dict[str, Any], people: dict[str, str], done: bool) -
             tech = f"{tech}（{people['technician_phone']}）"
         facts.append(("维修师傅", tech))
     if row.get("window_start") and row.get("window_end"):
-        facts.append(("预约时段", f"{_when(row['window_start'])} – {_when(row['window_end'])}"))
+        facts.append(("预约时段", f"{_when(row['window_start'])}–{_when(row['window_end'])[-5:]}"))
     if row["status"] == "dispatched" and row.get("eta"):
         facts.append(("师傅已出发", f"预计{_when(row['eta'])}到达"))
     elif row["status"] == "dispatched":
