@@ -106,3 +106,30 @@ async def test_on_the_way_shows_the_estimate_and_tells_the_customer(sqlite_api: 
     late = await api.client.post(f"{page_path}/reschedule",
                                  data={"window_start": (eta + timedelta(hours=4)).isoformat()})
     assert late.status_code == 409  # visited: nothing to move
+
+
+async def test_the_read_model_rebuilt_after_moves_and_estimates_is_identical(sqlite_api: Any) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from libs.events.projection import Projector, dump_read_model
+    from libs.events.store import store_for
+    from services.notify.projection import PROJECTION
+
+    api = sqlite_api
+    order_id, page_path = await dispatched(api, 3)
+    later = OFFERED.findall((await api.client.get(page_path)).text)[-1]
+    assert (await api.client.post(f"{page_path}/reschedule", data={"window_start": later})).status_code == 303
+    eta = (api.clock() + timedelta(hours=2)).isoformat()
+    assert (await api.client.post(f"/dispatch/orders/{order_id}/on-the-way", json={"eta": eta},
+                                  headers=auth("technician"))).status_code == 200
+    await api.sync()
+    live = await dump_read_model(api.runtime.engine, PROJECTION.metadata)
+    columns = [c.name for c in PROJECTION.metadata.tables["notify_orders"].columns]
+    [row] = [dict(zip(columns, r, strict=True)) for r in live["notify_orders"] if r[0] == order_id]
+    assert row["eta"] is not None and row["window_start"] == datetime.fromisoformat(later)
+    bare = create_async_engine(api.runtime.engine.url)
+    try:
+        await Projector(bare, PROJECTION, store_for(bare)).rebuild()
+        assert await dump_read_model(bare, PROJECTION.metadata) == live
+    finally:
+        await bare.dispose()
