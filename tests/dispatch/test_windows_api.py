@@ -116,6 +116,8 @@ async def test_a_customers_later_window_pauses_the_sla_in_the_queue(sqlite_api: 
     await handlers.reschedule(api.runtime, "moving", base + timedelta(hours=7), "customer:status-link")
     await api.sync()
     after = await _row(api, "moving")
+    view = (await api.client.get("/dispatch/orders/moving", headers=auth("dispatcher"))).json()
+    assert (view["window_start"], view["reschedules"]) == (after["window_start"], 1)
     assert after["window_start"] == (base + timedelta(hours=7)).isoformat().replace("+00:00", "Z")
     assert after["reschedules"] == 1
     assert after["paused_seconds"] == before["paused_seconds"] + 4 * 3600  # old start to new start

@@ -63,6 +63,8 @@ async def order_view(order_id: str, runtime: RuntimeDep, principal: OutletReader
                             met=state.arrived_at is not None, at_risk_fraction=policy.at_risk_fraction),
         time_left_seconds=round(left, 3), paused_seconds=round(clock.paused_total(now, policy.calendar), 3),
         pauses=pauses, complaints=complaints, escalated=sorted(state.escalated),
+        window_start=state.window[0] if state.window else None, window_end=state.window[1] if state.window else None,
+        reschedules=state.reschedules, eta=state.eta if state.status == "dispatched" else None,
     )
 
 

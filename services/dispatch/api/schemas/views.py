@@ -128,6 +128,10 @@ class OrderDispatchPublic(BaseModel):
     pauses: list[Pause]
     complaints: list[ComplaintSla]
     escalated: list[str] = Field(description="SLA breaches already escalated")
+    window_start: datetime | None = None  # the appointment window booked with the customer
+    window_end: datetime | None = None
+    reschedules: int = Field(0, description="the customer's moves of the window")
+    eta: datetime | None = Field(None, description="the technician is on the way, expected then")
 
 
 class RegionCompliance(BaseModel):
