@@ -212,6 +212,7 @@ TENANT: list[tuple[str, str, str, dict[str, str], dict[str, str], Any]] = [
     ("POST", "/dispatch/orders/{order_id}/sla/resume", "dispatcher", *ORDERS, {}),
     ("POST", "/dispatch/orders/{order_id}/sla/pause", "technician", *TECH_ORDERS, {"reason": "customer_unreachable"}),
     ("POST", "/dispatch/orders/{order_id}/sla/resume", "technician", *TECH_ORDERS, {}),
+    ("POST", "/dispatch/orders/{order_id}/on-the-way", "technician", *TECH_ORDERS, {"eta": "2026-05-04T04:00:00+00:00"}),
     ("POST", "/dispatch/orders/{order_id}/arrive", "technician", *TECH_ORDERS, {}),
     ("POST", "/dispatch/orders/{order_id}/repair", "technician", *TECH_ORDERS, REPAIR),
     ("GET", "/dispatch/orders/{order_id}", "technician", *TECH_ORDERS, None),
