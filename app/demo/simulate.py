@@ -1,6 +1,7 @@
 """The demo simulation: months of after-sales work driven through the real HTTP API.
 
-Every order is played as a chain of timed steps (report, dispatch, arrive, repair,
+Every order is played as a chain of timed steps (report, dispatch with or without an
+appointment window, the customer's reschedule on the status page, on the way, arrive, repair,
 settle, review, complaints, escalations) on one event heap; the manual clock jumps to
 each step's time before the request, so the events carry simulated times and the SLA
 rules see realistic deadlines. The random generator is seeded: the same seed and end
@@ -29,8 +30,10 @@ from app.demo import world
 from libs.events.chinatime import CHINA, month_of
 from libs.events.clock import ManualClock
 from libs.web.runtime import Runtime
+from services.dispatch.handlers import load_order, offered_slots, policy_for
 from services.dispatch.jobs import watch_once
 from services.dispatch.leads import route_once
+from services.notify.links import status_url
 
 Step = Callable[[], Awaitable[None]]
 Progress = Callable[[float, str], None]
@@ -41,7 +44,8 @@ Progress = Callable[[float, str], None]
 # after them chance decides (platform reports, escalations, pauses, late visits, complaints).
 # what technicians note (seed 003): accessories, replacements, maintenance, and one no rule knows
 LEAD_TEXTS = ("客户有意购买空调支架", "洗衣机需要座架", "老冰箱想以旧换新", "客户询问清洗保养和延保", "问起热水器")
-SHOWCASE = ("platform", "escalate", "pause", "late", "complaint", "platform complaint")
+SHOWCASE = ("platform", "escalate", "pause", "late", "complaint", "platform complaint", "reschedule", "window missed")
+WINDOW = timedelta(hours=2)  # dispatch's appointment window (services/dispatch/domain/windows.py)
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -266,10 +270,22 @@ class Demo:
         outlet = self.rng.choice(world.outlets_for(order.city, order.county)[:2])
         order.outlet, order.technician = outlet, self.rng.choice(outlet.technicians)
         desk = world.staff(order.maker.id, "dispatcher")
-        done = await self.call("dispatch", "POST", f"/dispatch/orders/{order.id}/dispatch", desk, json={
-            "outlet_id": outlet.id, "technician_id": order.technician,
-        })
+        body = {"outlet_id": outlet.id, "technician_id": order.technician}
+        booked = None  # a third of the visits are booked into a window with the customer
+        moves = order.fate == "reschedule" or self.rng.random() < 0.05  # ... and some customers move it later
+        if moves or order.fate == "window missed" or self.rng.random() < 0.3:
+            # a window to be moved starts far enough ahead for the policy's notice (2 h)
+            booked = await self._free_window(order, outlet.id, self.clock() + timedelta(hours=3) if moves else None)
+            if booked is not None:
+                body["window_start"] = booked.isoformat()
+        done = await self.call("dispatch", "POST", f"/dispatch/orders/{order.id}/dispatch", desk, json=body)
         if done is None:
+            return
+        if booked is not None:
+            if moves:
+                self.after(self.rng.uniform(0.1, 0.5), lambda: self.reschedule(order, booked))
+            else:
+                self._visit(order, booked, missed=order.fate == "window missed" or self.rng.random() < 0.05)
             return
         sla = 4.0 if order.city.capital else 12.0
         # Waiting for parts: the SLA clock pauses, the order stays in the queue for days.
@@ -283,7 +299,47 @@ class Demo:
             self.after(sla * 1.1, self.watch)
             if self.rng.random() < 0.3 or order.fate == "platform complaint":
                 self.after(sla * 1.12, lambda: self.platform_complaint(order))
-        self.after(arrive, lambda: self.arrive(order))
+        self._arrive_at(order, self.clock() + timedelta(hours=arrive))
+
+    async def _free_window(self, order: Order, outlet_id: str, after: datetime | None = None) -> datetime | None:
+        """The start of the outlet's first window with room (after `after`), as dispatch offers it."""
+        await self.sync()  # the bookings so far are in dispatch's queue
+        policy = await policy_for(self.runtime.engine, await load_order(self.runtime.store, order.id))
+        slots = await offered_slots(self.runtime.engine, outlet_id, self.clock(), policy)
+        free = [s.window.start for s in slots if s.free > 0 and (after is None or s.window.start > after)]
+        return free[self.rng.randrange(min(len(free), 3))] if free else None
+
+    async def reschedule(self, order: Order, booked: datetime) -> None:
+        """The customer moves the window to a later one on the status page (the signed link)."""
+        later = await self._free_window(order, order.outlet.id if order.outlet else "", booked + WINDOW)
+        first = (await self.runtime.store.read_stream(order.id))[0].occurred_at
+        link = status_url(self.runtime.settings, order.id, first)
+        if later is None or link is None:
+            self._visit(order, booked, missed=False)
+            return
+        self.stats.calls["customer reschedule"] += 1
+        answer = await self.client.post(link[link.index("/s/"):] + "/reschedule", data={"window_start": later.isoformat()})
+        if answer.status_code != 303:
+            self.stats.refused["customer reschedule"] += 1
+            self.stats.examples.append(f"customer reschedule -> {answer.status_code} {answer.text[:300]}")
+            return
+        self._visit(order, later, missed=False)
+
+    def _visit(self, order: Order, window_start: datetime, *, missed: bool) -> None:
+        """The visit in its window, or (now and then) after it: late in the SLA figures."""
+        offset = self.rng.uniform(2.3, 3.5) if missed else self.rng.uniform(0.1, 1.7)
+        self._arrive_at(order, window_start + timedelta(hours=offset))
+
+    def _arrive_at(self, order: Order, when: datetime) -> None:
+        """Most technicians say they are on the way (the customer is told the estimate) before arriving."""
+        setting_out = when - timedelta(hours=self.rng.uniform(0.3, 0.8))
+        if self.rng.random() < 0.7 and setting_out > self.clock():
+            self.at(setting_out, lambda: self.on_the_way(order, when))
+        self.at(when, lambda: self.arrive(order))
+
+    async def on_the_way(self, order: Order, eta: datetime) -> None:
+        await self.call("on the way", "POST", f"/dispatch/orders/{order.id}/on-the-way", self._tech(order),
+                        json={"eta": eta.replace(second=0, microsecond=0).isoformat()})
 
     async def wait_for_parts(self, order: Order) -> None:
         base = f"/dispatch/orders/{order.id}/sla"
@@ -292,7 +348,7 @@ class Demo:
         if paused is not None:
             async def resume() -> None:
                 if await self.call("sla resume", "POST", f"{base}/resume", self._tech(order), json={"note": "配件到货"}):
-                    self.after(self.rng.uniform(1, 3), lambda: self.arrive(order))
+                    self._arrive_at(order, self.clock() + timedelta(hours=self.rng.uniform(1, 3)))
             self.after(self.rng.uniform(24, 96), resume)
 
     def _tech(self, order: Order) -> str:

@@ -142,6 +142,29 @@ class OrderSlaResumed(Payload):
     note: str = ""
 
 
+class OrderRescheduled(Payload):
+    """The customer moved the appointment (or booked one) from the status page, within the
+    policy (domain/windows.py). A later window pauses the on-site SLA with reason
+    customer_rescheduled over [sla_paused_from, sla_paused_until); sla_due_at is the new deadline."""
+
+    window_start: CatalogMoment
+    window_end: CatalogMoment
+    previous_start: CatalogMoment | None = None  # None: the customer booked the first window
+    previous_end: CatalogMoment | None = None
+    requested_by: Literal["customer"] = "customer"
+    pause_reason: Literal["customer_rescheduled"] | None = None
+    sla_paused_from: CatalogMoment | None = None
+    sla_paused_until: CatalogMoment | None = None
+    sla_due_at: CatalogMoment
+
+
+class OrderOnTheWay(Payload):
+    """The technician set out for the customer, with an arrival estimate (a new one replaces it)."""
+
+    technician_id: str
+    eta: CatalogMoment
+
+
 class OrderArrived(Payload):
     arrived_at: CatalogMoment
     staff_count: int = Field(ge=1, le=MAX_QUANTITY)
@@ -461,6 +484,8 @@ register("order.dispatched", 1, OrderDispatched, "dispatch")
 register("order.reassigned", 1, OrderReassigned, "dispatch")
 register("order.sla_paused", 1, OrderSlaPaused, "dispatch")
 register("order.sla_resumed", 1, OrderSlaResumed, "dispatch")
+register("order.rescheduled", 1, OrderRescheduled, "dispatch")
+register("order.on_the_way", 1, OrderOnTheWay, "dispatch")
 register("order.arrived", 1, OrderArrived, "dispatch")
 register("order.repaired", 1, OrderRepaired, "dispatch")
 register("order.settled", 1, OrderSettled, "settlement")

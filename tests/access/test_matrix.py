@@ -45,7 +45,7 @@ PUBLIC = {  # (method, path): answered without a key, by design
     ("GET", "/ui/static/{path:path}"),
     ("GET", "/s/{token}"), ("GET", "/s/static/status.css"),
 }
-LINK = {("POST", "/s/{token}/feedback")}  # the customer's signed status link is the credential
+LINK = {("POST", "/s/{token}/feedback"), ("POST", "/s/{token}/reschedule")}  # the signed status link is the credential
 SAMPLES = {  # a value for every path parameter (own tenant where it names one)
     "order_id": str(uuid.uuid4()), "complaint_id": str(uuid.uuid4()), "maker": "gree", "provider": "prov-wuhan",
     "provider_id": "prov-wuhan", "outlet_id": "out-matrix", "month": "2026-05", "standard_id": "std-matrix",
@@ -204,6 +204,7 @@ TENANT: list[tuple[str, str, str, dict[str, str], dict[str, str], Any]] = [
     ("PUT", "/dispatch/lead-rules/{maker}", "dispatcher", GREE, MIDEA, {"default_route": "hq-sales", "rules": []}),
     ("POST", "/dispatch/orders/{order_id}/dispatch", "dispatcher", *ORDERS,
      {"outlet_id": "wh-jiangxia", "technician_id": "tech-wh-01"}),
+    ("POST", "/dispatch/orders/{order_id}/on-the-way", "dispatcher", *ORDERS, {"eta": "2026-05-04T04:00:00+00:00"}),
     ("GET", "/settlements/{order_id}", "finance", *ORDERS, None),
     ("POST", "/orders/{order_id}/reviews", "supervisor", *ORDERS,
      {"channel": "call_back", "timeliness": "A", "quality": "A", "attitude": "A", "overall": 5}),
@@ -220,6 +221,7 @@ TENANT: list[tuple[str, str, str, dict[str, str], dict[str, str], Any]] = [
     ("POST", "/dispatch/orders/{order_id}/sla/resume", "dispatcher", *ORDERS, {}),
     ("POST", "/dispatch/orders/{order_id}/sla/pause", "technician", *TECH_ORDERS, {"reason": "customer_unreachable"}),
     ("POST", "/dispatch/orders/{order_id}/sla/resume", "technician", *TECH_ORDERS, {}),
+    ("POST", "/dispatch/orders/{order_id}/on-the-way", "technician", *TECH_ORDERS, {"eta": "2026-05-04T04:00:00+00:00"}),
     ("POST", "/dispatch/orders/{order_id}/arrive", "technician", *TECH_ORDERS, {}),
     ("POST", "/dispatch/orders/{order_id}/repair", "technician", *TECH_ORDERS, REPAIR),
     ("GET", "/dispatch/orders/{order_id}", "technician", *TECH_ORDERS, None),

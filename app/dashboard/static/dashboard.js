@@ -144,12 +144,23 @@ function slaState(item) {
 }
 const slaClass = (s) => (s === "breached" ? "sla-bad" : s === "at_risk" ? "sla-risk" : "sla-ok");
 
+const clock = (iso) => fmtTime(iso).split(" ").pop();
+/** The appointment window booked with the customer (moves counted) and the technician's estimate. */
+function windowText(item) {
+  const parts = [];
+  if (item.window_start && item.window_end) parts.push(`${fmtTime(item.window_start)}–${clock(item.window_end)}`);
+  if (item.reschedules) parts.push(`moved ×${item.reschedules}`);
+  if (item.eta) parts.push(`on the way, ETA ${clock(item.eta)}`);
+  return parts.join(" · ");
+}
+
 function queueRow(item) {
   const id = pick(item, "order_id", "id");
   const due = pick(item, "sla_due_at", "due_at");
   const state = slaState(item);
   return `<tr data-order="${esc(id)}"><td>${orderLink(id)}</td><td>${esc(pick(item, "outlet_id", "outlet"))}</td>` +
     `<td>${esc(pick(item, "city") ?? "")}</td><td>${esc(pick(item, "tier") ?? "")}</td><td>${fmtTime(due)}</td>` +
+    `<td class="window${item.window_missed ? " sla-bad" : ""}">${esc(windowText(item))}</td>` +
     `<td class="num countdown" data-due="${esc(due ?? "")}"${item.pause_reason ? ' data-paused="1"' : ""}></td>` +
     `<td class="${slaClass(state)}">${esc(state)}${item.pause_reason ? ` (${esc(item.pause_reason)})` : ""}</td></tr>`;
 }
@@ -235,7 +246,8 @@ async function renderDispatch(state) {
     fillTable("overdue", [...late.map((i) => ({ ...i, overdue: true })), ...escalated], (item) => {
       const id = pick(item, "order_id", "id");
       const due = pick(item, "sla_due_at", "due_at");
-      const why = [item.overdue ? "SLA breached" : "", item.escalated ? "escalated (breach)" : "",
+      const breached = item.overdue && due && new Date(due) < Date.now();
+      const why = [breached ? "SLA breached" : "", item.window_missed ? "window missed" : "", item.escalated ? "escalated (breach)" : "",
         item.tier && item.tier !== "dealer" ? `tier ${item.tier}` : "", item.pause_reason ? `paused: ${item.pause_reason}` : ""];
       return `<tr data-order="${esc(id)}" data-overdue="${item.overdue ? 1 : 0}"><td>${orderLink(id)}</td><td>${esc(pick(item, "outlet_id") ?? "")}</td>` +
         `<td>${esc(pick(item, "city") ?? "")}</td><td>${esc(pick(item, "tier") ?? "")}</td><td>${fmtTime(due)}</td>` +

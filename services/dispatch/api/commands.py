@@ -1,4 +1,4 @@
-"""Commands on an order: dispatch, reassign, SLA pause/resume, arrive, repair, answer a complaint.
+"""Commands on an order: dispatch, reassign, SLA pause/resume, on the way, arrive, repair, answer a complaint.
 
 HTTP only: parse the body, call `services.dispatch.handlers.run`, answer. The rules (who may
 act, which outlet and technician may take the order, times from the future) are domain code.
@@ -24,6 +24,7 @@ from services.dispatch.api.schemas import (
     Accepted,
     ArriveIn,
     DispatchWindowIn,
+    OnTheWayIn,
     PauseIn,
     ReassignIn,
     RepairIn,
@@ -35,6 +36,7 @@ from services.dispatch.domain import (
     Arrive,
     Command,
     Dispatch,
+    OnTheWay,
     PauseSla,
     Reassign,
     Repair,
@@ -116,6 +118,13 @@ async def resume_sla(order_id: str, body: ResumeIn, runtime: RuntimeDep, princip
     now = runtime.clock()
     at = _at(body.occurred_at, now)
     return await _run(runtime, order_id, principal, at, _pure(lambda s, p: ResumeSla(at, now, body.note)))
+
+
+@router.post("/{order_id}/on-the-way", response_model=Accepted)
+async def on_the_way(order_id: str, body: OnTheWayIn, runtime: RuntimeDep, principal: OnSite) -> Accepted:
+    """The technician sets out, with an arrival estimate (shown on the status page, sent to the customer)."""
+    now = runtime.clock()
+    return await _run(runtime, order_id, principal, now, _pure(lambda s, p: OnTheWay(body.eta, now)))
 
 
 @router.post("/{order_id}/arrive", response_model=Accepted)

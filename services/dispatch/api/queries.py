@@ -63,6 +63,8 @@ async def order_view(order_id: str, runtime: RuntimeDep, principal: OutletReader
                             met=state.arrived_at is not None, at_risk_fraction=policy.at_risk_fraction),
         time_left_seconds=round(left, 3), paused_seconds=round(clock.paused_total(now, policy.calendar), 3),
         pauses=pauses, complaints=complaints, escalated=sorted(state.escalated),
+        window_start=state.window[0] if state.window else None, window_end=state.window[1] if state.window else None,
+        reschedules=state.reschedules, eta=state.eta if state.status == "dispatched" else None,
     )
 
 
@@ -92,7 +94,7 @@ async def region_queue(
 
 @router.get("/overdue", response_model=OverduePublic)
 async def overdue(runtime: RuntimeDep, principal: Desk) -> OverduePublic:
-    """Orders past their on-site deadline and complaints left unanswered past theirs."""
+    """Orders past their on-site deadline or booked window (window_missed), and complaints left unanswered past theirs."""
     now = runtime.clock()
     orders, complaints = await queries.overdue(runtime.engine, now, maker_scope(principal))
     return OverduePublic(as_of=now, orders=orders, complaints=complaints)
