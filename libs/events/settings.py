@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     notify_public_url: str = "http://127.0.0.1:8000"  # where customers open the status links
     notify_interval: float = 2.0  # notify: longest sleep of the dispatcher between outbox passes
 
+    # quality: HMAC key of the weekly call-back draw (unset: only the demo draws, with its own)
+    quality_sample_key: SecretStr | None = None
     receipt_signing_key: SecretStr | None = None  # receipts: Ed25519 private key, PEM text
     receipt_signing_key_file: str = ""  # receipts: or its path (demo, neither set: ./data)
 

@@ -191,6 +191,7 @@ async def test_a_makers_policy_drives_open_months_and_closed_ones_keep_theirs(sq
         "improvement_reward_fen": 2_000_00, "decline_penalty_fen": 500_00, "all_max_reward_fen": 0,
         "all_min_penalty_fen": 0, "admin_action_threshold": 1,
         "complaint_bands": [{"max_complaints": 0, "amount_fen": 100_00}, {"max_complaints": None, "amount_fen": -1}],
+        "complaint_weights": {"low": 1, "normal": 2, "high": 5}, "n_basis": "forms", "call_back_percent": 50,
     }
     assert (await api.client.put("/quality/policies/gree", json=policy, headers=auth("provider"))).status_code == 403
     assert (await api.client.put("/quality/policies/midea", json=policy, headers=auth("supervisor"))).status_code == 404

@@ -32,7 +32,7 @@ async def setup(engine: AsyncEngine) -> tuple[SqlEventStore, Projector]:
 
 def close(month: str, through: int, scores: list[dict[str, object]] | None = None) -> catalog.MonthClosed:
     return catalog.MonthClosed(month=month, maker="gree", scores=scores or [], through_position=through,
-                               policy=default_policy().to_json())
+                               policy=default_policy().model_dump(mode="json"))
 
 
 async def test_forms_applied_after_the_figures_were_taken_move_to_the_next_month(sqlite_engine: AsyncEngine) -> None:

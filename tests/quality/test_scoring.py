@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.quality.domain.policy import ComplaintBand, Policy, default_policy
+from services.quality.domain.policy import ComplaintBand, Policy, default_policy, policy_from_json
 from services.quality.domain.scoring import (
     Form,
     complaint_band,
@@ -25,6 +25,17 @@ POLICY = default_policy()
 
 def form(order: str, grades: str, channel: str = "feedback_form") -> Form:
     return Form(order, channel, grades[0], grades[1], grades[2])
+
+
+def band(edge: int | None, amount: int) -> ComplaintBand:
+    return ComplaintBand(max_complaints=edge, amount_fen=amount)
+
+
+def policy_of(reward: int, penalty: int, bands: list[ComplaintBand], admin_action_threshold: int = 30,
+              **more: object) -> Policy:
+    return Policy.model_validate({
+        "improvement_reward_fen": reward, "decline_penalty_fen": penalty, "all_max_reward_fen": 0,
+        "all_min_penalty_fen": 0, "complaint_bands": bands, "admin_action_threshold": admin_action_threshold, **more})
 
 
 @pytest.mark.parametrize(
@@ -52,7 +63,7 @@ def test_a_negative_complaint_count_is_refused() -> None:
 def test_the_seeds_worked_example() -> None:
     """May: 10 repairs, total 40 → avg 4; April 3.5 → +0.5 → reward 1000 yuan."""
     forms = [form(f"o{i}", "AAC") for i in range(5)] + [form(f"p{i}", "ABB") for i in range(5)]
-    score = month_score(forms, complaints=3, previous_avg=Fraction(7, 2), policy=POLICY)
+    score = month_score(forms, complaints=["normal"] * 3, previous_avg=Fraction(7, 2), policy=POLICY)
     assert (score.n, score.total) == (10, 40)
     assert Decimal(decimal4(score.avg) or "") == Decimal("4.0")
     assert Decimal(decimal4(score.delta) or "") == Decimal("0.5")
@@ -72,13 +83,13 @@ def test_no_comparison_without_reviews_in_either_month() -> None:
 
 
 def test_the_average_is_exact() -> None:
-    score = month_score([form("a", "AAA"), form("b", "AAB"), form("c", "ACC")], 0, Fraction(5), POLICY)
+    score = month_score([form("a", "AAA"), form("b", "AAB"), form("c", "ACC")], [], Fraction(5), POLICY)
     assert score.avg == Fraction(13, 3) and decimal4(score.avg) == "4.3333"
     assert score.delta == Fraction(-2, 3) and score.improvement_fen == -POLICY.decline_penalty_fen
 
 
 def test_all_items_at_maximum_earn_the_extra_reward_on_top() -> None:
-    score = month_score([form("a", "AAA"), form("b", "AAA")], 2, Fraction(5), POLICY)
+    score = month_score([form("a", "AAA"), form("b", "AAA")], ["low", "high"], Fraction(5), POLICY)
     assert score.special == "all_max"
     assert score.improvement_fen == POLICY.improvement_reward_fen  # avg 6 > 5
     assert score.special_fen == POLICY.all_max_reward_fen
@@ -86,7 +97,7 @@ def test_all_items_at_maximum_earn_the_extra_reward_on_top() -> None:
 
 
 def test_all_items_at_minimum_earn_the_extra_penalty() -> None:
-    score = month_score([form("a", "EEE"), form("b", "EEE")], 0, None, POLICY)
+    score = month_score([form("a", "EEE"), form("b", "EEE")], [], None, POLICY)
     assert score.special == "all_min" and score.special_fen == -POLICY.all_min_penalty_fen
     assert score.amount_fen == -POLICY.all_min_penalty_fen + 5000 * 100
 
@@ -100,24 +111,23 @@ def test_one_item_off_the_maximum_is_no_special_case() -> None:
 def test_a_call_back_supersedes_the_customers_form_of_the_same_order() -> None:
     chosen = scored_forms([form("a", "AAA"), form("a", "CCC", "call_back"), form("b", "BBB")])
     assert [(f.order_id, f.channel) for f in chosen] == [("a", "call_back"), ("b", "feedback_form")]
-    assert month_score([form("a", "AAA"), form("a", "CCC", "call_back")], 0, None, POLICY).n == 1
+    assert month_score([form("a", "AAA"), form("a", "CCC", "call_back")], [], None, POLICY).n == 1
 
 
 def test_a_makers_policy_replaces_the_seed_numbers() -> None:
-    policy = Policy(50_000, 20_000, 0, 0, (ComplaintBand(2, 0), ComplaintBand(None, -100)), admin_action_threshold=3)
+    policy = policy_of(50_000, 20_000, [band(2, 0), band(None, -100)], admin_action_threshold=3)
     assert complaint_band(0, policy).amount_fen == 0 and complaint_band(3, policy).admin_action
     assert improvement_amount(Fraction(2), Fraction(1), policy) == 50_000
-    assert Policy.from_json(policy.to_json()) == policy
+    assert policy_from_json(policy.model_dump(mode="json")) == policy
 
 
 @pytest.mark.parametrize(
     "bands",
-    [(ComplaintBand(5, 0),), (ComplaintBand(5, 0), ComplaintBand(5, 1), ComplaintBand(None, 2)),
-     (ComplaintBand(None, 0), ComplaintBand(None, 1)), ()],
+    [[band(5, 0)], [band(5, 0), band(5, 1), band(None, 2)], [band(None, 0), band(None, 1)], []],
 )
-def test_malformed_band_tables_are_refused(bands: tuple[ComplaintBand, ...]) -> None:
+def test_malformed_band_tables_are_refused(bands: list[ComplaintBand]) -> None:
     with pytest.raises(ValueError):
-        Policy(0, 0, 0, 0, bands, 30)
+        policy_of(0, 0, bands)
 
 
 forms_strategy = st.lists(
@@ -133,10 +143,10 @@ forms_strategy = st.lists(
 
 
 @settings(max_examples=100, deadline=None)
-@given(forms=forms_strategy, complaints=st.integers(0, 40), previous=st.none() | st.fractions(-6, 6),
-       data=st.data())
+@given(forms=forms_strategy, complaints=st.lists(st.sampled_from(["low", "normal", "high"]), max_size=40),
+       previous=st.none() | st.fractions(-6, 6), data=st.data())
 def test_the_score_does_not_depend_on_the_order_forms_arrive_in(
-    forms: list[Form], complaints: int, previous: Fraction | None, data: st.DataObject
+    forms: list[Form], complaints: list[str], previous: Fraction | None, data: st.DataObject
 ) -> None:
     shuffled = data.draw(st.permutations(forms))
     assert month_score(shuffled, complaints, previous, POLICY) == month_score(forms, complaints, previous, POLICY)
