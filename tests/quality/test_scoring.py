@@ -13,11 +13,13 @@ from services.quality.domain.policy import ComplaintBand, Policy, default_policy
 from services.quality.domain.scoring import (
     Form,
     complaint_band,
+    contradicts,
     decimal4,
     improvement_amount,
     month_score,
     scored_forms,
     special_case,
+    verification,
 )
 
 POLICY = default_policy()
@@ -150,3 +152,45 @@ def test_the_score_does_not_depend_on_the_order_forms_arrive_in(
 ) -> None:
     shuffled = data.draw(st.permutations(forms))
     assert month_score(shuffled, complaints, previous, POLICY) == month_score(forms, complaints, previous, POLICY)
+
+
+def test_complaints_count_one_each_by_default_so_the_seeds_table_holds() -> None:
+    score = month_score([], ["low", "normal", "high"] * 2, None, POLICY)
+    assert (score.complaints, score.complaint_points, score.band.label) == (6, 6, "6-10")
+
+
+def test_the_policy_weighs_complaints_by_severity() -> None:
+    weighted = policy_of(0, 0, list(POLICY.complaint_bands), complaint_weights={"low": 0, "normal": 1, "high": 5})
+    score = month_score([], ["high", "high", "normal", "low", "low"], None, weighted)
+    assert (score.complaints, score.complaint_points) == (5, 11)
+    assert (score.band.label, score.band.amount_fen) == ("11-15", -5000 * 100)
+    assert month_score([], ["low"] * 40, None, weighted).band.label == "0"  # low-severity ones weigh nothing
+
+
+def test_n_is_the_months_repairs_and_a_repair_without_a_form_scores_zero() -> None:
+    forms = [form("a", "AAA"), form("b", "CCC")]
+    score = month_score(forms, [], None, POLICY, repairs={"a", "b", "c", "d"})
+    assert (score.n, score.total, score.avg, score.forms, score.repairs) == (4, 6, Fraction(3, 2), 2, 4)
+    assert score.coverage == Fraction(1, 2) and score.to_json()["form_coverage"] == "0.5000"
+    # withholding the neutral form of b would have doubled a forms-based avg; over repairs it changes nothing
+    assert month_score([form("a", "AAA")], [], None, POLICY, repairs={"a", "b", "c", "d"}).avg == score.avg
+    by_forms = month_score(forms, [], None, policy_of(0, 0, list(POLICY.complaint_bands), n_basis="forms"),
+                           repairs={"a", "b", "c", "d"})
+    assert (by_forms.n, by_forms.avg, by_forms.coverage) == (2, Fraction(3), Fraction(1, 2))
+
+
+def test_a_late_form_counted_in_a_later_month_is_one_of_its_repairs() -> None:
+    score = month_score([form("april-order", "BBB")], [], None, POLICY, repairs={"may-1"})
+    assert (score.n, score.total, score.repairs) == (2, 3, 2)
+
+
+def test_call_backs_verify_forms_and_a_contradicting_one_is_what_counts() -> None:
+    forms = [form("a", "AAA"), form("a", "AAA", "call_back"), form("b", "AAA"), form("b", "DDD", "call_back"),
+             form("c", "BBB"), form("d", "CCC", "call_back")]  # d: a call-back with no customer form
+    checked = verification(forms)
+    assert (checked.forms, checked.verified, checked.contradicted) == (3, 2, 1)
+    assert (checked.verified_share, checked.contradicted_share) == (Fraction(2, 3), Fraction(1, 2))
+    assert contradicts(form("x", "AAB"), form("x", "ABA", "call_back"))  # same points, other grades
+    score = month_score(forms, [], None, POLICY, repairs={"a", "b", "c", "d"})
+    assert score.total == 6 - 3 + 3 + 0 and score.to_json()["verified_share"] == "0.6667"
+    assert score.to_json()["contradicted_share"] == "0.5000"
