@@ -226,7 +226,7 @@ async def call_backs(conn: AsyncConnection, maker: str, week: str, key: bytes) -
     answered_query = select(reviews).where(reviews.c.order_id.in_(picked), reviews.c.channel == "call_back")
     answered = {row["order_id"]: dict(row) for row in (await conn.execute(answered_query)).mappings()}
     names_query = select(orders.c.order_id, orders.c.customer_name).where(orders.c.order_id.in_(picked))
-    names = dict((await conn.execute(names_query)).tuples().all())
+    names = {r[0]: r[1] for r in (await conn.execute(names_query)).all()}
     providers = []
     for provider, ids in drawn.items():
         items = []
