@@ -116,6 +116,9 @@ class Settings(BaseSettings):
         link = self.notify_link_secret  # unset: no status links at all (only the demo signs)
         if link is not None and link.get_secret_value().strip() in KNOWN_SECRETS:
             problems.append("NOTIFY_LINK_SECRET is a published default")
+        sample = self.quality_sample_key  # unset: no call-back list (only the demo draws)
+        if sample is not None and sample.get_secret_value().strip() in KNOWN_SECRETS:
+            problems.append("QUALITY_SAMPLE_KEY is a published default")
         id_key = self.intake_id_key.get_secret_value().strip() if self.intake_id_key else ""
         if verifies_platforms and id_key in KNOWN_SECRETS:
             problems.append("INTAKE_ID_KEY is unset or a published default")

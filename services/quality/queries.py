@@ -8,6 +8,7 @@ closing freezes exactly what this module returns at that moment.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
@@ -69,8 +70,7 @@ async def _forms(
     )
     out: dict[str, list[tuple[Form, bool]]] = defaultdict(list)
     for row in (await conn.execute(query)).mappings():
-        form = Form(row["order_id"], row["channel"], row["timeliness"], row["quality"], row["attitude"])
-        out[row[key]].append((form, bool(row["adjustment"])))
+        out[row[key]].append((_form(row), bool(row["adjustment"])))
     return out
 
 
@@ -241,5 +241,5 @@ async def call_backs(conn: AsyncConnection, maker: str, week: str, key: bytes) -
     return {"maker": maker, "week": week, "call_back_percent": policy.call_back_percent, "providers": providers}
 
 
-def _form(row: dict[str, Any]) -> Form:
+def _form(row: Mapping[str, Any]) -> Form:
     return Form(row["order_id"], row["channel"], row["timeliness"], row["quality"], row["attitude"])

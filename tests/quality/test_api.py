@@ -10,8 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from libs.events.projection import dump_read_model
+from libs.events.settings import Settings
+from libs.web.problems import Problem
+from services.quality.api.queries import DEMO_SAMPLE_KEY, sample_key
 from services.quality.domain.scoring import GRADE_POINTS
 from services.quality.projection import PROJECTION
 from tests.quality import factory
@@ -301,3 +305,11 @@ async def test_supervision_phones_back_a_reproducible_share_of_each_providers_we
     listed = (await call_backs()).json()
     await api.runtime.projectors["quality"].rebuild()
     assert (await call_backs()).json() == listed  # a function of the events and the key
+
+
+def test_the_call_back_draw_needs_a_key_outside_the_demo() -> None:
+    assert sample_key(Settings(demo=False, quality_sample_key=SecretStr("a-key-from-the-store"))) == b"a-key-from-the-store"
+    assert sample_key(Settings(demo=True)) == DEMO_SAMPLE_KEY
+    with pytest.raises(Problem) as refused:
+        sample_key(Settings(demo=False))
+    assert refused.value.status == 503 and "QUALITY_SAMPLE_KEY" in refused.value.detail
