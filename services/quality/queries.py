@@ -8,12 +8,11 @@ closing freezes exactly what this module returns at that moment.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Table, and_, or_, select, true
+from sqlalchemy import ColumnElement, RowMapping, Table, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.chinatime import previous_month, week_end, week_start
@@ -241,5 +240,5 @@ async def call_backs(conn: AsyncConnection, maker: str, week: str, key: bytes) -
     return {"maker": maker, "week": week, "call_back_percent": policy.call_back_percent, "providers": providers}
 
 
-def _form(row: Mapping[str, Any]) -> Form:
+def _form(row: RowMapping | dict[str, Any]) -> Form:
     return Form(row["order_id"], row["channel"], row["timeliness"], row["quality"], row["attitude"])
