@@ -297,7 +297,7 @@ async function renderQuality(state) {
       `<td class="num" data-verified title="${esc(pick(s, "verified") ?? "")} of ${esc(pick(s, "forms_checkable") ?? "")} forms phoned back">${pct(pick(s, "verified_share"))}</td>` +
       `<td class="num" data-contradicted title="${esc(pick(s, "contradicted") ?? "")} call-backs differ from the form">${pct(pick(s, "contradicted_share"))}</td>` +
       `<td class="num ${delta > 0 ? "pos" : delta < 0 ? "neg" : ""}">${delta === undefined ? "" : (delta > 0 ? "+" : "") + num(delta)}</td>` +
-      `<td class="num" data-complaints>${esc(pick(s, "complaints", "complaint_count") ?? "")}</td>` +
+      `<td class="num" data-complaints title="weighed by severity: ${esc(pick(s, "complaint_points") ?? "")} points">${esc(pick(s, "complaints", "complaint_count") ?? "")}</td>` +
       `<td><span class="band">${esc(pick(s, "complaint_band", "band") ?? "")}</span>${pick(s, "admin_action", "administrative_action") ? ' <span class="sla-bad" title="administrative action">⚠ action</span>' : ""}</td>` +
       `<td class="num ${amount > 0 ? "pos" : amount < 0 ? "neg" : ""}" data-amount-fen="${esc(amount ?? "")}">${amount === undefined ? "" : yuan(amount)}</td></tr>`;
   }, "no scores for this month");
