@@ -23,7 +23,8 @@ Decisions the team should know:
 - Each maker has a policy (`PUT /quality/policies/{maker}`); without one, the seed's
   numbers apply (scoring.default_policy). Open months use the current policy; closing a
   month (`POST /quality/months/{YYYY-MM}/close`) freezes its figures and policy in a
-  quality.month_closed event on stream `quality-month:<maker>:<YYYY-MM>`. Forms and
-  complaints that arrive later for a closed month count in the next open month, counted
-  under `adjustments` and listed as `late_items` on both months — never in a month already paid.
+  quality.month_closed event on stream `quality-month:<maker>:<YYYY-MM>`. Forms,
+  complaints and repairs that arrive later for a closed month count in the next open month
+  (forms and complaints also under `adjustments`) and are listed as `late_items` on both
+  months — never in a month already paid.
 """

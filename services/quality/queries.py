@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, RowMapping, Table, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.chinatime import previous_month, week_end, week_start
-from services.quality.domain import sampling
+from services.quality.domain import counting, sampling
 from services.quality.domain.policy import Policy, default_policy, policy_from_json
 from services.quality.domain.scoring import (
     Form,
@@ -88,18 +88,33 @@ async def _complaints(
     return out
 
 
+async def _closures(conn: AsyncConnection, maker: str) -> dict[str, int]:
+    """Closed month → the log position its figures were taken at."""
+    rows = await conn.execute(select(months.c.month, months.c.through_position).where(months.c.maker == maker))
+    return {month: through for month, through in rows.all()}
+
+
+async def _repair_rows(conn: AsyncConnection, maker: str, month: str, through: int | None) -> list[dict[str, Any]]:
+    """The maker's repairs that count in `month`: its own (up to `through`) and those of closed
+    months applied after their figures were taken (a late repair counts in the next open month)."""
+    closures = await _closures(conn, maker)
+    late = [and_(orders.c.repaired_month == c, orders.c.repaired_position > t) for c, t in closures.items() if c < month]
+    query = select(orders).where(
+        orders.c.maker == maker, or_(orders.c.repaired_month == month, *late), _upto(orders, "repaired_position", through),
+    )
+    rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+    return [r for r in rows if counting.counted_in(r["repaired_month"], r["repaired_position"], closures) == month]
+
+
 async def _repairs(
     conn: AsyncConnection, maker: str, month: str, level: Level, through: int | None
 ) -> dict[str, set[str]]:
-    """Subject → the orders it repaired in the month (China time)."""
-    key = orders.c.provider_id if level == "provider" else orders.c.outlet_id
-    query = select(key, orders.c.order_id).where(
-        orders.c.maker == maker, orders.c.repaired_month == month, key.is_not(None),
-        _upto(orders, "repaired_position", through),
-    )
+    """Subject → the orders it repaired that count in the month (China time)."""
+    key = "provider_id" if level == "provider" else "outlet_id"
     out: dict[str, set[str]] = defaultdict(set)
-    for subject, order_id in (await conn.execute(query)).all():
-        out[subject].add(order_id)
+    for row in await _repair_rows(conn, maker, month, through):
+        if row[key] is not None:
+            out[row[key]].add(row["order_id"])
     return out
 
 
@@ -189,8 +204,8 @@ async def provider_months(conn: AsyncConnection, provider_id: str) -> list[tuple
 
 
 async def late_items(conn: AsyncConnection, maker: str, month: str) -> list[dict[str, Any]]:
-    """Forms and complaints of a maker that belong to `month` but count in a later one (entered
-    after it closed), and those counted in `month` that belong to an earlier, closed one."""
+    """Forms, complaints and repairs of a maker that belong to `month` but count in a later one
+    (entered after it closed), and those counted in `month` that belong to an earlier, closed one."""
     out: list[dict[str, Any]] = []
     for kind, table in (("review", reviews), ("complaint", complaints)):
         late = or_(
@@ -204,6 +219,17 @@ async def late_items(conn: AsyncConnection, maker: str, month: str) -> list[dict
                 "channel": row["channel"], "provider_id": row["provider_id"], "outlet_id": row["outlet_id"],
                 "belongs_to": row["natural_month"], "counted_in": row["month"],
             })
+    closures = await _closures(conn, maker)
+    belonging = select(orders).where(orders.c.maker == maker, orders.c.repaired_month == month,
+                                     orders.c.repaired_position > closures.get(month, -1))
+    repairs = [dict(r) for r in (await conn.execute(belonging)).mappings()] if month in closures else []
+    repairs += [r for r in await _repair_rows(conn, maker, month, None) if r["repaired_month"] != month]
+    for repair in repairs:
+        out.append({
+            "kind": "repair", "ref": repair["order_id"], "order_id": repair["order_id"], "channel": None,
+            "provider_id": repair["provider_id"], "outlet_id": repair["outlet_id"], "belongs_to": repair["repaired_month"],
+            "counted_in": counting.counted_in(repair["repaired_month"], repair["repaired_position"], closures),
+        })
     return sorted(out, key=lambda item: (item["belongs_to"], item["counted_in"], item["kind"], item["ref"]))
 
 

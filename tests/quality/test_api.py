@@ -95,7 +95,8 @@ async def test_the_seeds_worked_example_survives_close_late_items_and_a_rebuild(
     assert april["closed"] and line(april, "prov-wuhan") == frozen_april
     # never silently: both months show the late items, where they belong and where they count
     assert [(i["kind"], i["order_id"], i["channel"], i["belongs_to"], i["counted_in"]) for i in april["late_items"]] == [
-        ("complaint", "apr-0", "hotline", "2026-04", "2026-05"), ("review", "apr-late", "feedback_form", "2026-04", "2026-05")]
+        ("complaint", "apr-0", "hotline", "2026-04", "2026-05"), ("repair", "apr-late", None, "2026-04", "2026-05"),
+        ("review", "apr-late", "feedback_form", "2026-04", "2026-05")]
     assert (await scores(api, "2026-05"))["late_items"] == april["late_items"]
     assert (await scores(api, "2026-06"))["late_items"] == []
     may = line(await scores(api, "2026-05"), "prov-wuhan")

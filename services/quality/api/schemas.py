@@ -54,13 +54,13 @@ class ScorePublic(BaseModel):
 
 
 class LateItem(BaseModel):
-    """A form or complaint entered after the month it belongs to had closed: it counts in a later
-    open month, and both months show it."""
+    """A form, complaint or repair entered after the month it belongs to had closed: it counts in a
+    later open month, and both months show it."""
 
-    kind: Literal["review", "complaint"]
-    ref: str = Field(description="order_id:channel of a form, the complaint id of a complaint")
+    kind: Literal["review", "complaint", "repair"]
+    ref: str = Field(description="order_id:channel of a form, the complaint id of a complaint, a repair's order id")
     order_id: str | None
-    channel: str
+    channel: str | None
     provider_id: str | None
     outlet_id: str | None
     belongs_to: str = Field(description="the month it judges (repair month, receipt month)")
