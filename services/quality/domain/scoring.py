@@ -2,9 +2,11 @@
 
 Satisfaction: each feedback form grades timeliness, repair quality and attitude A–E =
 +2/+1/0/−1/−2. Over a month, `n` = the month's repairs (本月维修工作项数; a repair with
-no form contributes 0 points, so withholding a bad form does not help) — or, if the
-maker's policy says `n_basis: forms`, the scored forms — `total` = the sum of the three
-items of the scored forms, `avg = total / n`; form coverage = forms / repairs. If `avg − previous avg > 0` the provider earns
+no form contributes 0 points, so withholding a form no longer shrinks `n` — a withheld
+negative form still scores 0 instead of its points, which form coverage and the call-backs
+expose) — or, if the maker's policy says `n_basis: forms`, the scored forms; `total` = the
+three items of the scored forms, `avg = total / n`; form coverage = forms / repairs.
+If `avg − previous avg > 0` the provider earns
 the maker's improvement reward, `< 0` the decline penalty, `= 0` neither. Every item
 of every form at +2 earns an extra reward; every item at −2 an extra penalty.
 
