@@ -439,12 +439,23 @@ class Demo:
         rng = self.rng
         good = rng.random() < 0.8
         grades = "AAB" if good else "BCCDE"
-        await self.call("review", "POST", f"/orders/{order.id}/reviews", world.staff(order.maker.id, "supervisor"), json={
+        form = {
             "channel": rng.choice(("feedback_form", "call_back")),
             "timeliness": rng.choice(grades), "quality": rng.choice(grades), "attitude": rng.choice(grades),
             "overall": rng.choice((4, 5)) if good else rng.choice((1, 2, 3)),
             "comment": "师傅很专业" if good else "等了很久才上门",
-        })
+        }
+        supervisor = world.staff(order.maker.id, "supervisor")
+        await self.call("review", "POST", f"/orders/{order.id}/reviews", supervisor, json=form)
+        # supervision phones some customers back to verify their forms (seed 004); a few forms do
+        # not hold up. A generator of the order's own, so the rest of the demo draws as before.
+        check = random.Random(order.id)
+        if form["channel"] == "feedback_form" and check.random() < 0.3:
+            heard = "CDE" if check.random() < 0.25 else None
+            back = {**form, "channel": "call_back", "comment": "回访核实"}
+            if heard is not None:
+                back |= {"timeliness": check.choice(heard), "quality": check.choice(heard), "attitude": check.choice(heard)}
+            await self.call("call-back", "POST", f"/orders/{order.id}/reviews", supervisor, json=back)
 
     async def platform(self, label: str, report: dict[str, Any]) -> dict[str, Any] | None:
         """POST /platform/reports signed as the platform does: HMAC-SHA256 over timestamp, nonce and body."""

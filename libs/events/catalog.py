@@ -12,12 +12,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from itertools import pairwise
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
-from libs.events.bounds import MAX_QUANTITY, CatalogDay, CatalogMoment, Fen, Hours, Month, Quantity, SignedFen, SlaHours
+from libs.events.bounds import (
+    MAX_QUANTITY,
+    CatalogDay,
+    CatalogMoment,
+    Fen,
+    Hours,
+    Month,
+    Quantity,
+    SignedFen,
+    SlaHours,
+    StrictFen,
+    StrictSignedFen,
+)
 from libs.events.envelope import NewEvent, StoredEvent
 from libs.events.errors import EmitterNotAllowed, InvalidEventData, UnknownEventType
 
@@ -255,13 +268,55 @@ class MonthClosed(Payload):
 
 
 class ComplaintBandSpec(Payload):
-    max_complaints: int | None = Field(default=None, ge=0)  # inclusive upper edge; None = no upper edge
-    amount_fen: SignedFen
+    max_complaints: StrictInt | None = Field(default=None, ge=0, le=1_000_000)  # inclusive upper edge; None = none
+    amount_fen: StrictSignedFen
 
 
-class QualityPolicySet(Payload):
-    """A maker's reward/penalty policy for the monthly performance score (seed 004), money in fen."""
+class SeverityWeights(Payload):
+    """What one complaint of each severity counts towards the month's complaint band (seed 004:
+    次数和严重程度); all 1 = the seed's table, which counts complaints."""
 
+    low: StrictInt = Field(default=1, ge=0, le=100)
+    normal: StrictInt = Field(default=1, ge=0, le=100)
+    high: StrictInt = Field(default=1, ge=0, le=100)
+
+
+NBasis = Literal["repairs", "forms"]
+
+
+class QualityPolicy(Payload):
+    """A maker's policy for the monthly performance score (seed 004), money in fen: the one model
+    of it (the event's data, the API's body and answer, the domain's rules all use this one).
+
+    `n_basis` "repairs" (seed: n = 本月维修工作项数, a repair without a form scores 0) or
+    "forms" (n = the scored forms); `call_back_percent`: the share of each provider's forms of
+    a week that supervision phones back to verify."""
+
+    improvement_reward_fen: StrictFen
+    decline_penalty_fen: StrictFen
+    all_max_reward_fen: StrictFen
+    all_min_penalty_fen: StrictFen
+    complaint_bands: list[ComplaintBandSpec] = Field(min_length=1, max_length=20)
+    admin_action_threshold: StrictInt = Field(ge=1, le=1_000_000)
+    complaint_weights: SeverityWeights = SeverityWeights()
+    n_basis: NBasis = "repairs"
+    call_back_percent: StrictInt = Field(default=10, ge=0, le=100)
+
+    @field_validator("complaint_bands")
+    @classmethod
+    def _bands(cls, bands: list[ComplaintBandSpec]) -> list[ComplaintBandSpec]:
+        edges = [b.max_complaints for b in bands]
+        if not edges or edges[-1] is not None:
+            raise ValueError("the last complaint band must have no upper edge")
+        bounded = [e for e in edges[:-1] if e is not None]
+        if len(bounded) != len(edges) - 1:
+            raise ValueError("only the last complaint band may lack an upper edge")
+        if any(later <= earlier for earlier, later in pairwise(bounded)):
+            raise ValueError("complaint band edges must be strictly increasing")
+        return bands
+
+
+class QualityPolicySetV1(Payload):
     maker: str
     improvement_reward_fen: Fen
     decline_penalty_fen: Fen
@@ -269,6 +324,12 @@ class QualityPolicySet(Payload):
     all_min_penalty_fen: Fen
     complaint_bands: list[ComplaintBandSpec]
     admin_action_threshold: int = Field(ge=1)
+
+
+class QualityPolicySet(QualityPolicy):
+    """A maker sets its quality policy; v2 adds severity weights, the basis of n and the call-back share."""
+
+    maker: str
 
 
 class PartCatalogued(Payload):
@@ -494,7 +555,8 @@ register("order.reviewed", 1, OrderReviewed, "quality")
 register("complaint.received", 1, ComplaintReceived, "intake", "quality")
 register("complaint.responded", 1, ComplaintResponded, "dispatch", "quality")
 register("quality.month_closed", 1, MonthClosed, "quality")
-register("quality.policy_set", 1, QualityPolicySet, "quality")
+register("quality.policy_set", 1, QualityPolicySetV1, "quality")
+register("quality.policy_set", 2, QualityPolicySet, "quality")
 register("part.catalogued", 1, PartCatalogued, "parts")
 register("part.cost_set", 1, PartCostSet, "parts")
 register("stock.received", 1, StockReceived, "parts")
@@ -520,6 +582,13 @@ def _escalated_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     reason = str(data.get("reason", ""))
     trigger = "sla_breach" if reason.lower().startswith("sla") else "manual"
     return {**data, "trigger": trigger, "breach": None}
+
+
+@upcaster("quality.policy_set", 1)
+def _policy_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 knew no severity weights, basis of n or call-backs: the defaults (count-only, n = the
+    month's repairs as seed 004 defines it, the default call-back share) fill in."""
+    return dict(data)
 
 
 def spec(type_: str, version: int) -> EventSpec:

@@ -187,6 +187,7 @@ TENANT: list[tuple[str, str, str, dict[str, str], dict[str, str], Any]] = [
     ("GET", "/quality/rankings?month=2026-05&maker={maker}", "supervisor", GREE, MIDEA, None),
     ("GET", "/quality/rankings?month=2026-05&maker={maker}", "viewer", GREE, MIDEA, None),
     ("GET", "/quality/scores?month=2026-05&maker={maker}", "supervisor", GREE, MIDEA, None),
+    ("GET", "/quality/call-backs?week=2026-W19&maker={maker}", "supervisor", GREE, MIDEA, None),
     ("GET", "/quality/months/2026-05/statistics.csv?maker={maker}", "supervisor", GREE, MIDEA, None),
     ("GET", "/quality/months/2026-05/statistics.csv?maker={maker}", "finance", GREE, MIDEA, None),
     ("POST", "/quality/months/2026-04/close?maker={maker}", "supervisor", GREE, MIDEA, None),

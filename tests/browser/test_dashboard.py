@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -84,7 +85,12 @@ async def test_panels_show_the_api_numbers(page: Page, site: Site, tmp_path: Pat
         if s["avg"] is not None:
             assert await row.locator("td[data-avg]").inner_text() == f"{float(s['avg']):.2f}"
         assert await row.locator("td[data-complaints]").inner_text() == str(s["complaints"])
+        for cell, share in (("coverage", "form_coverage"), ("verified", "verified_share"),
+                            ("contradicted", "contradicted_share")):
+            shown = "" if s[share] is None else f"{(100 * Decimal(s[share])).quantize(Decimal(1), ROUND_HALF_UP)}%"
+            assert await row.locator(f"td[data-{cell}]").inner_text() == shown, (cell, s)
         assert await row.locator("td[data-amount-fen]").inner_text() == yuan(s["amount_fen"])
+    assert await rows(page, "late-items") == str(sum(len(m["late_items"]) for m in makers))
     complaints = [int(v) for v in await page.evaluate("JSON.parse(document.getElementById('chart-complaints').dataset.values)")]
     assert complaints[-1] == sum(s["complaints"] for _, s in scores)
 

@@ -10,6 +10,7 @@ import pytest
 from libs.events import catalog
 from libs.events.chinatime import month_end, month_of, month_start, next_month, previous_month
 from services.quality import domain
+from services.quality.domain import counting
 from services.quality.domain.policy import default_policy
 
 NOW = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)
@@ -129,3 +130,11 @@ def test_a_complaint_naming_no_provider_is_charged_to_the_orders() -> None:
     assert charged_to(None, None, "prov-wuhan", "outlet-wh-1") == ("prov-wuhan", "outlet-wh-1")
     assert charged_to("prov-x", None, "prov-wuhan", "outlet-wh-1") == ("prov-x", None)  # not the order's outlet
     assert charged_to(None, None, None, None) == (None, None)  # not dispatched yet: wait
+
+
+def test_a_row_applied_after_its_months_figures_were_taken_counts_in_the_next_month_still_taking_them() -> None:
+    closures = {"2026-04": 100, "2026-05": 200}
+    assert counting.counted_in("2026-04", 90, closures) == "2026-04"
+    assert counting.counted_in("2026-04", 150, closures) == "2026-05"  # May's figures were taken after it
+    assert counting.counted_in("2026-04", 250, closures) == "2026-06"  # after May's too: the open month
+    assert counting.counted_in("2026-06", 250, closures) == "2026-06"

@@ -322,6 +322,9 @@ const scoreRows = (body) => (body && Array.isArray(body.makers)
   : listOf(body, "scores", "items"));
 const providerOf = (s) => pick(s, "provider_id", "id", "provider");
 const num = (v, digits = 2) => (v === null || v === undefined || v === "" ? "" : Number(v).toFixed(digits));
+/** A share given as a decimal string ("0.2500") shown as a whole percent, half up on the exact
+ * basis points (no float rounding); blank when there is none. */
+const pct = (v) => (v === null || v === undefined || v === "" ? "" : `${Math.floor((Math.round(Number(v) * 10000) + 50) / 100)}%`);
 
 async function renderQuality(state) {
   const months = monthsBack(state.month, 6);
@@ -333,11 +336,21 @@ async function renderQuality(state) {
     const amount = pick(s, "amount_fen", "total_amount_fen", "reward_fen");
     return `<tr data-provider="${esc(providerOf(s))}" data-maker="${esc(s.maker ?? "")}"><td>${esc(providerOf(s))} <span class="muted">${esc(s.maker ?? "")}${s.closed ? " · closed" : ""}</span></td>` +
       `<td class="num">${esc(pick(s, "n", "reviews") ?? "")}</td><td class="num" data-avg>${num(pick(s, "avg"))}</td>` +
+      `<td class="num" data-coverage title="forms ${esc(pick(s, "forms") ?? "")} / repairs ${esc(pick(s, "repairs") ?? "")}">${pct(pick(s, "form_coverage"))}</td>` +
+      `<td class="num" data-verified title="${esc(pick(s, "verified") ?? "")} of ${esc(pick(s, "forms_checkable") ?? "")} forms phoned back">${pct(pick(s, "verified_share"))}</td>` +
+      `<td class="num" data-contradicted title="${esc(pick(s, "contradicted") ?? "")} call-backs differ from the form">${pct(pick(s, "contradicted_share"))}</td>` +
       `<td class="num ${delta > 0 ? "pos" : delta < 0 ? "neg" : ""}">${delta === undefined ? "" : (delta > 0 ? "+" : "") + num(delta)}</td>` +
-      `<td class="num" data-complaints>${esc(pick(s, "complaints", "complaint_count") ?? "")}</td>` +
+      `<td class="num" data-complaints title="weighed by severity: ${esc(pick(s, "complaint_points") ?? "")} points">${esc(pick(s, "complaints", "complaint_count") ?? "")}</td>` +
       `<td><span class="band">${esc(pick(s, "complaint_band", "band") ?? "")}</span>${pick(s, "admin_action", "administrative_action") ? ' <span class="sla-bad" title="administrative action">⚠ action</span>' : ""}</td>` +
       `<td class="num ${amount > 0 ? "pos" : amount < 0 ? "neg" : ""}" data-amount-fen="${esc(amount ?? "")}">${amount === undefined ? "" : yuan(amount)}</td></tr>`;
   }, "no scores for this month");
+
+  // Late items: entered after their month closed; listed on the month they belong to and the month they count in.
+  const late = current.ok && Array.isArray(current.body.makers)
+    ? current.body.makers.flatMap((m) => (m.late_items || []).map((i) => ({ ...i, maker: m.maker }))) : [];
+  fillTable("late-items", late, (i) => `<tr data-ref="${esc(i.ref)}"><td>${i.order_id ? orderLink(i.order_id) : esc(i.ref)}</td>` +
+    `<td>${esc(i.kind)} <span class="muted">${esc(i.channel)}</span></td><td>${esc(i.provider_id ?? "")}</td>` +
+    `<td>${esc(i.belongs_to)}</td><td>${esc(i.counted_in)}</td></tr>`, "no late items");
 
   // The monthly statistics sheet (表7-28) per maker: fetched with the key, saved as a file.
   const makers = current.ok && Array.isArray(current.body.makers) ? current.body.makers.map((m) => m.maker) : [];

@@ -113,14 +113,14 @@ def decide_close(state: MonthState, cmd: CloseMonth) -> list[catalog.Payload]:
     return [
         catalog.MonthClosed(
             month=cmd.month, maker=cmd.maker, scores=cmd.scores,
-            through_position=cmd.through_position, policy=cmd.policy.to_json(),
+            through_position=cmd.through_position, policy=cmd.policy.model_dump(mode="json"),
         )
     ]
 
 
 def decide_policy(cmd: SetPolicy) -> list[catalog.Payload]:
     _check_maker(cmd.actor, cmd.maker)
-    return [catalog.QualityPolicySet.model_validate({"maker": cmd.maker, **cmd.policy.to_json()})]
+    return [catalog.QualityPolicySet.model_validate({"maker": cmd.maker, **cmd.policy.model_dump()})]
 
 
 OrderCommand = SubmitReview | FileComplaint
