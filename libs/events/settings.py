@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     receipt_signing_key: SecretStr | None = None  # receipts: Ed25519 private key, PEM text
     receipt_signing_key_file: str = ""  # receipts: or its path (demo, neither set: ./data)
 
+    key_watch_interval: float = 1.0  # API: seconds between checks for key changes made by other processes
     rate_limit: str = "50/second;1500/minute"  # per API key, unless its principal sets its own
 
     # personal data (libs/events/personal): the HMAC secret of pseudonymous subject ids
@@ -102,7 +103,7 @@ class Settings(BaseSettings):
     def check_secrets(self) -> None:
         """Refuse to start a non-demo process with a default or published secret.
 
-        Called once at start-up (`python -m app`, every role); the embedded demo (DEMO=true,
+        Called at start-up (`python -m app`, and every Runtime.start); the embedded demo (DEMO=true,
         `make run` / `make demo`) may run on them, nothing else may.
         """
         if self.demo:

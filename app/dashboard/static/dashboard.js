@@ -5,7 +5,7 @@
 
 const TZ = "Asia/Shanghai";
 const KEY_STORE = "aftersales.apiKey";
-const PANELS = ["dispatch", "settlement", "quality", "intake"];
+const PANELS = ["dispatch", "settlement", "quality", "intake", "dispatch_leads"];
 
 // The endpoints this page reads, in one place (all projections, never the event store).
 const API = {
@@ -21,6 +21,8 @@ const API = {
   scores: (month) => `/quality/scores?month=${month}`,
   sheet: (month, maker) => `/quality/months/${month}/statistics.csv?maker=${encodeURIComponent(maker)}`,
   order: (id) => `/orders/${encodeURIComponent(id)}`,
+  expiring: () => "/dispatch/certifications?expiring_within_days=30",
+  conversion: (month) => `/dispatch/leads/conversion?month=${month}`,
 };
 
 // ---------- small helpers ----------
@@ -142,12 +144,23 @@ function slaState(item) {
 }
 const slaClass = (s) => (s === "breached" ? "sla-bad" : s === "at_risk" ? "sla-risk" : "sla-ok");
 
+const clock = (iso) => fmtTime(iso).split(" ").pop();
+/** The appointment window booked with the customer (moves counted) and the technician's estimate. */
+function windowText(item) {
+  const parts = [];
+  if (item.window_start && item.window_end) parts.push(`${fmtTime(item.window_start)}–${clock(item.window_end)}`);
+  if (item.reschedules) parts.push(`moved ×${item.reschedules}`);
+  if (item.eta) parts.push(`on the way, ETA ${clock(item.eta)}`);
+  return parts.join(" · ");
+}
+
 function queueRow(item) {
   const id = pick(item, "order_id", "id");
   const due = pick(item, "sla_due_at", "due_at");
   const state = slaState(item);
   return `<tr data-order="${esc(id)}"><td>${orderLink(id)}</td><td>${esc(pick(item, "outlet_id", "outlet"))}</td>` +
     `<td>${esc(pick(item, "city") ?? "")}</td><td>${esc(pick(item, "tier") ?? "")}</td><td>${fmtTime(due)}</td>` +
+    `<td class="window${item.window_missed ? " sla-bad" : ""}">${esc(windowText(item))}</td>` +
     `<td class="num countdown" data-due="${esc(due ?? "")}"${item.pause_reason ? ' data-paused="1"' : ""}></td>` +
     `<td class="${slaClass(state)}">${esc(state)}${item.pause_reason ? ` (${esc(item.pause_reason)})` : ""}</td></tr>`;
 }
@@ -233,7 +246,8 @@ async function renderDispatch(state) {
     fillTable("overdue", [...late.map((i) => ({ ...i, overdue: true })), ...escalated], (item) => {
       const id = pick(item, "order_id", "id");
       const due = pick(item, "sla_due_at", "due_at");
-      const why = [item.overdue ? "SLA breached" : "", item.escalated ? "escalated (breach)" : "",
+      const breached = item.overdue && due && new Date(due) < Date.now();
+      const why = [breached ? "SLA breached" : "", item.window_missed ? "window missed" : "", item.escalated ? "escalated (breach)" : "",
         item.tier && item.tier !== "dealer" ? `tier ${item.tier}` : "", item.pause_reason ? `paused: ${item.pause_reason}` : ""];
       return `<tr data-order="${esc(id)}" data-overdue="${item.overdue ? 1 : 0}"><td>${orderLink(id)}</td><td>${esc(pick(item, "outlet_id") ?? "")}</td>` +
         `<td>${esc(pick(item, "city") ?? "")}</td><td>${esc(pick(item, "tier") ?? "")}</td><td>${fmtTime(due)}</td>` +
@@ -277,6 +291,35 @@ async function renderSettlement(state) {
     return `<tr data-order="${esc(id)}"><td>${orderLink(id)}</td><td>${esc(pick(a, "provider_id", "provider") ?? "")}</td>` +
       `<td>${esc(pick(a, "kind", "flag", "type") ?? "")}</td><td>${esc(pick(a, "reason", "why", "detail") ?? "")}</td></tr>`;
   }, "no anomalies");
+}
+
+// ---------- certifications and leads ----------
+const percent = (v) => (v === null || v === undefined ? "" : `${(Number(v) * 100).toFixed(1)} %`);
+
+async function renderCertifications() {
+  const res = await getJSON(API.expiring());
+  if (!res.ok) return unavailable("certifications", res, API.expiring());
+  fillTable("certifications", res.body.certifications || [], (c) =>
+    `<tr data-technician="${esc(c.technician_id)}" data-category="${esc(c.category)}"><td>${esc(c.technician_id)}</td><td>${esc(c.outlet_id)}</td>` +
+    `<td>${esc(c.maker)}</td><td>${esc(c.category)}</td><td>${esc(c.valid_until)}</td>` +
+    `<td class="num ${c.days_left <= 7 ? "neg" : ""}" data-days-left>${esc(c.days_left)}</td></tr>`, "no certification runs out within 30 days");
+}
+
+async function renderLeads(state) {
+  const res = await getJSON(API.conversion(state.month));
+  if (!res.ok) {
+    unavailable("lead-outlets", res, API.conversion(state.month));
+    return unavailable("lead-technicians", res, API.conversion(state.month));
+  }
+  fillTable("lead-outlets", res.body.outlets || [], (o) =>
+    `<tr data-outlet="${esc(o.outlet_id)}" data-maker="${esc(o.maker)}"><td>${esc(o.outlet_id || "—")}</td><td>${esc(o.maker)}</td>` +
+    `<td class="num" data-leads>${o.leads}</td><td class="num">${o.open}</td><td class="num">${o.contacted}</td>` +
+    `<td class="num" data-won>${o.won}</td><td class="num">${o.lost}</td><td class="num" data-conversion>${percent(o.conversion)}</td>` +
+    `<td class="num" data-amount-fen="${esc(o.won_fen)}">${yuan(o.won_fen)}</td></tr>`, "no leads noted this month");
+  fillTable("lead-technicians", res.body.technicians || [], (t) =>
+    `<tr data-technician="${esc(t.technician_id)}" data-outlet="${esc(t.outlet_id)}"><td>${esc(t.technician_id || "—")}</td><td>${esc(t.outlet_id || "—")}</td>` +
+    `<td class="num">${t.leads}</td><td class="num">${t.won}</td><td class="num" data-conversion>${percent(t.conversion)}</td></tr>`,
+  "no leads noted this month");
 }
 
 // ---------- quality ----------
@@ -405,7 +448,7 @@ async function renderOrder() {
 // ---------- page wiring ----------
 async function refreshDashboard(state) {
   await Promise.all([renderDispatch(state), renderSettlement(state), renderQuality(state), renderFreshness(),
-    renderSlaCompliance(state)]);
+    renderSlaCompliance(state), renderCertifications(), renderLeads(state)]);
   $("#updated").textContent = `updated ${dtf.format(new Date())}`;
   document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
 }

@@ -11,11 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 from libs.events import catalog, errors
 from services.dispatch.domain.sla import DEFAULT_POLICY, SlaClock, SlaPolicy
+
+if TYPE_CHECKING:
+    from services.dispatch.domain.windows import Slot, Window
 
 Status = Literal["new", "reported", "dispatched", "arrived", "repaired"]
 PauseReason = Literal["parts_on_order", "customer_unreachable", "customer_rescheduled"]
@@ -61,6 +64,9 @@ class State:
     last_step_at: datetime | None = None  # latest lifecycle step, for ordering offline updates
     escalated: frozenset[str] = frozenset()  # SLA breaches already escalated
     complaints: tuple[Complaint, ...] = field(default=())
+    window: tuple[datetime, datetime] | None = None  # the appointment window booked with the customer
+    reschedules: int = 0  # the customer's moves of it so far
+    eta: datetime | None = None  # the technician is on the way, expected then
 
     @property
     def open(self) -> bool:
@@ -123,6 +129,25 @@ class ResumeSla:
 
 
 @dataclass(frozen=True)
+class Reschedule:
+    """The customer moves the appointment (or books the first) from the status page: `new`
+    must be one of `slots` (the outlet's capacity as read now) and within the policy."""
+
+    new: Window
+    slots: tuple[Slot, ...]
+    at: datetime
+    policy: SlaPolicy = DEFAULT_POLICY
+
+
+@dataclass(frozen=True)
+class OnTheWay:
+    """The technician sets out; `eta` is the arrival estimate the customer is told."""
+
+    eta: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Arrive:
     at: datetime  # arrival time (到达现场时间)
     now: datetime
@@ -158,7 +183,8 @@ class EscalateBreaches:
     policy: SlaPolicy = DEFAULT_POLICY
 
 
-Command = Dispatch | Reassign | PauseSla | ResumeSla | Arrive | Repair | RespondComplaint | EscalateBreaches
+Command = (Dispatch | Reassign | PauseSla | ResumeSla | Reschedule | OnTheWay | Arrive | Repair | RespondComplaint
+           | EscalateBreaches)
 
 
 def occurred_at(command: Command) -> datetime:
