@@ -46,6 +46,7 @@ Progress = Callable[[float, str], None]
 LEAD_TEXTS = ("客户有意购买空调支架", "洗衣机需要座架", "老冰箱想以旧换新", "客户询问清洗保养和延保", "问起热水器")
 SHOWCASE = ("platform", "escalate", "pause", "late", "complaint", "platform complaint", "reschedule", "window missed")
 WINDOW = timedelta(hours=2)  # dispatch's appointment window (services/dispatch/domain/windows.py)
+SETTLE_REJECT_EVERY = 12
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -93,6 +94,7 @@ class Demo:
         self._seq = itertools.count()
         self._serial = itertools.count(1)
         self._repaired: list[Order] = []
+        self._settled = 0  # settlements posted (every SETTLE_REJECT_EVERY-th decides a line)
         self._routes: list[tuple[str, re.Pattern[str]]] = []
 
     # ----- plumbing -----
@@ -424,15 +426,20 @@ class Demo:
                         world.staff(order.maker.id, "dispatcher"), json=body)
 
     async def settle_batch(self) -> None:
-        """Finance settles yesterday's repairs once a day; a few wait a day or two (some stay open at the end)."""
+        """Finance settles yesterday's repairs once a day; a few wait a day or two (some stay open at the end).
+        Every SETTLE_REJECT_EVERY-th settlement rejects the door fee line with a reason (a line decision;
+        counted, so the demo's random sequence is unchanged); non-original parts are rejected by rule."""
         await self.sync()
         waiting: list[Order] = []
         for order in self._repaired:
             if self.rng.random() < 0.2:
                 waiting.append(order)
                 continue
-            await self.call("settle", "POST", f"/settlements/{order.id}", world.staff(order.maker.id, "finance"),
-                            json={"distance_km": self.rng.choice((3, 8, 15, 25, 40))})
+            body: dict[str, Any] = {"distance_km": self.rng.choice((3, 8, 15, 25, 40))}
+            self._settled += 1
+            if self._settled % SETTLE_REJECT_EVERY == 0:
+                body["lines"] = [{"line": 0, "decision": "rejected", "reason": "同址同日上门费已在另一单结算"}]
+            await self.call("settle", "POST", f"/settlements/{order.id}", world.staff(order.maker.id, "finance"), json=body)
         self._repaired = waiting
 
     async def review(self, order: Order) -> None:

@@ -205,15 +205,45 @@ class OrderRepaired(Payload):
     sales_opportunity: str | None = None
 
 
-class SettlementLine(Payload):
-    kind: Literal["travel", "labour", "part", "lump_sum"]
+LineKind = Literal["travel", "labour", "part", "lump_sum"]
+LineDecision = Literal["approved", "reduced", "rejected"]
+
+
+class SettlementLineV1(Payload):
+    kind: LineKind
     description: str
     quantity: Decimal = Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)
     unit_fen: SignedFen
     amount_fen: SignedFen
 
 
+class SettlementLine(SettlementLineV1):
+    """A priced line: `claimed_fen` is what the standard gives for the claim, `amount_fen` what is
+    approved (the settlement pays). `decision` says which, `reason` why, `decided_by` who: a
+    finance actor, or `rule` (a rule of settlement, named in `rule`, e.g. non-original parts are
+    not reimbursed; a finance override keeps the rule's name)."""
+
+    claimed_fen: SignedFen | None = None  # null only on lines built before decisions: = amount_fen
+    decision: LineDecision = "approved"
+    reason: str | None = None
+    decided_by: str | None = None  # null: the actor who recorded the settlement
+    rule: str | None = None
+
+
+class OrderSettledV1(Payload):
+    settlement_id: UUID
+    provider_id: str
+    maker: str
+    payer: Payer
+    standard_id: str
+    lines: list[SettlementLineV1]
+    total_fen: SignedFen
+    replaces: UUID | None = None
+
+
 class OrderSettled(Payload):
+    """v2: every line records what was claimed and what was approved, the decision, why and who."""
+
     settlement_id: UUID
     provider_id: str
     maker: str
@@ -549,7 +579,8 @@ register("order.rescheduled", 1, OrderRescheduled, "dispatch")
 register("order.on_the_way", 1, OrderOnTheWay, "dispatch")
 register("order.arrived", 1, OrderArrived, "dispatch")
 register("order.repaired", 1, OrderRepaired, "dispatch")
-register("order.settled", 1, OrderSettled, "settlement")
+register("order.settled", 1, OrderSettledV1, "settlement")
+register("order.settled", 2, OrderSettled, "settlement")
 register("order.settlement_reversed", 1, OrderSettlementReversed, "settlement")
 register("order.reviewed", 1, OrderReviewed, "quality")
 register("complaint.received", 1, ComplaintReceived, "intake", "quality")
@@ -589,6 +620,14 @@ def _policy_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     """v1 knew no severity weights, basis of n or call-backs: the defaults (count-only, n = the
     month's repairs as seed 004 defines it, the default call-back share) fill in."""
     return dict(data)
+
+
+@upcaster("order.settled", 1)
+def _settled_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 lines carried only what was paid: everything claimed was approved, by whoever recorded it."""
+    lines = [{**line, "claimed_fen": line["amount_fen"], "decision": "approved", "reason": None, "decided_by": None,
+              "rule": None} for line in data.get("lines", [])]
+    return {**data, "lines": lines}
 
 
 def spec(type_: str, version: int) -> EventSpec:

@@ -73,6 +73,11 @@ async def test_panels_show_the_api_numbers(page: Page, site: Site, tmp_path: Pat
         assert await cell.inner_text() == yuan(t["amount_fen"])
     open_orders = site.api.get("/settlements/open").json()
     assert await rows(page, "open-orders") == str(open_orders["count"])
+    for o in open_orders["items"][:30]:  # each proposal's flags and the lines a rule rejected
+        cell = page.locator(f'#open-orders tr[data-order="{o["order_id"]}"] td[data-flags]')
+        assert await cell.get_attribute("data-flags") == str(len(o["flags"]))
+        ruled = sum(line["decided_by"] == "rule" for line in o["proposal"]["lines"]) if o["proposal"] else 0
+        assert await cell.get_attribute("data-ruled") == str(ruled)
     anomalies = site.api.get("/settlement/anomalies", params={"since": f"{month}-01T00:00:00+08:00"}).json()
     assert await rows(page, "anomalies") == str(anomalies["count"])
 
@@ -259,6 +264,22 @@ async def test_order_page_shows_the_timeline(page: Page, site: Site) -> None:
     assert types[0] == "order.reported"
     assert await page.inner_text('#order-state dd[data-field="status"]') == order["status"]
     await page.screenshot(path=str(screenshot_path("order-timeline")), full_page=True)
+
+
+async def test_order_page_shows_finances_line_decisions(page: Page, site: Site) -> None:
+    """The demo's finance rejects a line now and then, with a reason: the settled order's timeline shows it."""
+    providers = {p["provider_id"] for m in (this_month(), month_with_visits())
+                 for p in site.api.get("/settlement/totals", params={"month": m}).json()["items"]}
+    decided = [(e["order_id"], line) for p in sorted(providers)
+               for e in site.api.get(f"/settlement/ledger/{p}").json()["entries"] if e["kind"] == "settlement"
+               for line in e["lines"] if line["reason"] and line["decided_by"] != "rule"]
+    assert decided, "the demo decides some lines"
+    order_id, line = decided[0]
+    await page.goto(f"{site.url}/ui/orders/{order_id}")
+    await page.wait_for_selector("body[data-loaded]")
+    settled = page.locator('#timeline li[data-type="order.settled"]').last
+    text = await settled.inner_text()
+    assert line["reason"] in text and line["decision"] in text and line["decided_by"] in text
 
 
 async def test_without_a_key_the_page_asks_for_one(page: Page, site: Site) -> None:

@@ -272,9 +272,16 @@ async function renderSettlement(state) {
   if (!open.ok) unavailable("open-orders", open, API.openOrders());
   else fillTable("open-orders", listOf(open.body, "orders", "items"), (o) => {
     const id = pick(o, "order_id", "id");
+    const flags = o.flags || [];
+    const ruled = o.proposal ? o.proposal.lines.filter((l) => l.decided_by === "rule") : [];
     return `<tr data-order="${esc(id)}"><td>${orderLink(id)}</td><td>${esc(pick(o, "provider_id", "provider") ?? "")}</td>` +
       `<td>${fmtTime(pick(o, "repaired_at", "departed_at"))}</td>` +
-      `<td class="num">${o.proposal ? yuan(o.proposal.total_fen) : `<span class="muted">${esc(o.problem ?? "")}</span>`}</td></tr>`;
+      `<td class="num" data-claimed-fen="${esc(o.proposal ? o.proposal.claimed_fen : "")}">${o.proposal ? yuan(o.proposal.claimed_fen) : ""}</td>` +
+      `<td class="num" data-proposed-fen="${esc(o.proposal ? o.proposal.total_fen : "")}">${o.proposal ? yuan(o.proposal.total_fen) : `<span class="muted">${esc(o.problem ?? "")}</span>`}</td>` +
+      `<td data-flags="${flags.length}" data-ruled="${ruled.length}">` +
+      flags.map((f) => `<span class="flag" data-flag="${esc(f.kind)}" title="${esc(f.reason)}">${esc(f.kind)}</span>`).join(" ") +
+      ruled.map((l) => `<div class="muted" data-rule="${esc(l.rule)}">line ${esc(l.line)} ${esc(l.decision)}: ${esc(l.reason)}</div>`).join("") +
+      `</td></tr>`;
   }, "every repaired order is settled");
 
   const anomalies = await getJSON(API.anomalies(state.month));
@@ -415,6 +422,12 @@ async function downloadSheet(month, maker) {
 }
 
 // ---------- order page ----------
+/** A settlement's line decisions that differ from "approved as claimed": kind, decision, claimed → approved, why, who. */
+function lineDecisions(d) {
+  return (Array.isArray(d.lines) ? d.lines : []).filter((l) => l.reason).map((l) =>
+    `${l.kind} ${l.decision} ${yuan(l.claimed_fen ?? l.amount_fen)} → ${yuan(l.amount_fen)} 元 (${l.reason}; ${l.decided_by ?? ""})`);
+}
+
 function eventSummary(e) {
   const d = e.data || {};
   const bits = [];
@@ -422,6 +435,7 @@ function eventSummary(e) {
     if (d[k] === undefined || d[k] === null || d[k] === "") continue;
     bits.push(`${k}: ${k.endsWith("_fen") ? yuan(d[k]) + " 元" : k.endsWith("_at") ? fmtTime(d[k]) : d[k]}`);
   }
+  if (e.type === "order.settled") bits.push(...lineDecisions(d));
   return bits.join(" · ");
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from services.settlement.domain.review import LineReview
 from services.settlement.domain.standards import FeeStandard
 
 
@@ -13,6 +14,8 @@ class ApproveSettlement:
     settlement_id: UUID
     standard: FeeStandard | None
     distance_km: int | None = None
+    lines: tuple[LineReview, ...] = ()  # finance's line decisions; unnamed lines as proposed
+    decided_by: str = ""  # the approving actor, recorded on every line finance decides
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,8 @@ class CorrectSettlement:
     reason: str
     standard: FeeStandard | None
     distance_km: int | None = None
+    lines: tuple[LineReview, ...] = ()
+    decided_by: str = ""
 
 
 @dataclass(frozen=True)
