@@ -19,7 +19,6 @@ from services.intake.domain.order import (
     decide,
     evolve,
     next_tier,
-    not_ahead,
     resent,
     visible,
 )
@@ -49,7 +48,6 @@ __all__ = [
     "determine",
     "evolve",
     "next_tier",
-    "not_ahead",
     "resent",
     "visible",
 ]
