@@ -20,6 +20,9 @@ class DispatchIn(Body):
 class DispatchWindowIn(DispatchIn):
     window_start: WindowMoment | None = Field(
         None, description="book the two-hour appointment window starting here (outlet capacity)")
+    occurred_at: WindowMoment | None = Field(
+        None, description="a dispatch entered late (a phoned or paper slip): when it happened, at most 30 days back; "
+        "default now")
 
 
 class ReassignIn(DispatchIn):
