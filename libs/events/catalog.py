@@ -384,7 +384,7 @@ def upcaster(type_: str, from_version: int) -> Callable[[Callable[..., dict[str,
 
 register("order.reported", 1, OrderReported, "intake")
 register("order.escalated", 1, OrderEscalatedV1, "intake", "dispatch")
-register("order.escalated", 2, OrderEscalated, "intake", "dispatch")
+register("order.escalated", 2, OrderEscalated, "intake", "dispatch", "quality")  # quality: a complaint from its channels
 register("order.dispatched", 1, OrderDispatched, "dispatch")
 register("order.reassigned", 1, OrderReassigned, "dispatch")
 register("order.sla_paused", 1, OrderSlaPaused, "dispatch")
