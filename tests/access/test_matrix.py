@@ -23,6 +23,7 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.main import create_app
+from libs.events import catalog
 from libs.events.settings import Settings
 from libs.web.auth import READ_ONLY, ROLES, create_principal
 from libs.web.deps import SAFE_METHODS, RoleCheck
@@ -163,6 +164,7 @@ OWN_ORDER, OTHER_ORDER = "ord-matrix-1", "ord-matrix-2"  # made by `tenants` bel
 SUNING_ORDER = "ord-matrix-3"  # a gree order of the other demo partner
 GREE, MIDEA = {"maker": "gree"}, {"maker": "midea"}
 ORDERS = {"order_id": OWN_ORDER}, {"order_id": OTHER_ORDER}
+LOOSE = {"complaint_id": "6a0c1f2e-0000-4000-8000-00000000000a"}, {"complaint_id": "6a0c1f2e-0000-4000-8000-00000000000b"}
 PROVIDERS = {"provider": "prov-wuhan"}, {"provider": "prov-other"}
 MONTH = "2026-05"
 # (method, url, role, own values, other values, body)
@@ -186,6 +188,8 @@ TENANT: list[tuple[str, str, str, dict[str, str], dict[str, str], Any]] = [
     ("PUT", "/dispatch/sla-policies/{maker}", "supervisor", GREE, MIDEA, SLA),
     ("POST", "/dispatch/orders/{order_id}/dispatch", "dispatcher", *ORDERS,
      {"outlet_id": "wh-jiangxia", "technician_id": "tech-wh-01"}),
+    ("POST", "/dispatch/complaints/{complaint_id}/respond", "dispatcher", *LOOSE, {"response": "已回电致歉"}),
+    ("POST", "/dispatch/complaints/{complaint_id}/order", "dispatcher", *LOOSE, {"order_id": OWN_ORDER}),
     ("GET", "/settlements/{order_id}", "finance", *ORDERS, None),
     ("POST", "/orders/{order_id}/reviews", "supervisor", *ORDERS,
      {"channel": "call_back", "timeliness": "A", "quality": "A", "attitude": "A", "overall": 5}),
@@ -211,6 +215,13 @@ async def tenants(matrix_api: Api) -> Api:
     if not await matrix_api.runtime.store.read_stream(OWN_ORDER):
         for order_id, maker in ((OWN_ORDER, "gree"), (OTHER_ORDER, "midea")):
             await dispatch_factory.report(matrix_api.runtime.store, matrix_api.clock(), order_id, maker=maker)
+        for loose, maker in zip(LOOSE, ("gree", "midea"), strict=True):  # complaints filed without an order
+            data = catalog.ComplaintReceived(complaint_id=uuid.UUID(loose["complaint_id"]), channel="hotline",
+                                             text="x", provider_id="prov-wuhan", maker=maker,
+                                             received_at=matrix_api.clock())
+            event = catalog.new_event(data, type_="complaint.received", source="quality", actor="t",
+                                      occurred_at=matrix_api.clock())
+            await matrix_api.runtime.store.append(f"complaint:{loose['complaint_id']}", [event], 0)
         suning = dispatch_factory.reported(matrix_api.clock())
         suning.data["partner_id"] = "suning"
         await matrix_api.runtime.store.append(SUNING_ORDER, [suning], 0)

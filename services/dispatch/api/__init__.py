@@ -2,11 +2,12 @@
 
 from fastapi import APIRouter
 
-from services.dispatch.api import commands, outlets, queries
+from services.dispatch.api import commands, complaints, outlets, queries
 
 router = APIRouter()
 router.include_router(outlets.router)
 router.include_router(queries.router)
 router.include_router(commands.router)
+router.include_router(complaints.router)
 
 __all__ = ["router"]
