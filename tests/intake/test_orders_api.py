@@ -264,4 +264,11 @@ async def test_a_phoned_in_order_keeps_the_customers_report_time_beside_the_reco
     naive = await api.client.post("/orders", json={**order_body(partner_ref="JD-LATE-3"), "reported_at": "2026-05-01T08:00:00"},
                                   headers=auth("partner"))
     assert naive.status_code == 422
-    assert await api.runtime.store.head_position() == 1
+    keyed = {**auth("partner"), "Idempotency-Key": "JD-LATE-4"}
+    first = await api.client.post("/orders", json={**order_body(partner_ref="JD-LATE-4"), "reported_at": at.isoformat()},
+                                  headers=keyed)
+    assert first.status_code == 201, first.text
+    other = (at + timedelta(hours=1)).isoformat()
+    retry = await api.client.post("/orders", json={**order_body(partner_ref="JD-LATE-4"), "reported_at": other}, headers=keyed)
+    assert retry.status_code == 422 and retry.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert await api.runtime.store.head_position() == 2

@@ -102,7 +102,8 @@ async def create_order(
     if done.replayed:  # a retry under an Idempotency-Key: the first request's event is the answer
         first = catalog.parse(done.events[0])
         assert isinstance(first, catalog.OrderReported)
-        if not same_request(first, reported):
+        moved = command.reported_at is not None and done.events[0].occurred_at != command.reported_at
+        if not same_request(first, reported) or moved:
             raise Unprocessable("this Idempotency-Key was already used with a different body",
                                 errors=[{"field": "Idempotency-Key", "message": "reused with a different body",
                                          "type": "idempotency_mismatch"}])
