@@ -30,9 +30,10 @@ def escalation(tier: Tier, reason: str, trigger: Trigger, breach: str | None = N
     return OrderEscalated(from_tier=tier, to_tier=target, reason=reason, trigger=trigger, breach=breach)
 
 
-def complaint_escalation(tier: Tier, closed: bool, text: str) -> OrderEscalated | None:
+def complaint_escalation(tier: Tier, closed: bool, text: str, key: str | None = None) -> OrderEscalated | None:
     """What a complaint against an order does to it, whatever its channel: one tier up, unless
-    the order is settled (closed) or already at HQ."""
+    the order is settled (closed) or already at HQ. `key` (in `breach`) names the complaint when
+    the step is taken apart from its receipt (a complaint matched to the order later)."""
     if closed:
         return None
-    return escalation(tier, f"complaint: {text[:200]}", "complaint")
+    return escalation(tier, f"complaint: {text[:200]}", "complaint", key)

@@ -19,7 +19,18 @@ from libs.web.runtime import Runtime
 from services.dispatch import reference
 from services.dispatch.domain import DECIDER, Command, EscalateBreaches, Refused, SlaPolicy, State, windows
 from services.dispatch.domain.access import assignment, check_actor
-from services.dispatch.domain.loose import LOOSE, Answer, LooseCommand, LooseComplaint, Match, OrderFacts, loose_stream
+from services.dispatch.domain.loose import (
+    LOOSE,
+    ORDER_TIER,
+    Answer,
+    EscalateMatched,
+    LooseCommand,
+    LooseComplaint,
+    Match,
+    OrderFacts,
+    OrderTier,
+    loose_stream,
+)
 from services.dispatch.domain.order import Assignment
 from services.dispatch.projection import booked_windows
 
@@ -119,7 +130,7 @@ async def answer_loose(
 async def match_loose(
     runtime: Runtime, complaint_id: UUID, makers: tuple[str, ...] | None, actor: str, order_id: str,
     correlation_id: UUID | None = None,
-) -> Committed[LooseComplaint]:
+) -> tuple[Committed[LooseComplaint], Committed[OrderTier]]:
     """Match a complaint filed without an order to the order it is about (read from the store)."""
 
     async def command(state: LooseComplaint) -> LooseCommand:
@@ -128,5 +139,10 @@ async def match_loose(
         facts = OrderFacts(order.status != "new", order.maker, order.provider_id, order.outlet_id)
         return Match(complaint_id, order_id, facts)
 
-    return await execute(runtime.store, loose_stream(complaint_id), LOOSE, command, actor, source=SOURCE,
+    done = await execute(runtime.store, loose_stream(complaint_id), LOOSE, command, actor, source=SOURCE,
                          now=runtime.clock, correlation_id=correlation_id)
+    # then the order moves up a tier as for any complaint against it: a second append (another
+    # stream); should it fail, the same match again completes it, once (decide_tier)
+    moved = await execute(runtime.store, order_id, ORDER_TIER, EscalateMatched(complaint_id, done.state.text), actor,
+                          source=SOURCE, now=runtime.clock, correlation_id=correlation_id)
+    return done, moved

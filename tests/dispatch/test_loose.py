@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -12,11 +13,29 @@ from libs.events.backdating import OutsideWindow
 from libs.events.decider import Fact
 from libs.events.errors import Missing
 from services.dispatch.domain import Invalid, Refused
-from services.dispatch.domain.loose import Answer, LooseComplaint, Match, OrderFacts, decide, evolve
+from services.dispatch.domain.loose import (
+    Answer,
+    EscalateMatched,
+    LooseComplaint,
+    Match,
+    OrderFacts,
+    OrderTier,
+    decide,
+    decide_tier,
+    evolve,
+    evolve_tier,
+)
 
 T0 = datetime(2026, 5, 4, 1, 0, tzinfo=UTC)
 CID = uuid4()
 ORDER = OrderFacts(True, "gree", "prov-wuhan", "wh-jiangxia")
+REPORTED = {
+    "channel": "hotline", "external_ref": "H-1", "maker": "gree",
+    "customer": {"name": "张三", "phone": "13800000000", "address": "武汉"},
+    "product": {"category": "air_conditioner", "brand": "格力", "model": "K", "serial": "S"},
+    "location": {"province": "湖北", "city": "武汉", "county": "洪山", "provincial_capital": True}, "fault": "不制冷",
+    "warranty": {"in_warranty": True, "coverage": "replacement", "rule": "r", "policy": "p"},
+}
 
 
 def filed(provider: str | None = "prov-x") -> LooseComplaint:
@@ -59,3 +78,16 @@ def test_a_match_is_to_an_existing_order_of_the_same_maker_once() -> None:
         assert unknown.value.field == "order_id"
     with pytest.raises(Refused, match="already matched"):
         decide(then(filed(), matched, T0), Match(CID, "ord-3", ORDER))
+    assert decide(then(filed(), matched, T0), Match(CID, "ord-1", ORDER)) == []  # a retry: nothing new
+
+
+def test_a_matched_complaint_moves_its_order_up_once_along_the_one_chain() -> None:
+    order = evolve_tier(OrderTier("ord-1"), catalog.OrderReported.model_validate(REPORTED), Fact("ord-1", 1, T0, T0))
+    [step] = decide_tier(order, EscalateMatched(CID, "网点乱收费"))
+    assert isinstance(step, catalog.OrderEscalated)
+    assert (step.from_tier, step.to_tier, step.trigger, step.breach) == ("dealer", "regional", "complaint", f"matched:{CID}")
+    moved = evolve_tier(order, step, Fact("ord-1", 2, T0, T0))
+    assert decide_tier(moved, EscalateMatched(CID, "again")) == []  # once per complaint
+    assert len(decide_tier(moved, EscalateMatched(uuid4(), "another"))) == 1  # regional → hq
+    assert decide_tier(replace(moved, tier="hq"), EscalateMatched(uuid4(), "x")) == []
+    assert decide_tier(replace(order, settled=True), EscalateMatched(uuid4(), "x")) == []

@@ -54,13 +54,18 @@ async def test_an_orderless_complaint_is_answered_and_matched_and_then_counts_on
                                 headers=DISPATCHER)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "order_id"
     done = await api.client.post(f"/dispatch/complaints/{matched}/order", json={"order_id": order}, headers=DISPATCHER)
-    assert done.status_code == 200 and done.json()["events"] == ["complaint.matched"], done.text
-    twice = await api.client.post(f"/dispatch/complaints/{matched}/order", json={"order_id": order}, headers=DISPATCHER)
+    assert done.status_code == 200 and done.json()["events"] == ["complaint.matched", "order.escalated"], done.text
+    step = (await api.runtime.store.read_stream(order))[-1]
+    assert (step.type, step.data["to_tier"], step.data["trigger"]) == ("order.escalated", "regional", "complaint")
+    retry = await api.client.post(f"/dispatch/complaints/{matched}/order", json={"order_id": order}, headers=DISPATCHER)
+    assert retry.status_code == 200 and retry.json()["events"] == []  # the same match again: nothing new
+    other = await report(api.runtime.store, api.clock())
+    twice = await api.client.post(f"/dispatch/complaints/{matched}/order", json={"order_id": other}, headers=DISPATCHER)
     assert twice.status_code == 409
     [late] = await _overdue(api)
     assert (late["complaint_id"], late["order_id"], late["provider_id"]) == (matched, order, "prov-wuhan")
     listed = (await api.client.get("/orders", headers=auth("operator"))).json()["items"]
-    assert [(i["order_id"], i["complaints"]) for i in listed] == [(order, 1)]
+    assert {(i["order_id"], i["complaints"], i["tier"]) for i in listed} == {(order, 1, "regional"), (other, 0, "dealer")}
     reply = await api.client.post(f"/dispatch/complaints/{matched}/respond", json={"response": "已退款"}, headers=DISPATCHER)
     assert reply.status_code == 200, reply.text
     assert await _overdue(api) == []

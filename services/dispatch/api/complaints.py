@@ -50,10 +50,12 @@ async def respond(complaint_id: UUID, body: RespondIn, runtime: RuntimeDep, prin
 
 @router.post("/{complaint_id}/order", response_model=ComplaintAccepted)
 async def match_order(complaint_id: UUID, body: MatchIn, runtime: RuntimeDep, principal: Dispatcher) -> ComplaintAccepted:
-    """Match a complaint filed without an order to the order it is about; it then counts as that order's complaint."""
-    done = await match_loose(runtime, complaint_id, maker_scope(principal), principal.actor, body.order_id,
-                             correlation_id())
-    return _accepted(complaint_id, done.stream_id, done.version, [e.type for e in done.events], done.position)
+    """Match a complaint filed without an order to the order it is about; it then counts as that order's
+    complaint and moves the order up a tier (once; the same match again is a harmless retry)."""
+    done, moved = await match_loose(runtime, complaint_id, maker_scope(principal), principal.actor, body.order_id,
+                                    correlation_id())
+    events = [e.type for e in (*done.events, *moved.events)]
+    return _accepted(complaint_id, done.stream_id, done.version, events, max(done.position, moved.position))
 
 
 def _accepted(complaint_id: UUID, stream: str, version: int, events: list[str], position: int) -> ComplaintAccepted:

@@ -15,6 +15,7 @@ from libs.events.backdating import within_window
 from libs.events.catalog import Payload
 from libs.events.decider import Fact, Rules
 from libs.events.errors import Missing
+from libs.events.escalation import complaint_escalation
 from services.dispatch.domain.order import Invalid, Refused
 
 
@@ -29,6 +30,7 @@ class LooseComplaint:
     received_at: datetime | None = None
     responded_at: datetime | None = None
     order_id: str | None = None  # the order it was matched to
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def evolve(state: LooseComplaint, data: Payload, fact: Fact) -> LooseComplaint:
     state = replace(state, version=fact.version)
     if isinstance(data, catalog.ComplaintReceived):
         return replace(state, complaint_id=data.complaint_id, maker=data.maker, provider_id=data.provider_id,
-                       outlet_id=data.outlet_id, received_at=data.received_at)
+                       outlet_id=data.outlet_id, received_at=data.received_at, text=data.text)
     if isinstance(data, catalog.ComplaintResponded):
         return replace(state, responded_at=fact.occurred_at)
     if isinstance(data, catalog.ComplaintMatched):
@@ -95,7 +97,10 @@ def answer(state: LooseComplaint, cmd: Answer) -> list[Payload]:
 
 def match(state: LooseComplaint, cmd: Match) -> list[Payload]:
     """Once, to an existing order of the complaint's own maker; charged to the provider it named,
-    else to the order's."""
+    else to the order's. The same match again is a retry: nothing new (the order's step up, below,
+    is then completed if it was not)."""
+    if state.order_id == cmd.order_id:
+        return []
     if state.order_id is not None:
         raise Refused(f"complaint {cmd.complaint_id} is already matched to order {state.order_id}")
     if not cmd.order.exists or cmd.order.maker != state.maker:  # another maker's order is as unknown
@@ -108,6 +113,50 @@ def match(state: LooseComplaint, cmd: Match) -> list[Payload]:
 
 
 LOOSE: Rules[LooseComplaint, LooseCommand] = Rules(LooseComplaint, evolve, decide)
+
+
+@dataclass(frozen=True)
+class OrderTier:
+    """The order's side of a match: where it stands on the chain, and which matched complaints
+    already moved it (so a retried match moves it once)."""
+
+    order_id: str
+    tier: catalog.Tier = "dealer"
+    settled: bool = False
+    moved_for: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class EscalateMatched:
+    complaint_id: UUID
+    text: str
+
+
+def matched_key(complaint_id: UUID) -> str:
+    return f"matched:{complaint_id}"
+
+
+def evolve_tier(state: OrderTier, data: Payload, fact: Fact) -> OrderTier:
+    if isinstance(data, catalog.OrderReported):
+        return replace(state, tier=data.tier)
+    if isinstance(data, catalog.OrderEscalated):
+        moved = state.moved_for | {data.breach} if data.trigger == "complaint" and data.breach else state.moved_for
+        return replace(state, tier=data.to_tier, moved_for=moved)
+    if isinstance(data, catalog.OrderSettled | catalog.OrderSettlementReversed):
+        return replace(state, settled=isinstance(data, catalog.OrderSettled))
+    return state
+
+
+def decide_tier(state: OrderTier, cmd: EscalateMatched) -> list[Payload]:
+    """A matched complaint is a complaint against the order: one tier up, once (the one chain)."""
+    key = matched_key(cmd.complaint_id)
+    if key in state.moved_for:
+        return []
+    step = complaint_escalation(state.tier, state.settled, cmd.text, key)
+    return [step] if step is not None else []
+
+
+ORDER_TIER: Rules[OrderTier, EscalateMatched] = Rules(OrderTier, evolve_tier, decide_tier)
 
 
 def loose_stream(complaint_id: UUID) -> str:
