@@ -89,6 +89,17 @@ def test_a_complaint_from_any_quality_channel_escalates_its_order_one_tier_never
     assert len(domain.decide_complaint(None, complaint(maker="gree", provider_id="prov-x"))) == 1  # no order
 
 
+def test_a_complaint_entered_late_is_bounded_by_the_window_too() -> None:
+    from datetime import timedelta
+
+    from libs.events.backdating import OutsideWindow
+
+    assert domain.decide_complaint(REPAIRED, complaint(received_at=NOW - timedelta(days=30)))
+    with pytest.raises(OutsideWindow) as stale:
+        domain.decide_complaint(REPAIRED, complaint(received_at=NOW - timedelta(days=30, seconds=1)))
+    assert stale.value.field == "received_at"
+
+
 def test_a_paper_form_entered_late_keeps_its_own_time_inside_the_window() -> None:
     """Issue 15 item 7: `reviewed_at` at most 30 days back, not before the repair."""
     from datetime import timedelta

@@ -91,6 +91,7 @@ def decide_complaint(state: OrderState | None, cmd: FileComplaint) -> list[catal
         raise InvalidComplaint(f"channel must be one of {', '.join(QUALITY_CHANNELS)}", "channel")
     if cmd.received_at > cmd.now:
         raise InvalidComplaint("received_at lies in the future", "received_at")
+    within_window("received_at", cmd.received_at, cmd.now)  # a complaint entered late: 30 days back at most
     provider, outlet, maker = cmd.provider_id, cmd.outlet_id, cmd.maker
     if state is not None:
         _known_order(cmd.actor, state)
