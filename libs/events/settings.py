@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     receipt_signing_key: SecretStr | None = None  # receipts: Ed25519 private key, PEM text
     receipt_signing_key_file: str = ""  # receipts: or its path (demo, neither set: ./data)
 
+    key_watch_interval: float = 1.0  # API: seconds between checks for key changes made by other processes
     rate_limit: str = "50/second;1500/minute"  # per API key, unless its principal sets its own
 
     # personal data (libs/events/personal): the HMAC secret of pseudonymous subject ids

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
+from libs.web import auth
 from libs.web.auth import Principal, find_principal, hash_key
 from libs.web.context import note_actor
 from libs.web.problems import Forbidden, Unauthorized
@@ -45,8 +46,9 @@ async def authenticate(request: Request, authorization: str | None) -> Principal
     """The caller of a request with this Authorization header, with a short per-process cache.
 
     Every command would otherwise spend a pool checkout and a query on a row that never
-    changes (keys are only added; a re-key adds a row). The price: a key deleted from
-    `principals` keeps working for at most KEY_TTL seconds in a running process.
+    changes (keys are only added; a re-key adds a row). A key change in any process drops
+    every process's cache within `key_watch_interval` (Runtime._watch_keys); KEY_TTL bounds
+    what a process that cannot reach the database would trust.
 
     A plain function as well as the `current_principal` dependency: a hot route's own
     dependency calls it with `request.headers` directly, since every parameter and every
@@ -56,7 +58,7 @@ async def authenticate(request: Request, authorization: str | None) -> Principal
         raise Unauthorized("send 'Authorization: Bearer <api key>'")
     runtime = get_runtime(request)
     key = authorization[7:].strip()
-    cache: dict[str, tuple[Principal, float]] = runtime.state.setdefault("principals", {})
+    cache: dict[str, tuple[Principal, float]] = runtime.state.setdefault(auth.KEY_CACHE, {})
     digest, now = hash_key(key), time.monotonic()
     hit = cache.get(digest)
     if hit is not None and hit[1] > now:
@@ -82,8 +84,8 @@ async def authenticate(request: Request, authorization: str | None) -> Principal
 
 
 def forget_keys(runtime: Runtime) -> None:
-    """Drop this process's key cache (after a revocation here; other processes take KEY_TTL)."""
-    runtime.state.pop("principals", None)
+    """Drop this process's key cache at once (after a key change here; other processes watch)."""
+    runtime.state.pop(auth.KEY_CACHE, None)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

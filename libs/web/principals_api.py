@@ -94,8 +94,8 @@ async def list_all(admin: Admin, runtime: RuntimeDep) -> list[dict[str, Any]]:
 
 @router.post("/principals/{principal_id}/keys", status_code=201, response_model=KeyIssued)
 async def rotate(principal_id: PrincipalId, admin: Admin, runtime: RuntimeDep) -> KeyIssued:
-    """A new key; the principal's previous keys stop working (here at once, elsewhere within
-    the key cache's 30 s)."""
+    """A new key; the principal's previous keys stop working (here at once, in other
+    processes within `key_watch_interval`)."""
     key = await auth.rotate_key(runtime.engine, runtime.clock, principal_id, actor=admin.actor)
     if key is None:
         raise NotFound(f"no principal {principal_id!r} with a key in force")

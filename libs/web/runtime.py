@@ -120,9 +120,7 @@ class Runtime:
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
             log_tasks_on(signal.SIGUSR1)
         async with _startup_lock(self.engine):
-            await migrate(self.engine)
-            async with self.engine.begin() as conn:
-                await conn.run_sync(auth.metadata.create_all)
+            await migrate(self.engine)  # every durable table, principals included (libs/events/migrations)
             if self.settings.demo:
                 await auth.create_demo_principals(self.engine, self.clock)
             for projector in self.projectors.values():
@@ -161,6 +159,7 @@ class Runtime:
             self._spawn(self.relay.run(self._stop))
             metrics.pipeline.relays.append(self.relay)
         if role in ("api", "all"):
+            self._spawn(self._watch_keys())
             for service in self.services:
                 for job in service.jobs:
                     self._spawn(job(self, self._stop))
@@ -227,6 +226,21 @@ class Runtime:
                 .group_by(dead_letters.c.projection)
             )
             return {r[0]: int(r[1]) for r in rows}
+
+    async def _watch_keys(self) -> None:
+        """Drop this process's key cache when any process changed a key, so a revocation made
+        elsewhere holds within about `key_watch_interval`, not the cache's KEY_TTL."""
+        seen: int | None = None
+        while not self._stop.is_set():
+            try:
+                mark = await auth.last_key_change(self.engine)
+                if seen is not None and mark != seen:
+                    self.state.pop(auth.KEY_CACHE, None)
+                seen = mark
+            except Exception as exc:
+                log.debug("key watch: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.settings.key_watch_interval)
 
     async def _monitor(self, every: timedelta = timedelta(seconds=5)) -> None:
         while not self._stop.is_set():

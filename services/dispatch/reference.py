@@ -68,11 +68,6 @@ class StaleWrite(Exception):
     """The record changed since the writer read it."""
 
 
-async def create_tables(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-
-
 # ---- outlets ----------------------------------------------------------------------------
 
 

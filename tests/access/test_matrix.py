@@ -13,6 +13,7 @@ the door) and for another tenant's (404, exactly as a missing one, never naming 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -162,10 +163,18 @@ POLICY = {
 SLA = {"complaint_response_hours": 1, "on_site_capital_hours": 4, "on_site_other_hours": 8}
 OWN_ORDER, OTHER_ORDER = "ord-matrix-1", "ord-matrix-2"  # made by `tenants` below (partner jd-retail)
 SUNING_ORDER = "ord-matrix-3"  # a gree order of the other demo partner
+# haier orders of a partner of no demo key, dispatched by `tenants` to the demo technician and to another
+# provider's: only the technician dimension sees them (and the operator, who sees everything)
+TECH_ORDER, FOREIGN_TECH_ORDER = "ord-matrix-4", "ord-matrix-5"
+OWN_COMPLAINT, OTHER_COMPLAINT = str(uuid.uuid4()), str(uuid.uuid4())  # on OWN_ORDER and on OTHER_ORDER
 GREE, MIDEA = {"maker": "gree"}, {"maker": "midea"}
 ORDERS = {"order_id": OWN_ORDER}, {"order_id": OTHER_ORDER}
 LOOSE = {"complaint_id": "6a0c1f2e-0000-4000-8000-00000000000a"}, {"complaint_id": "6a0c1f2e-0000-4000-8000-00000000000b"}
 PROVIDERS = {"provider": "prov-wuhan"}, {"provider": "prov-other"}
+TECH_ORDERS = {"order_id": TECH_ORDER}, {"order_id": FOREIGN_TECH_ORDER}
+TECH_ORDERS_IDS = (TECH_ORDER, FOREIGN_TECH_ORDER)
+COMPLAINTS = {"order_id": OWN_ORDER, "complaint_id": OWN_COMPLAINT}, {"order_id": OTHER_ORDER, "complaint_id": OTHER_COMPLAINT}
+REPAIR = {"diagnosis": "电容老化", "solution": "更换电容", "labour_hours": "1"}
 MONTH = "2026-05"
 # (method, url, role, own values, other values, body)
 TENANT: list[tuple[str, str, str, dict[str, str], dict[str, str], Any]] = [
@@ -198,7 +207,74 @@ TENANT: list[tuple[str, str, str, dict[str, str], dict[str, str], Any]] = [
     ("GET", "/orders/{order_id}", "partner", {"order_id": OWN_ORDER}, {"order_id": SUNING_ORDER}, None),
     ("POST", "/orders/{order_id}/escalations", "partner", {"order_id": OWN_ORDER}, {"order_id": SUNING_ORDER},
      {"reason": "经销商无法处理"}),
+    ("GET", "/history/orders/{order_id}?as_of=2026-06-01T00:00:00Z", "partner", {"order_id": OWN_ORDER},
+     {"order_id": SUNING_ORDER}, None),
+    ("POST", "/dispatch/orders/{order_id}/reassign", "dispatcher", *ORDERS,
+     {"outlet_id": "wh-jiangxia", "technician_id": "tech-wh-01", "reason": "顾客改约"}),
+    ("POST", "/dispatch/orders/{order_id}/sla/pause", "dispatcher", *ORDERS, {"reason": "customer_unreachable"}),
+    ("POST", "/dispatch/orders/{order_id}/sla/resume", "dispatcher", *ORDERS, {}),
+    ("POST", "/dispatch/orders/{order_id}/sla/pause", "technician", *TECH_ORDERS, {"reason": "customer_unreachable"}),
+    ("POST", "/dispatch/orders/{order_id}/sla/resume", "technician", *TECH_ORDERS, {}),
+    ("POST", "/dispatch/orders/{order_id}/arrive", "technician", *TECH_ORDERS, {}),
+    ("POST", "/dispatch/orders/{order_id}/repair", "technician", *TECH_ORDERS, REPAIR),
+    ("GET", "/dispatch/orders/{order_id}", "technician", *TECH_ORDERS, None),
+    ("POST", "/dispatch/orders/{order_id}/complaints/{complaint_id}/respond", "dispatcher", *COMPLAINTS,
+     {"response": "已联系顾客"}),
+    ("POST", "/settlements/{order_id}", "finance", *ORDERS, {}),
+    ("POST", "/settlements/{order_id}/corrections", "finance", *ORDERS, {"reason": "里程有误"}),
+    ("POST", "/settlements/{order_id}/reversal", "finance", *ORDERS, {"reason": "重复结算"}),
+    ("GET", "/history/settlement/ledger/{provider}?as_of=1000", "provider", *PROVIDERS, None),
+    ("GET", "/history/settlement/statements/{provider}?month=2026-05&as_of=1000", "provider", *PROVIDERS, None),
+    ("GET", "/parts/stock/{outlet}", "provider", {"outlet": "wh-jiangxia"}, {"outlet": "out-other"}, None),
+    ("GET", "/parts/needs/{outlet}", "provider", {"outlet": "wh-jiangxia"}, {"outlet": "out-other"}, None),
+    ("POST", "/parts/stock/{outlet}/receipts", "provider", {"outlet": "wh-jiangxia"}, {"outlet": "out-other"},
+     {"maker": "gree", "lines": [{"part_no": "GR-MATRIX", "quantity": 1}]}),
+    ("POST", "/parts/stock/{outlet}/counts", "provider", {"outlet": "wh-jiangxia"}, {"outlet": "out-other"},
+     {"maker": "gree", "part_no": "GR-MATRIX", "counted": 1, "reason": "盘点"}),
+    ("POST", "/parts/stock/{outlet}/returns", "provider", {"outlet": "wh-jiangxia"}, {"outlet": "out-other"},
+     {"maker": "gree", "lines": [{"part_no": "GR-MATRIX", "quantity": 1}], "reason": "退回"}),
+    ("POST", "/parts/catalogue/{maker}/{part_no}/costs", "finance", {"maker": "gree", "part_no": "GR-MATRIX"},
+     {"maker": "midea", "part_no": "MD-MATRIX"}, {"cost_fen": 100, "effective_from": "2026-06-01"}),
 ]
+# Routes that name a tenant's object but have no TENANT row, each with the reason; any other such route
+# without a row fails `test_every_route_naming_a_tenants_object_has_a_tenant_row`.
+NO_TENANT_ROW = {
+    ("GET", "/platform/orders/{platform_ref}"): "HMAC-signed per platform: "
+    "tests/intake/test_platform_api.py::test_a_complaint_on_an_order_it_did_not_report_shows_the_platform_its_complaint_only",
+    ("GET", "/dispatch/outlets/{outlet_id}"): "the outlet registry is the makers' shared service network; other "
+    "providers' technicians' phones are masked (test_outlets_show_only_the_providers_own_technicians_phones)",
+    ("PUT", "/dispatch/outlets/{outlet_id}"): "the outlet registry is shared reference data (dispatchers, admin)",
+    ("GET", "/settlement/contracts/{standard_id}"): "tests/settlement: contracts are read through their maker's scope",
+    ("GET", "/settlement/whatif/{job_id}"): "a job id is random and lives in one process; its maker is checked on read",
+    ("GET", "/ops/status-links/{order_id}"): "operator and admin only: platform-wide roles",
+    ("POST", "/ops/status-links/{order_id}/revocation"): "admin only: a platform-wide role",
+    ("GET", "/ui/orders/{order_id}"): "a static page shell: its data comes from the API with the reader's key",
+    ("POST", "/parts/orders/{parts_order_id}/shipment"): "tests/parts/test_api.py::test_another_tenants_objects_are_not_found",
+    ("POST", "/parts/orders/{parts_order_id}/receipt"): "tests/parts/test_api.py::test_another_tenants_objects_are_not_found",
+    ("GET", "/parts/orders/{parts_order_id}"): "tests/parts/test_api.py::test_another_tenants_objects_are_not_found",
+    ("POST", "/parts/returns/{return_id}/receipt"): "tests/parts/test_api.py::test_another_tenants_objects_are_not_found",
+    ("GET", "/parts/returns/{return_id}"): "tests/parts/test_api.py::test_another_tenants_objects_are_not_found",
+    ("GET", "/parts/service-orders/{order_id}/waiting"): "parts knows a service order only by its parts orders, "
+    "which are scoped: another maker's order answers exactly as an unknown one (no parts waiting)",
+    ("GET", "/parts/serials/{serial}"): "tests/parts/test_api.py::test_another_tenants_objects_are_not_found",
+}
+TENANT_PARAMS = {"order_id", "maker", "provider", "provider_id", "outlet_id", "complaint_id", "standard_id",
+                 "platform_ref", "parts_order_id", "return_id", "serial", "job_id", "part_no"}
+
+
+def test_every_route_naming_a_tenants_object_has_a_tenant_row() -> None:
+    """The tenant dimension is derived from the route table too: a new route with a tenant's object
+    in its path needs a TENANT row (or a reason in NO_TENANT_ROW)."""
+    def pattern(path: str) -> re.Pattern[str]:
+        return re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$")
+
+    rows = [(m, p.format(**own).split("?")[0]) for m, p, _, own, _, _ in TENANT]
+    missing = [f"{m} {p}" for m, p, _ in ROUTES
+               if set(re.findall(r"{(\w+)", p)) & TENANT_PARAMS and (m, p) not in NO_TENANT_ROW
+               and not any(rm == m and pattern(p).match(rp) for rm, rp in rows)]
+    assert not missing, f"routes naming a tenant's object with no TENANT row: {missing}"
+    stale = [k for k in NO_TENANT_ROW if k not in {(m, p) for m, p, _ in ROUTES}]
+    assert not stale, f"NO_TENANT_ROW names routes that are gone: {stale}"
 OUTLETS = [
     {"id": "wh-jiangxia", "name": "江夏服务网点", "provider_id": "prov-wuhan", "capacity_per_day": 20,
      "areas": [{"city": "武汉市", "county": "江夏区"}],
@@ -228,6 +304,27 @@ async def tenants(matrix_api: Api) -> Api:
         for outlet in OUTLETS:
             answer = await matrix_api.client.post("/dispatch/outlets", json=outlet, headers=_key("admin"))
             assert answer.status_code == 201, answer.text
+        for order_id, complaint_id in ((OWN_ORDER, OWN_COMPLAINT), (OTHER_ORDER, OTHER_COMPLAINT)):
+            made = dispatch_factory.complaint(matrix_api.clock())
+            made.data["complaint_id"] = complaint_id
+            await matrix_api.runtime.store.append(order_id, [made], 1)
+        await create_principal(matrix_api.runtime.engine, matrix_api.clock, id="haier-desk", role="dispatcher",
+                               name="haier", party="haier", key="matrix-haier-dispatcher", rate_limit="none")
+        for order_id, outlet, technician in ((TECH_ORDER, "wh-jiangxia", "tech-wh-01"),
+                                             (FOREIGN_TECH_ORDER, "out-other", "tech-ot-01")):
+            haier = dispatch_factory.reported(matrix_api.clock(), maker="haier")
+            haier.data["partner_id"] = "gome"
+            await matrix_api.runtime.store.append(order_id, [haier], 0)
+            await matrix_api.sync()
+            answer = await matrix_api.client.post(
+                f"/dispatch/orders/{order_id}/dispatch", json={"outlet_id": outlet, "technician_id": technician},
+                headers={"Authorization": "Bearer matrix-haier-dispatcher"})
+            assert answer.status_code == 200, answer.text
+        part = {"maker": "gree", "part_no": "GR-MATRIX", "name": "电容", "cost_fen": 100, "effective_from": "2026-05-01"}
+        for path, body, role in (("/parts/catalogue", part, "dispatcher"), ("/parts/stock/wh-jiangxia/receipts", {
+                "maker": "gree", "lines": [{"part_no": "GR-MATRIX", "quantity": 5}]}, "provider")):
+            answer = await matrix_api.client.post(path, json=body, headers=_key(role))
+            assert answer.status_code == 201, answer.text
         await matrix_api.sync()
     return matrix_api
 
@@ -255,15 +352,17 @@ async def test_lists_show_only_the_callers_makers(tenants: Api) -> None:
     provider = await tenants.client.get("/dispatch/queues/wh-jiangxia", headers=_key("provider"))
     assert provider.status_code == 200 and OTHER_ORDER not in provider.text
     everything = await tenants.client.get("/dispatch/queues", params={"region": "武汉市"}, headers=_key("operator"))
-    assert {o["order_id"] for o in everything.json()["orders"]} == {OWN_ORDER, OTHER_ORDER, SUNING_ORDER}
+    assert {o["order_id"] for o in everything.json()["orders"]} >= {OWN_ORDER, OTHER_ORDER, SUNING_ORDER}
     tenants.clock.advance(hours=12)  # both orders now past their deadline
     try:
         overdue = await tenants.client.get("/dispatch/overdue", headers=_key("dispatcher"))
-        assert {o["order_id"] for o in overdue.json()["orders"]} == {OWN_ORDER, SUNING_ORDER}, overdue.text
+        listed = {o["order_id"] for o in overdue.json()["orders"]} | {c["order_id"] for c in overdue.json()["complaints"]}
+        assert SUNING_ORDER in listed and listed <= {OWN_ORDER, SUNING_ORDER}, overdue.text  # gree's only
     finally:
         tenants.clock.advance(hours=-12)
     for role, listed in (("viewer", {OWN_ORDER, SUNING_ORDER}), ("hotline", {OWN_ORDER, SUNING_ORDER}),
-                         ("partner", {OWN_ORDER, OTHER_ORDER}), ("operator", {OWN_ORDER, OTHER_ORDER, SUNING_ORDER})):
+                         ("partner", {OWN_ORDER, OTHER_ORDER}),
+                         ("operator", {OWN_ORDER, OTHER_ORDER, SUNING_ORDER, *TECH_ORDERS_IDS})):
         orders = await tenants.client.get("/orders", headers=_key(role))
         assert {o["order_id"] for o in orders.json()["items"]} == listed, (role, orders.text)
     scores = await tenants.client.get("/quality/scores", params={"month": MONTH}, headers=_key("supervisor"))

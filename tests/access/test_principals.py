@@ -96,7 +96,7 @@ async def test_a_principals_table_from_before_gets_the_new_columns(tmp_path: Any
     """A database made by the previous release (no scopes, outlet, limit, revocation) still starts."""
     from sqlalchemy import text
 
-    from libs.events.db import create_engine
+    from libs.events.db import create_engine, migrate
 
     engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
     async with engine.begin() as conn:
@@ -105,8 +105,29 @@ async def test_a_principals_table_from_before_gets_the_new_columns(tmp_path: Any
                                 " webhook_url VARCHAR(500), created_at VARCHAR(40) NOT NULL)"))
         await conn.execute(text("INSERT INTO principals VALUES (:h, 'gome', 'partner', 'g', 'gome', NULL,"
                                 " '2026-01-01T00:00:00+00:00')"), {"h": auth.hash_key("old-key")})
-    async with engine.begin() as conn:
-        await auth.ensure_tables(conn)
+    await migrate(engine)  # the release's migrations adopt the table and add its columns
     found = await auth.find_principal(engine, "old-key")
     await engine.dispose()
     assert found is not None and found.id == "gome" and found.scopes == () and found.rate_limit is None
+
+
+async def test_a_revocation_reaches_another_process_within_seconds(tmp_path: Any) -> None:
+    """Two API processes on one database: a key revoked through one stops working in the other
+    within a couple of seconds, although the other had it cached (KEY_TTL is 30 s)."""
+    import asyncio
+    import time
+
+    from tests.support.app import running_api
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    async with running_api(url) as here, running_api(url) as there:
+        made = (await here.client.post("/admin/principals", headers=ADMIN, json={
+            "id": "desk-7", "role": "dispatcher", "name": "Desk 7", "party": "gree"})).json()
+        key = bearer(made["key"])
+        assert (await there.client.get("/dispatch/overdue", headers=key)).status_code == 200  # cached there now
+        assert (await here.client.delete("/admin/principals/desk-7", headers=ADMIN)).status_code == 204
+        started = time.monotonic()
+        while (await there.client.get("/dispatch/overdue", headers=key)).status_code == 200:
+            assert time.monotonic() - started < 5, "the other process still admits a revoked key"
+            await asyncio.sleep(0.1)
+        assert (await there.client.get("/dispatch/overdue", headers=key)).status_code == 401
