@@ -245,8 +245,11 @@ class Demo:
         # is a partner's (a partner escalates only the orders it reported)
         via_platform = (rng.random() < 0.12 and fate != "escalate") or fate == "platform"
         if via_platform:
+            # the customer reported to the platform a while before it forwarded the report: the
+            # promise runs from the customer's time (issue 15)
+            reported_at = self.clock() - timedelta(minutes=rng.randint(5, 90))
             created = await self.platform("platform report", {
-                "platform_ref": f"GOV-{next(self._serial):08d}", "kind": "repair", "reported_at": self.clock().isoformat(),
+                "platform_ref": f"GOV-{next(self._serial):08d}", "kind": "repair", "reported_at": reported_at.isoformat(),
                 "reporter": {"name": name, "phone": phone}, "region": location, "address": address, "product": product,
                 "text": fault[0],
             })
@@ -494,23 +497,38 @@ class Demo:
         self.stats.escalated_by_watcher += await watch_once(self.runtime)
 
     async def complain(self, order: Order) -> None:
-        made = await self.call("complaint", "POST", "/quality/complaints", world.staff(order.maker.id, "supervisor"), json={
+        body: dict[str, Any] = {
             "order_id": order.id, "channel": self.rng.choice(("hotline", "web_form", "call_back", "feedback_form")),
             "severity": self.rng.choice(("low", "normal", "normal", "high")), "text": "维修后故障再次出现",
             "received_at": self.clock().isoformat(),
-        })
+        }
+        # now and then the caller names only the outlet: filed without an order, the dispatcher
+        # matches it to the order soon after (issue 15 item 9)
+        loose = order.outlet is not None and self.rng.random() < 0.2
+        if loose and order.outlet is not None:
+            del body["order_id"]
+            body |= {"provider_id": order.outlet.provider_id, "outlet_id": order.outlet.id, "maker": order.maker.id}
+        made = await self.call("complaint", "POST", "/quality/complaints", world.staff(order.maker.id, "supervisor"),
+                               json=body)
         if made is None:
             return
+        if loose:
+            self.after(self.rng.uniform(0.05, 0.5), lambda: self.match(order, made["complaint_id"]))
         late = self.rng.random() < 0.25  # the 1-hour response SLA is missed now and then
         self.after(self.rng.uniform(1.1, 3.0) if late else self.rng.uniform(0.1, 0.9),
-                   lambda: self.respond(order, made["complaint_id"]))
+                   lambda: self.respond(order, made["complaint_id"], loose))
         if late:
             self.after(1.05, self.watch)
 
-    async def respond(self, order: Order, complaint_id: str) -> None:
-        path = f"/dispatch/orders/{order.id}/complaints/{complaint_id}/respond"
+    async def respond(self, order: Order, complaint_id: str, loose: bool = False) -> None:
+        path = (f"/dispatch/complaints/{complaint_id}/respond" if loose
+                else f"/dispatch/orders/{order.id}/complaints/{complaint_id}/respond")
         await self.call("complaint response", "POST", path, world.staff(order.maker.id, "dispatcher"),
                         json={"response": "已致电客户致歉, 安排师傅复查"})
+
+    async def match(self, order: Order, complaint_id: str) -> None:
+        await self.call("complaint matched", "POST", f"/dispatch/complaints/{complaint_id}/order",
+                        world.staff(order.maker.id, "dispatcher"), json={"order_id": order.id})
 
     def _close_month(self, month: str) -> Step:
         async def close() -> None:

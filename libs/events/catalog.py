@@ -289,6 +289,17 @@ class ComplaintResponded(Payload):
     response: str
 
 
+class ComplaintMatched(Payload):
+    """A complaint filed without an order (stream `complaint:<id>`) matched by a dispatcher to the
+    order it is about; from then on it counts as that order's complaint. `provider_id` and
+    `outlet_id` are whom it is charged to (its own, else the order's at the match)."""
+
+    complaint_id: UUID
+    order_id: str
+    provider_id: str | None = None
+    outlet_id: str | None = None
+
+
 class MonthClosed(Payload):
     month: Month
     maker: str
@@ -570,7 +581,7 @@ def upcaster(type_: str, from_version: int) -> Callable[[Callable[..., dict[str,
 
 register("order.reported", 1, OrderReported, "intake")
 register("order.escalated", 1, OrderEscalatedV1, "intake", "dispatch")
-register("order.escalated", 2, OrderEscalated, "intake", "dispatch")
+register("order.escalated", 2, OrderEscalated, "intake", "dispatch", "quality")  # quality: a complaint from its channels
 register("order.dispatched", 1, OrderDispatched, "dispatch")
 register("order.reassigned", 1, OrderReassigned, "dispatch")
 register("order.sla_paused", 1, OrderSlaPaused, "dispatch")
@@ -585,6 +596,7 @@ register("order.settlement_reversed", 1, OrderSettlementReversed, "settlement")
 register("order.reviewed", 1, OrderReviewed, "quality")
 register("complaint.received", 1, ComplaintReceived, "intake", "quality")
 register("complaint.responded", 1, ComplaintResponded, "dispatch", "quality")
+register("complaint.matched", 1, ComplaintMatched, "dispatch")
 register("quality.month_closed", 1, MonthClosed, "quality")
 register("quality.policy_set", 1, QualityPolicySetV1, "quality")
 register("quality.policy_set", 2, QualityPolicySet, "quality")

@@ -209,6 +209,10 @@ async def test_dispatch_panel_matches_the_queues(page: Page, site: Site) -> None
     shown = await page.locator('#overdue tr[data-overdue="0"]').evaluate_all("rs => rs.map(r => r.dataset.order)")
     assert set(shown) == escalated - set(late)
     assert waiting in shown
+    waiting_complaints = await page.locator("#late-complaints tr[data-complaint]").evaluate_all(
+        "rs => rs.map(r => [r.dataset.complaint, r.dataset.loose])")
+    assert waiting_complaints == [[c["complaint_id"], "1" if c["order_id"].startswith("complaint:") else "0"]
+                                  for c in overdue["complaints"]]
     # The countdown is live: computed in the browser from the due time, it moves.
     first = page.locator(f'#queue tr[data-order="{fresh}"] td.countdown')
     before = await first.inner_text()

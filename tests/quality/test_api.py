@@ -314,3 +314,31 @@ def test_the_call_back_draw_needs_a_key_outside_the_demo() -> None:
     with pytest.raises(Problem) as refused:
         sample_key(Settings(demo=False))
     assert refused.value.status == 503 and "QUALITY_SAMPLE_KEY" in refused.value.detail
+
+
+async def test_a_hotline_complaint_escalates_its_order_and_a_late_paper_form_keeps_its_time(sqlite_api: Any) -> None:
+    """Issue 15 items 2 and 7: a complaint from a quality channel moves its order up one tier in the
+    same append; a paper form carries `reviewed_at` (30 days back at most, not before the repair)."""
+    api, store = sqlite_api, sqlite_api.runtime.store
+    await factory.repaired_order(store, "o-esc", MAY)
+    response = await api.client.post("/quality/complaints", json={"channel": "hotline", "text": "服务差", "order_id": "o-esc"},
+                                     headers=auth("supervisor"))
+    assert response.status_code == 201, response.text
+    types = [e.type for e in await store.read_stream("o-esc")]
+    assert types[-2:] == ["complaint.received", "order.escalated"]
+    await api.sync()
+    order = (await api.client.get("/orders/o-esc", headers=auth("operator"))).json()
+    assert (order["tier"], order["complaints"]) == ("regional", 1)
+    body = {"channel": "feedback_form", "timeliness": "A", "quality": "A", "attitude": "B", "overall": 5}
+    early = await api.client.post("/orders/o-esc/reviews", json={**body, "reviewed_at": (MAY - timedelta(hours=1)).isoformat()},
+                                  headers=auth("supervisor"))
+    assert early.status_code == 422 and early.json()["errors"][0]["field"] == "reviewed_at", early.text
+    stale = await api.client.post("/orders/o-esc/reviews", json={**body, "reviewed_at": "2026-04-01T00:00:00Z"},
+                                  headers=auth("supervisor"))
+    assert stale.status_code == 422 and stale.json()["errors"][0]["field"] == "reviewed_at", stale.text
+    filled = MAY + timedelta(hours=2)
+    done = await api.client.post("/orders/o-esc/reviews", json={**body, "reviewed_at": filled.isoformat()},
+                                 headers=auth("supervisor"))
+    assert done.status_code == 201, done.text
+    form = (await store.read_stream("o-esc"))[-1]
+    assert (form.type, form.occurred_at, form.recorded_at) == ("order.reviewed", filled, api.clock())

@@ -56,7 +56,7 @@ def test_unknown_type_is_unknown() -> None:
 def test_emitters_are_enforced() -> None:
     catalog.validate(escalated(1, source="dispatch"))
     with pytest.raises(EmitterNotAllowed):
-        catalog.validate(escalated(1, source="quality"))
+        catalog.validate(escalated(1, source="settlement"))
 
 
 def test_every_type_has_an_emitter_and_a_latest_model() -> None:
@@ -82,7 +82,7 @@ def test_catalog_built_events_skip_the_second_parse_but_nothing_else() -> None:
     assert isinstance(built, catalog.CatalogEvent)
     catalog.validate(built)
     with pytest.raises(EmitterNotAllowed):  # the emitter is still checked at append
-        catalog.validate(catalog.new_event(payload, type_="order.escalated", source="quality", actor="t",
+        catalog.validate(catalog.new_event(payload, type_="order.escalated", source="settlement", actor="t",
                                            occurred_at=T0))
     with pytest.raises(InvalidEventData):  # a payload model of another type is refused when built
         catalog.new_event(payload, type_="order.arrived", source="dispatch", actor="t", occurred_at=T0)

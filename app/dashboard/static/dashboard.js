@@ -254,6 +254,14 @@ async function renderDispatch(state) {
         `<td class="num countdown" data-due="${esc(due ?? "")}"></td><td>${esc(why.filter(Boolean).join(" · "))}</td></tr>`;
     }, "nothing overdue or escalated");
     $("#overdue").dataset.overdue = String(late.length);
+    // complaints past their 1-hour response, with or without an order (one filed without an order
+    // is answered, and matched to its order, by its id: POST /dispatch/complaints/{id}/…)
+    fillTable("late-complaints", listOf(overdue.body, "complaints"), (c) => {
+      const loose = String(c.order_id ?? "").startsWith("complaint:");
+      return `<tr data-complaint="${esc(c.complaint_id)}" data-loose="${loose ? 1 : 0}"><td>${esc(String(c.complaint_id).slice(0, 8))}</td>` +
+        `<td>${loose ? '<span class="muted">no order</span>' : orderLink(c.order_id)}</td><td>${esc(c.provider_id ?? "")}</td>` +
+        `<td>${fmtTime(c.received_at)}</td><td>${fmtTime(c.due_at)}</td></tr>`;
+    }, "no complaint waits past its hour");
   }
   tickCountdowns();
   return queues;

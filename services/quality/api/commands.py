@@ -44,6 +44,8 @@ class ReviewCreate(Strict):
     attitude: catalog.Grade
     overall: Literal[1, 2, 3, 4, 5] = Field(description="5 非常满意 … 1 很不满意")
     comment: Annotated[FreeText, Field(max_length=2000)] = ""
+    reviewed_at: WindowMoment | None = Field(
+        None, description="a paper form entered late: when the customer filled it in (at most 30 days back); default now")
 
 
 class ReviewPublic(BaseModel):
@@ -82,8 +84,9 @@ def actor(principal: Principal) -> domain.Actor:
 
 @router.post("/orders/{order_id}/reviews", status_code=201, response_model=ReviewPublic)
 async def submit_review(order_id: str, body: ReviewCreate, runtime: RuntimeDep, principal: Supervision) -> ReviewPublic:
-    """Record a customer feedback form or a supervisor's call-back for a repaired order."""
-    command = domain.SubmitReview(actor(principal), **body.model_dump())
+    """Record a customer feedback form or a supervisor's call-back for a repaired order (a paper
+    form entered late carries `reviewed_at`: the event's occurred time, beside the recorded one)."""
+    command = domain.SubmitReview(actor(principal), **body.model_dump(), now=runtime.clock())
     done = await handlers.review(runtime, order_id, command, principal.actor, correlation_id())
     review = done.payloads[0]
     assert isinstance(review, catalog.OrderReviewed)
