@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -102,7 +104,7 @@ class Settings(BaseSettings):
     def distributed(self) -> bool:
         return self.kafka_bootstrap is not None
 
-    def check_secrets(self) -> None:
+    def check_secrets(self, running: Sequence[str] | None = None) -> None:
         """Refuse to start a non-demo process with a default or published secret.
 
         Called at start-up (`python -m app`, and every Runtime.start); the embedded demo (DEMO=true,
@@ -111,7 +113,8 @@ class Settings(BaseSettings):
         if self.demo:
             return
         problems = []
-        verifies_platforms = "intake" in self.service_names and self.role in ("api", "all")
+        services = self.service_names if running is None else running  # what the process really serves
+        verifies_platforms = "intake" in services and self.role in ("api", "all")
         if verifies_platforms and self.platform_secret.get_secret_value().strip() in KNOWN_SECRETS:
             problems.append("PLATFORM_SECRET is unset or a published default (demo-platform-secret, change-me...)")
         link = self.notify_link_secret  # unset: no status links at all (only the demo signs)

@@ -117,7 +117,8 @@ class Runtime:
             wakeup.set()
 
     async def start(self) -> None:
-        self.settings.check_secrets()  # however the app was served (python -m app, uvicorn --factory, tests)
+        # however the app was served (python -m app, uvicorn --factory, tests)
+        self.settings.check_secrets([service.name for service in self.services])
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
             log_tasks_on(signal.SIGUSR1)
         async with _startup_lock(self.engine):
