@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: install run test lint bench demo up down clean
+.PHONY: install run test lint scan bench demo up down clean
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,11 @@ lint: install
 	$(BIN)/ruff check libs services app tests bench deploy
 	$(BIN)/mypy
 	PYTHONPATH=$(CURDIR) $(BIN)/lint-imports
+
+scan:  ## deployment hardening: checkov over deploy/k8s and the Dockerfile (own venv: checkov pins its own dependencies)
+	test -x .venv-scan/bin/checkov || ($(PY) -m venv .venv-scan && .venv-scan/bin/pip install -q --disable-pip-version-check checkov==3.3.30)
+	.venv-scan/bin/checkov --config-file deploy/k8s/.checkov.yaml -d deploy/k8s
+	.venv-scan/bin/checkov -f deploy/Dockerfile --framework dockerfile --compact --quiet
 
 bench: install  ## benchmarks: figures and ratios against baselines measured in the same run
 	$(PYTHON) -m bench

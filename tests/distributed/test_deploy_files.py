@@ -230,3 +230,17 @@ def test_compose_commits_no_working_secret_and_no_demo() -> None:
             assert ("PLATFORM_SECRET" in env) is ("INTAKE_ID_KEY" in env) is intake_api, name
             for port in service.get("ports", []):
                 assert name == "gateway" or str(port).startswith("127.0.0.1:"), f"{name} published on every address"
+
+
+COMPOSE_WRITABLE_ROOT = {"kafka", "topic"}  # the image renders its config under /opt/kafka at start (as in k8s)
+
+
+def test_every_compose_container_is_locked_down() -> None:
+    """The app containers were; Kafka, the topic job and PostgreSQL ran as root with every capability."""
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    for name, service in compose["services"].items():
+        user = str(service.get("user", ""))
+        assert user and not user.startswith(("0", "root")), f"{name} runs as root"
+        assert service.get("cap_drop") == ["ALL"], name
+        assert "no-new-privileges:true" in service.get("security_opt", []), name
+        assert service.get("read_only") is (name not in COMPOSE_WRITABLE_ROOT), name
