@@ -7,7 +7,7 @@ from libs.web.app import build_app
 from libs.web.runtime import Runtime, ServiceSpec
 from services.dispatch import reference
 from services.dispatch.api import router
-from services.dispatch.jobs import sla_watcher
+from services.dispatch.jobs import parts_watcher, sla_watcher
 from services.dispatch.projection import PROJECTION
 
 
@@ -16,7 +16,7 @@ async def setup(runtime: Runtime) -> None:
     await reference.create_tables(runtime.engine)
 
 
-SERVICE = ServiceSpec(name="dispatch", router=router, projections=[PROJECTION], jobs=[sla_watcher], setup=setup)
+SERVICE = ServiceSpec(name="dispatch", router=router, projections=[PROJECTION], jobs=[sla_watcher, parts_watcher], setup=setup)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -15,10 +15,12 @@ from services.dispatch.domain.order import (
     Refused,
     Repair,
     RespondComplaint,
+    ResumeForParts,
     ResumeSla,
     State,
     occurred_at,
 )
+from services.dispatch.domain.parts_wait import PartsOrderSeen
 from services.dispatch.domain.sla import (
     DEFAULT_POLICY,
     BusinessCalendar,
@@ -43,11 +45,13 @@ __all__ = [
     "Dispatch",
     "EscalateBreaches",
     "Invalid",
+    "PartsOrderSeen",
     "PauseSla",
     "Reassign",
     "Refused",
     "Repair",
     "RespondComplaint",
+    "ResumeForParts",
     "ResumeSla",
     "SlaClock",
     "SlaPolicy",

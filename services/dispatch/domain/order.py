@@ -11,14 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 from libs.events import catalog, errors
 from services.dispatch.domain.sla import DEFAULT_POLICY, SlaClock, SlaPolicy
 
+if TYPE_CHECKING:
+    from services.dispatch.domain.parts_wait import PartsOrderSeen
+
 Status = Literal["new", "reported", "dispatched", "arrived", "repaired"]
-PauseReason = Literal["parts_on_order", "customer_unreachable", "customer_rescheduled"]
+PauseReason = catalog.PauseReason
 ON_SITE = "on_site"
 
 
@@ -57,6 +60,7 @@ class State:
     technician_id: str | None = None
     paused_since: datetime | None = None
     pauses: tuple[tuple[datetime, datetime], ...] = ()
+    waiting_for: str | None = None  # the parts order the running pause waits for (domain/parts_wait.py)
     arrived_at: datetime | None = None
     last_step_at: datetime | None = None  # latest lifecycle step, for ordering offline updates
     escalated: frozenset[str] = frozenset()  # SLA breaches already escalated
@@ -113,6 +117,7 @@ class PauseSla:
     at: datetime
     now: datetime
     note: str = ""
+    parts_order: PartsOrderSeen | None = None  # the parts order a parts_on_order pause waits for
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,16 @@ class EscalateBreaches:
     policy: SlaPolicy = DEFAULT_POLICY
 
 
-Command = Dispatch | Reassign | PauseSla | ResumeSla | Arrive | Repair | RespondComplaint | EscalateBreaches
+@dataclass(frozen=True)
+class ResumeForParts:
+    """What the parts watcher asks: the parts order this order waits for was received."""
+
+    parts_order_id: str
+    at: datetime  # when the wait ended (parts_wait.resume_at)
+
+
+Command = (Dispatch | Reassign | PauseSla | ResumeSla | Arrive | Repair | RespondComplaint | EscalateBreaches
+           | ResumeForParts)
 
 
 def occurred_at(command: Command) -> datetime:

@@ -26,10 +26,15 @@ class ReassignIn(DispatchIn):
     reason: Note = Field(min_length=1)
 
 
+PartsOrderId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
 class PauseIn(Body):
     reason: Literal["parts_on_order", "customer_unreachable", "customer_rescheduled"]
     note: Note = ""
     occurred_at: WindowMoment | None = Field(None, description="when it happened (offline updates); default now")
+    parts_order_id: PartsOrderId | None = Field(
+        None, description="with reason parts_on_order: the parts order waited for; its receipt resumes the SLA")
 
 
 class ResumeIn(Body):

@@ -11,6 +11,19 @@ from pydantic import BaseModel, Field
 SlaStateName = Literal["on_time", "at_risk", "breached", "paused", "met"]
 
 
+class PartsLine(BaseModel):
+    part_no: str
+    quantity: int
+
+
+class PartsWait(BaseModel):
+    """The parts order a parts_on_order pause waits for: what was requested, and its receipt."""
+
+    parts_order_id: str
+    lines: list[PartsLine] = Field(description="as requested (empty until dispatch has seen the request)")
+    received_at: datetime | None = None
+
+
 class QueueItem(BaseModel):
     order_id: str
     status: str
@@ -31,6 +44,7 @@ class QueueItem(BaseModel):
     escalated: bool
     window_start: datetime | None = None  # the appointment window, once booked
     window_end: datetime | None = None
+    waiting_for_parts: PartsWait | None = None  # a parts_on_order pause linked to its parts order
 
 
 class TechnicianLoad(BaseModel):
