@@ -13,7 +13,6 @@ from services.dispatch.domain import (
     Invalid,
     PartsOrderSeen,
     PauseSla,
-    Refused,
     ResumeForParts,
     ResumeSla,
     SlaPolicy,
@@ -60,7 +59,7 @@ def test_a_parts_order_for_this_very_order_is_accepted() -> None:
 
 
 def test_a_parts_order_already_received_is_nothing_to_wait_for() -> None:
-    with pytest.raises(Refused, match="nothing to wait for"):
+    with pytest.raises(Invalid, match="nothing to wait for"):
         decide(dispatched(), PauseSla("parts_on_order", at(1), at(1), parts_order=PartsOrderSeen(
             "po-1", maker="gree", received_at=at(0.8))))
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from libs.events import catalog
 from libs.events.catalog import Payload
 from libs.events.decider import Fact, Rules
-from services.dispatch.domain.order import Invalid, Refused, State
+from services.dispatch.domain.order import Invalid, State
 
 FIELD = "parts_order_id"
 
@@ -68,7 +68,7 @@ def link_check(state: State, reason: catalog.PauseReason, seen: PartsOrderSeen |
     if seen.for_order_id not in (None, state.order_id):
         raise Invalid(FIELD, f"parts order {seen.parts_order_id} is for order {seen.for_order_id}")
     if seen.received_at is not None:
-        raise Refused(f"parts order {seen.parts_order_id} was received at {seen.received_at.isoformat()}; "
+        raise Invalid(FIELD, f"parts order {seen.parts_order_id} was received at {seen.received_at.isoformat()}; "
                       "nothing to wait for")
 
 
