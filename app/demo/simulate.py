@@ -29,7 +29,7 @@ from app.demo import world
 from libs.events.chinatime import CHINA, month_of
 from libs.events.clock import ManualClock
 from libs.web.runtime import Runtime
-from services.dispatch.jobs import watch_once
+from services.dispatch.jobs import resume_received_once, watch_once
 
 Step = Callable[[], Awaitable[None]]
 Progress = Callable[[float, str], None]
@@ -266,14 +266,38 @@ class Demo:
         self.after(arrive, lambda: self.arrive(order))
 
     async def wait_for_parts(self, order: Order) -> None:
-        base = f"/dispatch/orders/{order.id}/sla"
-        paused = await self.call("sla pause", "POST", f"{base}/pause", self._tech(order),
-                                 json={"reason": "parts_on_order", "note": "压缩机缺货, 已向厂家订件"})
-        if paused is not None:
-            async def resume() -> None:
-                if await self.call("sla resume", "POST", f"{base}/resume", self._tech(order), json={"note": "配件到货"}):
+        """The outlet orders the part from the dealer for this order and pauses the SLA naming
+        that parts order; the dealer ships at cost, the outlet receives, and dispatch's parts
+        watcher resumes the SLA by itself (issue 17)."""
+        assert order.outlet is not None
+        number, _name, cost = self.rng.choice(world.PARTS[order.category])
+        requested = await self.call("parts order", "POST", "/parts/orders", self._tech(order), json={
+            "maker": order.maker.id, "outlet_id": order.outlet.id, "supplier": f"dealer-{order.maker.id}",
+            "lines": [{"part_no": number, "quantity": 1}], "for_order_id": order.id})
+        if requested is None:
+            return
+        pid = requested["id"]
+        paused = await self.call("sla pause", "POST", f"/dispatch/orders/{order.id}/sla/pause", self._tech(order),
+                                 json={"reason": "parts_on_order", "note": "压缩机缺货, 已向厂家订件",
+                                       "parts_order_id": pid})
+        if paused is None:
+            return
+
+        async def ship() -> None:
+            await self.call("parts shipment", "POST", f"/parts/orders/{pid}/shipment",
+                            world.staff(order.maker.id, "dispatcher"),
+                            json={"lines": [{"part_no": number, "quantity": 1, "unit_cost_fen": cost}]})
+            self.after(self.rng.uniform(12, 48), receive)
+
+        async def receive() -> None:
+            if await self.call("parts receipt", "POST", f"/parts/orders/{pid}/receipt", self._tech(order), json={}):
+                await self.sync()
+                self.stats.calls["parts watcher pass"] += 1
+                if await resume_received_once(self.runtime):
                     self.after(self.rng.uniform(1, 3), lambda: self.arrive(order))
-            self.after(self.rng.uniform(24, 96), resume)
+
+        # Most waits end within the demo's weeks; the last ones are still waiting when it ends.
+        self.after(self.rng.uniform(12, 48), ship)
 
     def _tech(self, order: Order) -> str:
         return world.technician_key(order.outlet.provider_id if order.outlet else "")
