@@ -71,6 +71,7 @@ class Order:
     outlet: world.Outlet | None = None
     technician: str = ""
     fate: str = ""  # a rare path this order is made to take (see SHOWCASE)
+    return_due: bool = False  # a returnable part was fitted and its faulty unit is not back yet
 
 
 class Demo:
@@ -180,7 +181,7 @@ class Demo:
         for maker in world.MAKERS:
             for category, models in maker.models.items():
                 for number, name, cost in world.PARTS[category]:
-                    returnable = cost >= 18000  # the expensive ones go back to the maker (旧件返还)
+                    returnable = world.returnable(cost)
                     await self.call("part", "POST", "/parts/catalogue", world.staff(maker.id, "dispatcher"), json={
                         "maker": maker.id, "part_no": number, "name": name, "fits_models": list(models),
                         "returnable": returnable, "return_within_days": 15 if returnable else None,
@@ -327,6 +328,11 @@ class Demo:
         if done is None:
             return
         self._repaired.append(order)
+        returned = [str(p["part_no"]) for p in parts if world.returnable(cost_of(str(p["part_no"])))]
+        if returned:  # 旧件返还: settlement waits for it (the default policy); a few never come back
+            order.return_due = True
+            if rng.random() < 0.9:
+                self.after(rng.uniform(2, 72), lambda: self.send_back(order, returned[0]))
         if rng.random() < 0.75:
             self.after(rng.uniform(4, 72), lambda: self.review(order))
         if rng.random() < 0.06 or order.fate == "complaint":
@@ -337,12 +343,26 @@ class Demo:
         await self.sync()
         waiting: list[Order] = []
         for order in self._repaired:
-            if self.rng.random() < 0.2:
+            if order.return_due or self.rng.random() < 0.2:
                 waiting.append(order)
                 continue
             await self.call("settle", "POST", f"/settlements/{order.id}", world.staff(order.maker.id, "finance"),
                             json={"distance_km": self.rng.choice((3, 8, 15, 25, 40))})
         self._repaired = waiting
+
+    async def send_back(self, order: Order, part_no: str) -> None:
+        """The outlet ships the faulty part back; the maker's warehouse receives it a few days later."""
+        shipped = await self.call("part return", "POST", "/parts/returns", self._tech(order), json={
+            "order_id": order.id, "part_no": part_no, "faulty_serial": f"F-{order.id[-8:]}", "waybill": "SF-DEMO"})
+        if shipped is None:
+            return
+
+        async def receive() -> None:
+            if await self.call("part return receipt", "POST", f"/parts/returns/{shipped['id']}/receipt",
+                               world.staff(order.maker.id, "dispatcher"), json={"note": "旧件已收"}):
+                await self.sync()  # settlement's returns read model sees the receipt before finance settles
+                order.return_due = False
+        self.after(self.rng.uniform(24, 120), receive)
 
     async def review(self, order: Order) -> None:
         rng = self.rng
@@ -409,6 +429,10 @@ class Demo:
             for maker in world.MAKERS:
                 await self.call("close month", "POST", f"/quality/months/{month}/close", world.staff(maker.id, "supervisor"))
         return close
+
+
+def cost_of(part_no: str) -> int:
+    return next(cost for parts in world.PARTS.values() for no, _name, cost in parts if no == part_no)
 
 
 def _next_local(moment: datetime, hour: int) -> datetime:

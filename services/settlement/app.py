@@ -8,6 +8,7 @@ from libs.web.runtime import Runtime, ServiceSpec
 from services.settlement.api import router
 from services.settlement.projection import PROJECTION
 from services.settlement.reference import create_tables
+from services.settlement.returns_projection import PROJECTION as RETURNS
 
 
 async def setup(runtime: Runtime) -> None:
@@ -15,7 +16,7 @@ async def setup(runtime: Runtime) -> None:
     await create_tables(runtime.engine)
 
 
-SERVICE = ServiceSpec(name="settlement", router=router, projections=[PROJECTION], setup=setup)
+SERVICE = ServiceSpec(name="settlement", router=router, projections=[PROJECTION, RETURNS], setup=setup)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -56,7 +56,7 @@ async def test_the_demo_walks_every_step_and_a_seed_repeats_it(tmp_path: Path) -
         "quality.month_closed",
     }
     # Waiting for parts: the pause names its parts order, and the receipt resumes it (issue 17).
-    assert {"parts_order.requested", "parts_order.shipped", "parts_order.received"} <= types
+    assert {"parts_order.requested", "parts_order.shipped", "parts_order.received", "part_return.received"} <= types
     assert any(e.data.get("cause") == "parts_received" for e in events if e.type == "order.sla_resumed")
     channels = {e.data["channel"] for e in events if e.type == "order.reported"}
     assert channels == {"partner", "platform"}

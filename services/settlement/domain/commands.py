@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from services.settlement.domain.returns import PartsReturns
 from services.settlement.domain.standards import FeeStandard
 
 
@@ -13,6 +14,7 @@ class ApproveSettlement:
     settlement_id: UUID
     standard: FeeStandard | None
     distance_km: int | None = None
+    returns: PartsReturns | None = None  # returnable parts and their returns (domain/returns.py)
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class CorrectSettlement:
     reason: str
     standard: FeeStandard | None
     distance_km: int | None = None
+    returns: PartsReturns | None = None  # returnable parts and their returns (domain/returns.py)
 
 
 @dataclass(frozen=True)
