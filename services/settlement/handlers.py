@@ -12,12 +12,14 @@ from libs.events import catalog
 from libs.events.chinatime import local_day
 from libs.events.command import Committed, execute
 from libs.events.errors import Missing
+from libs.web.consistency import ReadModelBehind
 from libs.web.runtime import Runtime
 from services.settlement.domain import DECIDER, ApproveSettlement, Command, CorrectSettlement, State
 from services.settlement.domain import returns as part_returns
 from services.settlement.domain.pricing import RepairFacts
 from services.settlement.domain.standards import FeeStandard
 from services.settlement.reference import standard_in_force
+from services.settlement.returns_projection import PROJECTION as RETURNS
 from services.settlement.returns_projection import received_parts
 
 SOURCE = "settlement"
@@ -63,4 +65,11 @@ async def parts_returns(runtime: Runtime, order_id: str, facts: RepairFacts) -> 
         if part_returns.returnable_in(await _history(runtime, f"part-{facts.maker}:{no}")):
             returnable.add(no)
     received = await received_parts(runtime.engine, order_id) if returnable else frozenset()
+    if returnable - received:  # before waiting or withholding: the read model has seen every receipt committed
+        head = await runtime.store.head_position()
+        reached = await runtime.watermarks.wait_for(RETURNS.name, head, runtime.settings.read_your_writes_wait)
+        if reached < head:
+            raise ReadModelBehind(f"the read model {RETURNS.name} is at position {reached}, not yet at {head}; "
+                                  "retry shortly", min_position=head, position=reached)
+        received = await received_parts(runtime.engine, order_id)
     return part_returns.PartsReturns(part_returns.policy_of(facts.maker, policies), frozenset(returnable), received)

@@ -52,8 +52,7 @@ async def test_settlement_waits_for_the_faulty_parts_return(api: Any) -> None:
     await api.sync()
     assert (await _approve(api)).status_code == 409  # on its way is not back
     await _ok(await api.client.post(f"/parts/returns/{shipped['id']}/receipt", json={}, headers=auth("dispatcher")))
-    await api.sync()
-    settled = (await _ok(await _approve(api)))["settlement"]
+    settled = (await _ok(await _approve(api)))["settlement"]  # right after the receipt: the approval waits for it
     assert [x["amount_fen"] for x in settled["lines"] if x["kind"] == "part"] == [12000, 4500]
 
     live = await dump_read_model(api.runtime.engine, RETURNS.metadata)
