@@ -18,7 +18,7 @@ run: install  ## all four services on the embedded default (SQLite under ./data)
 	DEMO=true $(PYTHON) -m app
 
 test: install  ## the whole suite: unit, integration (PostgreSQL + both brokers), e2e
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n 2 --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check libs services app tests bench deploy

@@ -26,8 +26,6 @@ async def _run(args: argparse.Namespace, database_url: str) -> int:
     engine = create_engine(database_url)
     try:
         await migrate(engine)
-        async with engine.begin() as conn:
-            await auth.ensure_tables(conn)
         if args.action == "create":
             key = await auth.create_principal(
                 engine, system_clock, id=args.id, role=args.role, name=args.name, party=args.party,

@@ -35,7 +35,7 @@ from libs.events.settings import Settings
 from libs.events.store import store_for
 from libs.web.runtime import Runtime
 from services.settlement.domain.standards import FeeStandardCreate
-from services.settlement.reference import add_standard, create_tables
+from services.settlement.reference import add_standard
 from services.settlement.whatif import WhatIfRequest, draft_standard, what_if
 
 WHATIF_ORDERS = int(os.environ.get("WHATIF_ORDERS", "5000"))
@@ -171,7 +171,6 @@ async def _what_if(report: Report) -> None:
             f"what-if: loaded {WHATIF_ORDERS:,} orders x 4 events in "
             f"{time.perf_counter() - started:.1f}s"
         )
-        await create_tables(engine)
         live = FeeStandardCreate.model_validate(factory.standard_body(provider_id="*"))
         await add_standard(engine, live, system_clock, "bench")
         body = factory.standard_body(

@@ -53,6 +53,7 @@ BODY: dict[str, Any] = {
     "fault": "不制冷",
 }
 RAW = json.dumps(BODY, ensure_ascii=False).encode()
+REF = BODY["partner_ref"].encode()
 
 
 def bare_app(pool: asyncpg.Pool) -> FastAPI:
@@ -71,7 +72,8 @@ def bare_app(pool: asyncpg.Pool) -> FastAPI:
 
 def post(client: httpx.AsyncClient, headers: Callable[[int], dict[str, str]]) -> Callable[[int], Awaitable[None]]:
     async def one(n: int) -> None:
-        response = await client.post("/orders", content=RAW, headers=headers(n))
+        raw = RAW.replace(REF, b"JD-%012d" % n)  # one reference per order (a repeated one is a 409)
+        response = await client.post("/orders", content=raw, headers=headers(n))
         if response.status_code != 201:
             raise RuntimeError(f"{response.status_code}: {response.text}")
 

@@ -21,8 +21,10 @@ PUBLISHED: dict[str, Any] = {
 
 
 def order_body(**changes: Any) -> dict[str, Any]:
-    """The published body with top-level or dotted changes (`**{"product.brand": "美的"}`)."""
+    """The published body with top-level or dotted changes (`**{"product.brand": "美的"}`) and,
+    unless one is given, a reference of its own (one partner reference is one order)."""
     body = copy.deepcopy(PUBLISHED)
+    body["partner_ref"] = f"JD-{uuid.uuid4().hex[:12]}"
     for path, value in changes.items():
         *parents, leaf = path.split(".")
         node = body

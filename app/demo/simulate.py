@@ -1,6 +1,7 @@
 """The demo simulation: months of after-sales work driven through the real HTTP API.
 
-Every order is played as a chain of timed steps (report, dispatch, arrive, repair,
+Every order is played as a chain of timed steps (report, dispatch with or without an
+appointment window, the customer's reschedule on the status page, on the way, arrive, repair,
 settle, review, complaints, escalations) on one event heap; the manual clock jumps to
 each step's time before the request, so the events carry simulated times and the SLA
 rules see realistic deadlines. The random generator is seeded: the same seed and end
@@ -29,7 +30,10 @@ from app.demo import world
 from libs.events.chinatime import CHINA, month_of
 from libs.events.clock import ManualClock
 from libs.web.runtime import Runtime
+from services.dispatch.handlers import load_order, offered_slots, policy_for
 from services.dispatch.jobs import resume_received_once, watch_once
+from services.dispatch.leads import route_once
+from services.notify.links import status_url
 
 Step = Callable[[], Awaitable[None]]
 Progress = Callable[[float, str], None]
@@ -38,7 +42,10 @@ Progress = Callable[[float, str], None]
 
 # The first orders of every run take the rare paths once each, so even a short demo shows every step;
 # after them chance decides (platform reports, escalations, pauses, late visits, complaints).
-SHOWCASE = ("platform", "escalate", "pause", "late", "complaint", "platform complaint")
+# what technicians note (seed 003): accessories, replacements, maintenance, and one no rule knows
+LEAD_TEXTS = ("客户有意购买空调支架", "洗衣机需要座架", "老冰箱想以旧换新", "客户询问清洗保养和延保", "问起热水器")
+SHOWCASE = ("platform", "escalate", "pause", "late", "complaint", "platform complaint", "reschedule", "window missed")
+WINDOW = timedelta(hours=2)  # dispatch's appointment window (services/dispatch/domain/windows.py)
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -79,12 +86,15 @@ class Demo:
 
     def __init__(self, client: httpx.AsyncClient, clock: ManualClock, rng: random.Random, runtime: Runtime) -> None:
         self.client, self.clock, self.rng, self.runtime = client, clock, rng, runtime
+        # leads draw from their own stream, so the rest of the demo stays what it was for a seed
+        self.lead_rng = random.Random(str(rng.getstate()[1][:8]))
         self.sync = runtime.sync
         self.stats = Stats()
         self._heap: list[tuple[datetime, int, Step]] = []
         self._seq = itertools.count()
         self._serial = itertools.count(1)
         self._repaired: list[Order] = []
+        self._returns_lost: set[str] = set()  # makers whose first faulty part was never sent back
         self._routes: list[tuple[str, re.Pattern[str]]] = []
 
     # ----- plumbing -----
@@ -125,6 +135,7 @@ class Demo:
         self.clock.set(start)
         await self.load_routes()
         await self.setup(start)
+        await self.certify(start, end)
         day = start
         while day < end:
             for _ in range(self._poisson(orders_per_day)):
@@ -174,6 +185,20 @@ class Demo:
                 "parts_price_list": {p[0]: p[2] for parts in world.PARTS.values() for p in parts},
             })
         await self.stock_parts(start)
+
+    async def certify(self, start: datetime, end: datetime) -> None:
+        """gree certifies every technician for its categories (seeds 001, 002); the dates are spread
+        so that at the end some hold for long, some run out within weeks and a few have lapsed."""
+        for outlet in world.OUTLETS:
+            for i, technician in enumerate(outlet.technicians):
+                for j, category in enumerate(sorted(world.MAKERS[0].models)):
+                    days = (len(outlet.id) + 7 * i + 11 * j) % 50 - 5  # from the end: 5 days before to 44 after
+                    until = max(start, end + timedelta(days=days)).astimezone(CHINA).date()
+                    await self.call("certification", "POST",
+                                    f"/dispatch/outlets/{outlet.id}/technicians/{technician}/certifications",
+                                    world.staff("gree", "supervisor"), json={
+                                        "maker": "gree", "category": category, "valid_until": until.isoformat(),
+                                        "certificate_no": f"GREE-{outlet.id}-{technician}-{j}"})
 
     async def stock_parts(self, start: datetime) -> None:
         """Each maker's parts catalogue (at the price list's cost) and a first delivery to every outlet."""
@@ -247,10 +272,22 @@ class Demo:
         outlet = self.rng.choice(world.outlets_for(order.city, order.county)[:2])
         order.outlet, order.technician = outlet, self.rng.choice(outlet.technicians)
         desk = world.staff(order.maker.id, "dispatcher")
-        done = await self.call("dispatch", "POST", f"/dispatch/orders/{order.id}/dispatch", desk, json={
-            "outlet_id": outlet.id, "technician_id": order.technician,
-        })
+        body = {"outlet_id": outlet.id, "technician_id": order.technician}
+        booked = None  # a third of the visits are booked into a window with the customer
+        moves = order.fate == "reschedule" or self.rng.random() < 0.05  # ... and some customers move it later
+        if moves or order.fate == "window missed" or self.rng.random() < 0.3:
+            # a window to be moved starts far enough ahead for the policy's notice (2 h)
+            booked = await self._free_window(order, outlet.id, self.clock() + timedelta(hours=3) if moves else None)
+            if booked is not None:
+                body["window_start"] = booked.isoformat()
+        done = await self.call("dispatch", "POST", f"/dispatch/orders/{order.id}/dispatch", desk, json=body)
         if done is None:
+            return
+        if booked is not None:
+            if moves:
+                self.after(self.rng.uniform(0.1, 0.5), lambda: self.reschedule(order, booked))
+            else:
+                self._visit(order, booked, missed=order.fate == "window missed" or self.rng.random() < 0.05)
             return
         sla = 4.0 if order.city.capital else 12.0
         # Waiting for parts: the SLA clock pauses, the order stays in the queue for days.
@@ -264,7 +301,47 @@ class Demo:
             self.after(sla * 1.1, self.watch)
             if self.rng.random() < 0.3 or order.fate == "platform complaint":
                 self.after(sla * 1.12, lambda: self.platform_complaint(order))
-        self.after(arrive, lambda: self.arrive(order))
+        self._arrive_at(order, self.clock() + timedelta(hours=arrive))
+
+    async def _free_window(self, order: Order, outlet_id: str, after: datetime | None = None) -> datetime | None:
+        """The start of the outlet's first window with room (after `after`), as dispatch offers it."""
+        await self.sync()  # the bookings so far are in dispatch's queue
+        policy = await policy_for(self.runtime.engine, await load_order(self.runtime.store, order.id))
+        slots = await offered_slots(self.runtime.engine, outlet_id, self.clock(), policy)
+        free = [s.window.start for s in slots if s.free > 0 and (after is None or s.window.start > after)]
+        return free[self.rng.randrange(min(len(free), 3))] if free else None
+
+    async def reschedule(self, order: Order, booked: datetime) -> None:
+        """The customer moves the window to a later one on the status page (the signed link)."""
+        later = await self._free_window(order, order.outlet.id if order.outlet else "", booked + WINDOW)
+        first = (await self.runtime.store.read_stream(order.id))[0].occurred_at
+        link = status_url(self.runtime.settings, order.id, first)
+        if later is None or link is None:
+            self._visit(order, booked, missed=False)
+            return
+        self.stats.calls["customer reschedule"] += 1
+        answer = await self.client.post(link[link.index("/s/"):] + "/reschedule", data={"window_start": later.isoformat()})
+        if answer.status_code != 303:
+            self.stats.refused["customer reschedule"] += 1
+            self.stats.examples.append(f"customer reschedule -> {answer.status_code} {answer.text[:300]}")
+            return
+        self._visit(order, later, missed=False)
+
+    def _visit(self, order: Order, window_start: datetime, *, missed: bool) -> None:
+        """The visit in its window, or (now and then) after it: late in the SLA figures."""
+        offset = self.rng.uniform(2.3, 3.5) if missed else self.rng.uniform(0.1, 1.7)
+        self._arrive_at(order, window_start + timedelta(hours=offset))
+
+    def _arrive_at(self, order: Order, when: datetime) -> None:
+        """Most technicians say they are on the way (the customer is told the estimate) before arriving."""
+        setting_out = when - timedelta(hours=self.rng.uniform(0.3, 0.8))
+        if self.rng.random() < 0.7 and setting_out > self.clock():
+            self.at(setting_out, lambda: self.on_the_way(order, when))
+        self.at(when, lambda: self.arrive(order))
+
+    async def on_the_way(self, order: Order, eta: datetime) -> None:
+        await self.call("on the way", "POST", f"/dispatch/orders/{order.id}/on-the-way", self._tech(order),
+                        json={"eta": eta.replace(second=0, microsecond=0).isoformat()})
 
     async def wait_for_parts(self, order: Order) -> None:
         """The outlet orders the part from the dealer for this order and pauses the SLA naming
@@ -295,7 +372,7 @@ class Demo:
                 await self.sync()
                 self.stats.calls["parts watcher pass"] += 1
                 if await resume_received_once(self.runtime):
-                    self.after(self.rng.uniform(1, 3), lambda: self.arrive(order))
+                    self._arrive_at(order, self.clock() + timedelta(hours=self.rng.uniform(1, 3)))
 
         # Most waits end within the demo's weeks; the last ones are still waiting when it ends.
         self.after(self.rng.uniform(12, 48), ship)
@@ -319,24 +396,65 @@ class Demo:
             parts.append({"part_no": number, "name": name, "quantity": 1, "original": original,
                           "unit_cost_fen": cost if rng.random() > 0.05 else int(cost * 1.6)})
         hours = round(rng.uniform(0.5, 2.5) if rng.random() > 0.04 else rng.uniform(6, 9), 1)
-        done = await self.call("repair", "POST", f"/dispatch/orders/{order.id}/repair", self._tech(order), json={
+        body = {
             "diagnosis": order.fault[1], "solution": order.fault[2], "parts": parts, "labour_hours": str(hours),
             "departed_at": self.clock().isoformat(), "test_result": "试机正常",
             "cause_analysis": "部件老化" if rng.random() < 0.6 else "使用环境恶劣",
-            "sales_opportunity": "客户有意购买空调支架" if rng.random() < 0.1 else None,
-        })
+            "sales_opportunity": self.lead_rng.choice(LEAD_TEXTS) if self._notes_opportunity(order) else None,
+        }
+        done = await self.call("repair", "POST", f"/dispatch/orders/{order.id}/repair", self._tech(order), json=body)
         if done is None:
             return
+        if body["sales_opportunity"]:
+            self.after(0.5, lambda: self.open_leads(order))
         self._repaired.append(order)
         returned = [str(p["part_no"]) for p in parts if world.returnable(cost_of(str(p["part_no"])))]
-        if returned:  # 旧件返还: settlement waits for it (the default policy); a few never come back
-            order.return_due = True
-            if rng.random() < 0.9:
+        if returned:  # 旧件返还: settlement waits for it (the default policy); a few never come back:
+            order.return_due = True  # each maker's first one (so every maker has one outstanding) and one in ten
+            first = order.maker.id not in self._returns_lost
+            self._returns_lost.add(order.maker.id)
+            if rng.random() < 0.9 and not first:
                 self.after(rng.uniform(2, 72), lambda: self.send_back(order, returned[0]))
         if rng.random() < 0.75:
             self.after(rng.uniform(4, 72), lambda: self.review(order))
         if rng.random() < 0.06 or order.fate == "complaint":
             self.after(rng.uniform(2, 48), lambda: self.complain(order))
+
+    def _notes_opportunity(self, order: Order) -> bool:
+        """One repair in ten; gree runs a service-marketing drive (seed 003: technicians trained to
+        sell), so its technicians note one more in four (from the leads' own random stream)."""
+        noted = self.rng.random() < 0.1
+        return noted or (order.maker.id == "gree" and self.lead_rng.random() < 0.25)
+
+    async def open_leads(self, order: Order) -> None:
+        """The dispatch service's lead router at this simulated moment (as `watch` runs the SLA
+        watcher), then the maker's desk works the order's lead, if it has one."""
+        await self.sync()
+        self.stats.calls["lead router pass"] += 1
+        await route_once(self.runtime)
+        await self.sync()
+        path = f"/dispatch/leads/{order.id}"
+        if (await self.client.get(path, headers=bearer(world.staff(order.maker.id, "dispatcher")))).status_code != 200:
+            return
+        fate = self.lead_rng.random()
+        if fate < 0.15:
+            return  # still open at the end
+        self.after(self.lead_rng.uniform(1, 24), lambda: self.work_lead(order, fate))
+
+    async def work_lead(self, order: Order, fate: float) -> None:
+        key, path = world.staff(order.maker.id, "dispatcher"), f"/dispatch/leads/{order.id}"
+        await self.call("lead contacted", "POST", f"{path}/contacted", key, json={"note": "已致电客户"})
+        if fate < 0.4:
+            return  # contacted, no outcome yet
+        if fate < 0.7:
+            body = {"amount_fen": self.lead_rng.choice((3900, 12900, 259900)), "note": "门店成交"}
+            self.after(self.lead_rng.uniform(1, 48), lambda: self._close_lead(order, "won", body))
+        else:
+            self.after(self.lead_rng.uniform(1, 48), lambda: self._close_lead(order, "lost", {"reason": "客户暂不需要"}))
+
+    async def _close_lead(self, order: Order, outcome: str, body: dict[str, Any]) -> None:
+        await self.call(f"lead {outcome}", "POST", f"/dispatch/leads/{order.id}/{outcome}",
+                        world.staff(order.maker.id, "dispatcher"), json=body)
 
     async def settle_batch(self) -> None:
         """Finance settles yesterday's repairs once a day; a few wait a day or two (some stay open at the end)."""

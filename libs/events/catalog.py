@@ -162,6 +162,29 @@ class OrderSlaResumed(Payload):
     parts_order_id: str | None = None
 
 
+class OrderRescheduled(Payload):
+    """The customer moved the appointment (or booked one) from the status page, within the
+    policy (domain/windows.py). A later window pauses the on-site SLA with reason
+    customer_rescheduled over [sla_paused_from, sla_paused_until); sla_due_at is the new deadline."""
+
+    window_start: CatalogMoment
+    window_end: CatalogMoment
+    previous_start: CatalogMoment | None = None  # None: the customer booked the first window
+    previous_end: CatalogMoment | None = None
+    requested_by: Literal["customer"] = "customer"
+    pause_reason: Literal["customer_rescheduled"] | None = None
+    sla_paused_from: CatalogMoment | None = None
+    sla_paused_until: CatalogMoment | None = None
+    sla_due_at: CatalogMoment
+
+
+class OrderOnTheWay(Payload):
+    """The technician set out for the customer, with an arrival estimate (a new one replaces it)."""
+
+    technician_id: str
+    eta: CatalogMoment
+
+
 class OrderArrived(Payload):
     arrived_at: CatalogMoment
     staff_count: int = Field(ge=1, le=MAX_QUANTITY)
@@ -373,6 +396,78 @@ class PartReturnReceived(Payload):
     note: str = ""
 
 
+class TechnicianCertified(Payload):
+    """The maker certified a technician for a product category until `valid_until` (the last
+    China day it holds, inclusive); stream `certification-{maker}:{outlet_id}:{technician_id}`.
+    A later one for the same category renews or shortens it (seeds 001, 002: 资格认证)."""
+
+    maker: str
+    outlet_id: str
+    provider_id: str
+    technician_id: str
+    category: str
+    valid_until: CatalogDay
+    certificate_no: str = ""
+
+
+class CertificationRevoked(Payload):
+    """The maker withdrew a technician's certification for a category before it expired."""
+
+    maker: str
+    outlet_id: str
+    technician_id: str
+    category: str
+    reason: str
+
+
+class LeadRule(Payload):
+    """One row of a maker's lead routing table: an opportunity whose text holds any keyword
+    is of `category` and goes to `route_to` (a store or a department)."""
+
+    category: str
+    keywords: list[str]
+    route_to: str
+    route_kind: Literal["store", "department"] = "department"
+
+
+class LeadRulesSet(Payload):
+    """A maker's lead routing table (stream `lead-rules-{maker}`); the last set is in force."""
+
+    maker: str
+    rules: list[LeadRule]
+    default_route: str
+    default_kind: Literal["store", "department"] = "department"
+
+
+class LeadOpened(Payload):
+    """A technician's sales opportunity (seed 003) became a lead, classified and routed by the
+    maker's table in force when it was opened; stream `lead-{order_id}`."""
+
+    order_id: str
+    maker: str
+    outlet_id: str | None
+    provider_id: str | None
+    technician_id: str | None
+    category: str
+    route_to: str
+    route_kind: Literal["store", "department"]
+    text: str
+    noted_at: CatalogMoment  # when the technician recorded it (the repair's departure)
+
+
+class LeadContacted(Payload):
+    note: str = ""
+
+
+class LeadWon(Payload):
+    amount_fen: Fen | None = None  # the sale's value, when known
+    note: str = ""
+
+
+class LeadLost(Payload):
+    reason: str
+
+
 @dataclass(frozen=True)
 class EventSpec:
     name: str
@@ -411,6 +506,8 @@ register("order.sla_paused", 1, OrderSlaPausedV1, "dispatch")
 register("order.sla_paused", 2, OrderSlaPaused, "dispatch")
 register("order.sla_resumed", 1, OrderSlaResumedV1, "dispatch")
 register("order.sla_resumed", 2, OrderSlaResumed, "dispatch")
+register("order.rescheduled", 1, OrderRescheduled, "dispatch")
+register("order.on_the_way", 1, OrderOnTheWay, "dispatch")
 register("order.arrived", 1, OrderArrived, "dispatch")
 register("order.repaired", 1, OrderRepaired, "dispatch")
 register("order.settled", 1, OrderSettled, "settlement")
@@ -430,6 +527,13 @@ register("parts_order.shipped", 1, PartsOrderShipped, "parts")
 register("parts_order.received", 1, PartsOrderReceived, "parts")
 register("part_return.shipped", 1, PartReturnShipped, "parts")
 register("part_return.received", 1, PartReturnReceived, "parts")
+register("technician.certified", 1, TechnicianCertified, "dispatch")
+register("certification.revoked", 1, CertificationRevoked, "dispatch")
+register("lead.rules_set", 1, LeadRulesSet, "dispatch")
+register("lead.opened", 1, LeadOpened, "dispatch")
+register("lead.contacted", 1, LeadContacted, "dispatch")
+register("lead.won", 1, LeadWon, "dispatch")
+register("lead.lost", 1, LeadLost, "dispatch")
 
 
 @upcaster("order.escalated", 1)

@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     def check_secrets(self) -> None:
         """Refuse to start a non-demo process with a default or published secret.
 
-        Called once at start-up (`python -m app`, every role); the embedded demo (DEMO=true,
+        Called at start-up (`python -m app`, and every Runtime.start); the embedded demo (DEMO=true,
         `make run` / `make demo`) may run on them, nothing else may.
         """
         if self.demo:

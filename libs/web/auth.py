@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, case, func, inspect, select, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.events.clock import Clock
@@ -124,21 +124,6 @@ def _row(row: Any) -> Principal:
                      row["outlet_id"], row["rate_limit"], row["key_hash"])
 
 
-def _add_missing_columns(sync_conn: Any) -> None:
-    """`create_all` does not add columns to an existing table: a database made before them gets them."""
-    present = {c["name"] for c in inspect(sync_conn).get_columns("principals")}
-    guard = "IF NOT EXISTS " if sync_conn.dialect.name == "postgresql" else ""  # two pods upgrading at once
-    for column in principals.columns:
-        if column.name not in present:
-            kind = column.type.compile(dialect=sync_conn.dialect)
-            sync_conn.execute(text(f"ALTER TABLE principals ADD COLUMN {guard}{column.name} {kind}"))
-
-
-async def ensure_tables(conn: AsyncConnection) -> None:
-    await conn.run_sync(metadata.create_all)
-    await conn.run_sync(_add_missing_columns)
-
-
 async def record_key_event(conn: AsyncConnection, clock: Clock, *, actor: str, principal_id: str, role: str,
                            action: str, fingerprint: str) -> None:
     await conn.execute(key_events.insert().values(
@@ -162,7 +147,6 @@ async def create_principal(
         "outlet_id": outlet_id, "rate_limit": rate_limit, "revoked_at": None,
     }
     async with engine.begin() as conn:
-        await ensure_tables(conn)
         await upsert(conn, principals, [row], ["key_hash"])
         await record_key_event(conn, clock, actor=actor, principal_id=id, role=role, action="created",
                                fingerprint=digest)
@@ -172,7 +156,6 @@ async def create_principal(
 async def rotate_key(engine: AsyncEngine, clock: Clock, principal_id: str, *, actor: str) -> str | None:
     """A new key for an existing principal; its other keys stop working. None: no such principal."""
     async with engine.begin() as conn:
-        await ensure_tables(conn)
         query = select(principals).where(principals.c.id == principal_id, principals.c.revoked_at.is_(None))
         current = (await conn.execute(query.order_by(principals.c.created_at.desc()))).mappings().first()
         if current is None:
@@ -191,7 +174,6 @@ async def rotate_key(engine: AsyncEngine, clock: Clock, principal_id: str, *, ac
 async def revoke(engine: AsyncEngine, clock: Clock, principal_id: str, *, actor: str) -> bool:
     """Revoke every key (and platform secret) of a principal; False: it had none in force."""
     async with engine.begin() as conn:
-        await ensure_tables(conn)
         live = (principals.c.id == principal_id) & principals.c.revoked_at.is_(None)
         rows = (await conn.execute(select(principals.c.key_hash, principals.c.role).where(live))).all()
         if not rows:
@@ -211,7 +193,6 @@ async def revoke(engine: AsyncEngine, clock: Clock, principal_id: str, *, actor:
 async def list_principals(engine: AsyncEngine) -> list[dict[str, Any]]:
     """Every principal with a key in force, newest key first; no hashes, no keys."""
     async with reader(engine).connect() as conn:
-        await conn.run_sync(metadata.create_all)
         query = select(principals).where(principals.c.revoked_at.is_(None)).order_by(principals.c.id)
         rows = (await conn.execute(query)).mappings().all()
     seen: dict[str, dict[str, Any]] = {}
@@ -227,7 +208,6 @@ async def list_principals(engine: AsyncEngine) -> list[dict[str, Any]]:
 
 async def key_history(engine: AsyncEngine, principal_id: str | None = None) -> list[dict[str, Any]]:
     async with reader(engine).connect() as conn:
-        await conn.run_sync(metadata.create_all)
         query = select(key_events).order_by(key_events.c.seq)
         if principal_id is not None:
             query = query.where(key_events.c.principal_id == principal_id)
@@ -241,7 +221,6 @@ async def add_platform_secret(engine: AsyncEngine, clock: Clock, platform_id: st
     secret_id = secrets.token_hex(8)
     now = clock()
     async with engine.begin() as conn:
-        await ensure_tables(conn)
         await conn.execute(platform_secret_rows.update().where(
             platform_secret_rows.c.platform_id == platform_id, platform_secret_rows.c.valid_until.is_(None),
         ).values(valid_until=now + overlap))
@@ -256,7 +235,6 @@ async def platform_secrets(engine: AsyncEngine, platform_id: str, now: datetime)
     """The HMAC secrets a platform's signature may use now: the current one, and during a
     changeover the previous one (newest first). What the intake service verifies against."""
     async with reader(engine).connect() as conn:
-        await conn.run_sync(metadata.create_all)
         t = platform_secret_rows
         query = select(t.c.secret).where(
             t.c.platform_id == platform_id, (t.c.valid_until.is_(None)) | (t.c.valid_until > now),
@@ -267,7 +245,6 @@ async def platform_secrets(engine: AsyncEngine, platform_id: str, now: datetime)
 async def platform_has_secrets(engine: AsyncEngine, platform_id: str) -> bool:
     """Whether the platform was ever given a secret (then only those count, even all expired)."""
     async with reader(engine).connect() as conn:
-        await conn.run_sync(metadata.create_all)
         t = platform_secret_rows
         query = select(t.c.secret_id).where(t.c.platform_id == platform_id).limit(1)
         return (await conn.execute(query)).first() is not None

@@ -59,6 +59,23 @@ def csv_writer(out: _Writer, **options: Any) -> SafeCsvWriter:
     return SafeCsvWriter(out, **options)
 
 
+def completeness_headers(completeness: dict[str, Any]) -> dict[str, str]:
+    """What a download says of its figures (the JSON reads carry `complete`/`incomplete`):
+    `X-Figures-Complete: false` and the projections that missed events."""
+    headers = {"X-Figures-Complete": "true" if completeness["complete"] else "false"}
+    if completeness["incomplete"]:
+        headers["X-Figures-Incomplete"] = ",".join(completeness["incomplete"])
+    return headers
+
+
+def write_completeness(writer: SafeCsvWriter, completeness: dict[str, Any]) -> None:
+    """A last row that a person opening the sheet sees when its figures miss events."""
+    if not completeness["complete"]:
+        writer.writerow([])
+        writer.writerow([f"INCOMPLETE: the {', '.join(completeness['incomplete'])} read model could not apply "
+                         "some events (dead letters); these figures leave them out until they are resolved"])
+
+
 def content_disposition(filename: str, disposition: Literal["attachment", "inline"] = "attachment") -> str:
     """The Content-Disposition value offering `filename` (any Unicode) for download."""
     name = "".join(ch for ch in filename if unicodedata.category(ch)[0] != "C")  # controls, format chars

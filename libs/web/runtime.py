@@ -117,12 +117,11 @@ class Runtime:
             wakeup.set()
 
     async def start(self) -> None:
+        self.settings.check_secrets()  # however the app was served (python -m app, uvicorn --factory, tests)
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
             log_tasks_on(signal.SIGUSR1)
         async with _startup_lock(self.engine):
-            await migrate(self.engine)
-            async with self.engine.begin() as conn:
-                await conn.run_sync(auth.metadata.create_all)
+            await migrate(self.engine)  # every durable table, principals included (libs/events/migrations)
             if self.settings.demo:
                 await auth.create_demo_principals(self.engine, self.clock)
             for projector in self.projectors.values():

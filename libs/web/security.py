@@ -91,7 +91,6 @@ async def drop_demo_keys(runtime: Runtime) -> None:
     if runtime.settings.demo:
         return
     async with runtime.engine.begin() as conn:
-        await auth.ensure_tables(conn)
         gone = await auth.remove_demo_principals(conn)
     if gone:
         log.warning("removed %d demo API keys (DEMO is off)", gone)

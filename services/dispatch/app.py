@@ -4,19 +4,15 @@ from fastapi import FastAPI
 
 from libs.events.settings import Settings
 from libs.web.app import build_app
-from libs.web.runtime import Runtime, ServiceSpec
-from services.dispatch import reference
+from libs.web.runtime import ServiceSpec
+from services.dispatch import certifications, leads
 from services.dispatch.api import router
 from services.dispatch.jobs import parts_watcher, sla_watcher
 from services.dispatch.projection import PROJECTION
 
-
-async def setup(runtime: Runtime) -> None:
-    """Create the owned tables (outlet registry, SLA policies); projections are set up by the runtime."""
-    await reference.create_tables(runtime.engine)
-
-
-SERVICE = ServiceSpec(name="dispatch", router=router, projections=[PROJECTION], jobs=[sla_watcher, parts_watcher], setup=setup)
+# the outlet registry and SLA policies are durable: made by the migrations (app/durable.py)
+SERVICE = ServiceSpec(name="dispatch", router=router, projections=[PROJECTION, certifications.PROJECTION, leads.PROJECTION],
+                      jobs=[sla_watcher, parts_watcher, leads.lead_router])
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

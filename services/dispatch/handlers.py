@@ -22,6 +22,7 @@ from services.dispatch.domain import (
     Command,
     EscalateBreaches,
     Refused,
+    Reschedule,
     ResumeForParts,
     SlaPolicy,
     State,
@@ -56,16 +57,54 @@ async def assign_to(engine: AsyncEngine, outlet_id: str, technician_id: str, sta
     return assignment(outlet_id, found[0] if found else None, technician_id, state)
 
 
-async def window_at(engine: AsyncEngine, outlet_id: str, start: datetime, now: datetime,
-                    policy: SlaPolicy) -> tuple[datetime, datetime]:
-    """Book the window starting at `start` from the outlet's capacity (technicians × working
-    hours of the maker's calendar), or WindowError (422 naming window_start)."""
+async def offered_slots(engine: AsyncEngine, outlet_id: str, now: datetime, policy: SlaPolicy) -> list[windows.Slot]:
+    """The outlet's windows from its capacity (technicians × working hours of the maker's
+    calendar) with what is booked in each, as of `now`."""
     found = await reference.get_outlet(engine, outlet_id)
     technicians = len(found[0].technicians) if found else 0
     booked = windows.booked_per_window(await booked_windows(engine, outlet_id, now))
-    slots = windows.offered(windows.working_intervals(policy.calendar, now), technicians, booked, now)
-    chosen = windows.book(windows.Window(start, start + windows.WindowPolicy().length), slots)
+    return windows.offered(windows.working_intervals(policy.calendar, now), technicians, booked, now)
+
+
+def window_starting(start: datetime) -> windows.Window:
+    return windows.Window(start, start + windows.WindowPolicy().length)
+
+
+async def window_at(engine: AsyncEngine, outlet_id: str, start: datetime, now: datetime,
+                    policy: SlaPolicy) -> tuple[datetime, datetime]:
+    """Book the window starting at `start` from the outlet's capacity, or WindowError (422
+    naming window_start)."""
+    chosen = windows.book(window_starting(start), await offered_slots(engine, outlet_id, now, policy))
     return chosen.start, chosen.end
+
+
+async def customer_windows(runtime: Runtime, order_id: str) -> tuple[State, list[windows.Slot]]:
+    """What the status page offers: the order's state and its outlet's windows with room
+    (none once the order is visited, or when the policy allows no more moves)."""
+    state = await load_order(runtime.store, order_id)
+    if state.status != "dispatched" or not state.outlet_id or not windows.movable(state.window, state.reschedules,
+                                                                                     runtime.clock()):
+        return state, []
+    slots = await offered_slots(runtime.engine, state.outlet_id, runtime.clock(), await policy_for(runtime.engine, state))
+    current = windows.Window(*state.window) if state.window else None
+    return state, [s for s in slots if s.free > 0 and s.window != current]
+
+
+async def reschedule(runtime: Runtime, order_id: str, start: datetime, actor: str,
+                     correlation_id: UUID | None = None) -> Committed[State]:
+    """The customer's move from the status page (the signed link is the credential, so no
+    role check): the window starting at `start`, within the policy (domain/windows.py)."""
+    now = runtime.clock()
+
+    async def command(state: State) -> Command:
+        if state.status == "new":
+            raise Missing(f"order {order_id} not found")
+        policy = await policy_for(runtime.engine, state)
+        slots = await offered_slots(runtime.engine, state.outlet_id or "", now, policy) if state.outlet_id else []
+        return Reschedule(window_starting(start), tuple(slots), now, policy)
+
+    return await execute(runtime.store, order_id, DECIDER, command, actor, source=SOURCE, now=runtime.clock,
+                         occurred_at=now, correlation_id=correlation_id)
 
 
 Build = Callable[[State, SlaPolicy], Awaitable[Command]]

@@ -35,7 +35,7 @@ from libs.events.envelope import StoredEvent
 from libs.events.projection import Batched, Projection
 from libs.events.schema import UTCDateTime
 from libs.events.sqlutil import upsert
-from services.dispatch.domain import ON_SITE, SlaClock
+from services.dispatch.domain import ON_SITE, SlaClock, working_seconds
 from services.dispatch.domain.windows import Window, visit_late
 from services.dispatch.reference import policy_for_recorded, policy_version
 
@@ -68,6 +68,9 @@ queue = Table(
     Column("breached_late", Boolean, nullable=False),  # arrived late, or outside its window
     Column("window_start", UTCDateTime),  # the appointment window booked with the customer
     Column("window_end", UTCDateTime),
+    Column("window_missed", Boolean, nullable=False, default=False),  # visited outside the booked window
+    Column("reschedules", Integer, nullable=False, default=0),  # the customer's moves of the window
+    Column("eta", UTCDateTime),  # the technician is on the way, expected then
     Column("escalated", Boolean, nullable=False),  # the on-site breach has been escalated
     Column("version", Integer, nullable=False),
     Column("position", BigInteger, nullable=False),
@@ -122,7 +125,8 @@ async def _reported_row(conn: AsyncConnection, event: StoredEvent, data: catalog
         "status": "reported", "tier": data.tier, "outlet_id": None, "provider_id": None, "technician_id": None,
         "policy_version": policy.version, "sla_started_at": event.occurred_at, "sla_budget_s": budget, "paused_s": 0.0,
         "paused_since": None, "pause_reason": None, "due_at": SlaClock(event.occurred_at, budget).due_at(policy.calendar),
-        "arrived_at": None, "breached_late": False, "escalated": False, **_stamp(event),
+        "arrived_at": None, "breached_late": False, "window_missed": False, "reschedules": 0, "eta": None,
+        "escalated": False, **_stamp(event),
     }
 
 
@@ -144,7 +148,25 @@ async def on_dispatched(conn: AsyncConnection, event: StoredEvent, data: catalog
 
 async def on_reassigned(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderReassigned) -> None:
     await _set(conn, event, outlet_id=data.outlet_id, provider_id=data.provider_id,
-               technician_id=data.technician_id, due_at=data.sla_due_at)
+               technician_id=data.technician_id, due_at=data.sla_due_at, eta=None)
+
+
+async def on_rescheduled(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderRescheduled) -> None:
+    """The new window and deadline; a later window's pause (customer_rescheduled) adds its SLA time."""
+    row = (await conn.execute(select(queue).where(queue.c.order_id == event.stream_id))).mappings().first()
+    if row is None:
+        return
+    paused_s = row["paused_s"]
+    if data.sla_paused_from and data.sla_paused_until:
+        calendar = (await policy_version(conn, row["maker"], row["policy_version"])).calendar
+        paused_s += working_seconds(data.sla_paused_from, data.sla_paused_until, calendar)
+    moves = row["reschedules"] + (1 if data.previous_start else 0)
+    await _set(conn, event, window_start=data.window_start, window_end=data.window_end, due_at=data.sla_due_at,
+               paused_s=paused_s, reschedules=moves)
+
+
+async def on_the_way(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderOnTheWay) -> None:
+    await _set(conn, event, eta=data.eta)
 
 
 async def on_paused(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderSlaPaused) -> None:
@@ -165,11 +187,12 @@ async def on_resumed(conn: AsyncConnection, event: StoredEvent, data: catalog.Or
 async def on_arrived(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderArrived) -> None:
     row = (await conn.execute(select(queue.c.due_at, queue.c.window_start, queue.c.window_end)
                               .where(queue.c.order_id == event.stream_id))).first()
-    late = False
+    late = missed = False
     if row is not None and row.due_at is not None:
         window = Window(row.window_start, row.window_end) if row.window_start and row.window_end else None
         late = visit_late(data.arrived_at, window, row.due_at)
-    await _set(conn, event, status="arrived", arrived_at=data.arrived_at, breached_late=late)
+        missed = window is not None and late
+    await _set(conn, event, status="arrived", arrived_at=data.arrived_at, breached_late=late, window_missed=missed)
 
 
 async def on_repaired(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderRepaired) -> None:
@@ -234,6 +257,8 @@ PROJECTION = Projection(
         "order.reassigned": on_reassigned,
         "order.sla_paused": on_paused,
         "order.sla_resumed": on_resumed,
+        "order.rescheduled": on_rescheduled,
+        "order.on_the_way": on_the_way,
         "order.arrived": on_arrived,
         "order.repaired": on_repaired,
         "order.escalated": on_escalated,

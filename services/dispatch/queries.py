@@ -50,8 +50,13 @@ async def _item(row: Any, now: datetime, policies: _Policies) -> QueueItem:
         due_at=row["due_at"], sla_state=state, time_left_seconds=round(left, 3),
         paused_seconds=round(clock.paused_total(now, policy.calendar), 3), pause_reason=row["pause_reason"],
         escalated=row["escalated"], window_start=row["window_start"], window_end=row["window_end"],
+        window_missed=row["window_missed"] or _window_passed(row, now), reschedules=row["reschedules"], eta=row["eta"],
         waiting_for_parts=_wait(row),
     )
+
+
+def _window_passed(row: Any, now: datetime) -> bool:
+    return row["arrived_at"] is None and row["window_end"] is not None and row["window_end"] < now
 
 
 def _wait(row: Any) -> PartsWait | None:
@@ -121,6 +126,11 @@ def _late_orders(now: datetime) -> ColumnElement[bool]:
                 or_(queue.c.paused_since.is_(None), queue.c.paused_since > queue.c.due_at))
 
 
+def _missed_windows(now: datetime) -> ColumnElement[bool]:
+    """Waiting for a visit whose booked window has ended: late to the customer whatever the deadline."""
+    return and_(queue.c.status.in_(OPEN), queue.c.window_end < now)
+
+
 def _late_complaints(now: datetime) -> ColumnElement[bool]:
     return and_(complaints.c.due_at < now,
                 or_(complaints.c.responded_at.is_(None), complaints.c.responded_at > complaints.c.due_at))
@@ -132,9 +142,10 @@ def _complaint(row: Any) -> ComplaintItem:
 
 async def overdue(engine: AsyncEngine, now: datetime,
                   makers: Makers = None) -> tuple[list[QueueItem], list[ComplaintItem]]:
-    """Orders past their on-site deadline and complaints not answered in time (still unanswered)."""
+    """Orders past their on-site deadline or their booked window, and complaints not answered
+    in time (still unanswered)."""
     async with reader(engine).connect() as conn:
-        orders = await _orders(conn, _late_orders(now), now, makers)
+        orders = await _orders(conn, or_(_late_orders(now), _missed_windows(now)), now, makers)
         rows = await conn.execute(
             select(complaints).where(_late_complaints(now), complaints.c.responded_at.is_(None),
                                      _of(complaints.c.maker, makers))
@@ -182,18 +193,20 @@ async def compliance(engine: AsyncEngine, start: datetime, end: datetime,
     late-synced arrival counts when it happened and a rebuild gives the same figures.
     """
     late = func.sum(case((queue.c.breached_late, 1), else_=0))
+    missed = func.sum(case((queue.c.window_missed, 1), else_=0))
     async with reader(engine).connect() as conn:
         rows = (await conn.execute(
-            select(queue.c.province, func.count(), late)
+            select(queue.c.province, func.count(), late, missed)
             .where(queue.c.arrived_at >= start, queue.c.arrived_at < end,
                    _of(queue.c.maker, makers))
             .group_by(queue.c.province).order_by(queue.c.province)
         )).all()
     out = []
-    for province, arrived, late_count in rows:
+    for province, arrived, late_count, missed_count in rows:
         on_time = int(arrived) - int(late_count or 0)
         percent = (Decimal(100 * on_time) / Decimal(int(arrived))).quantize(Decimal("0.1"), ROUND_HALF_UP)
         out.append(RegionCompliance(province=province, arrived=int(arrived), on_time=on_time,
-                                    late=int(late_count or 0), on_time_percent=percent))
+                                    late=int(late_count or 0), window_missed=int(missed_count or 0),
+                                    on_time_percent=percent))
     return out
 

@@ -68,11 +68,6 @@ class StaleWrite(Exception):
     """The record changed since the writer read it."""
 
 
-async def create_tables(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-
-
 # ---- outlets ----------------------------------------------------------------------------
 
 
@@ -135,6 +130,7 @@ def policy_to_json(policy: SlaPolicy) -> dict[str, Any]:
         "on_site_capital_hours": policy.on_site_capital_hours,
         "on_site_other_hours": policy.on_site_other_hours,
         "at_risk_fraction": policy.at_risk_fraction,
+        "certified_only": policy.certified_only,
         "calendar": None if cal is None else {
             "tz": cal.tz, "opens": cal.opens.isoformat(), "closes": cal.closes.isoformat(),
             "weekdays": sorted(cal.weekdays), "holidays": sorted(d.isoformat() for d in cal.holidays),
@@ -153,7 +149,7 @@ def policy_from_json(data: dict[str, Any], *, maker: str, version: int) -> SlaPo
     return SlaPolicy(
         complaint_response_hours=data["complaint_response_hours"], on_site_capital_hours=data["on_site_capital_hours"],
         on_site_other_hours=data["on_site_other_hours"], at_risk_fraction=data["at_risk_fraction"],
-        calendar=calendar, version=version, maker=maker,
+        calendar=calendar, version=version, maker=maker, certified_only=bool(data.get("certified_only", False)),
     )
 
 

@@ -18,15 +18,12 @@ from libs.events.clock import system_clock
 from libs.events.db import create_engine, migrate
 from libs.events.settings import Settings
 from libs.web import auth
-from services.intake import reference
 from services.intake.webhooks import ensure_secret
 
 
 async def create_partner(engine: AsyncEngine, partner_id: str, name: str, webhook: str | None = None,
                          key: str | None = None) -> tuple[str, str]:
-    """Create a partner principal; returns (API key, webhook secret)."""
-    async with engine.begin() as conn:
-        await conn.run_sync(reference.metadata.create_all)
+    """Create a partner principal (on a migrated database); returns (API key, webhook secret)."""
     api_key = await auth.create_principal(engine, system_clock, id=partner_id, role="partner", name=name,
                                           party=partner_id, key=key, webhook_url=webhook)
     return api_key, await ensure_secret(engine, system_clock, partner_id)

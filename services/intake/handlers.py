@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from libs.events import catalog
 from libs.events.command import Committed, execute, fold, to_events
 from libs.events.db import reader
 from libs.events.envelope import StoredEvent
+from libs.events.errors import ConcurrencyConflict, DuplicateEventId
 from libs.events.settings import Settings
 from libs.events.store import AppendResult
 from libs.web.runtime import Runtime
@@ -22,7 +23,9 @@ from services.intake import queries
 from services.intake.domain import (
     DECIDER,
     Command,
+    DuplicateReference,
     Escalate,
+    InvalidField,
     OrderState,
     PolicyBook,
     ReceiveComplaint,
@@ -81,18 +84,23 @@ async def report(
 ) -> Committed[OrderState]:
     """A partner's new order; under an Idempotency-Key the order and event ids are stable, so
     a retry is recognised by the store (`replayed`)."""
-    owner = command.partner_id or actor  # a hotline agent's keys are its own
+    owner = command.partner_id or actor  # a hotline agent's keys and references are its own
     secret = id_key(runtime.settings)
-    order_id = str(uuid4()) if key is None else str(stable_id(secret, "order", owner, key))
+    # One reference, one stream: the store's (stream, version) uniqueness refuses a second report
+    # of the reference however the requests race; the key only fixes the event id (retries).
+    order_id = str(stable_id(secret, "order-ref", owner, command.external_ref))
     if command.partner_id is not None:
-        async with reader(runtime.engine).connect() as conn:
+        async with reader(runtime.engine).connect() as conn:  # orders stored under the older id scheme
             existing = await queries.order_for_partner_ref(conn, command.partner_id, command.external_ref)
-        if existing is not None and existing != order_id:  # the same key again is a retry, replayed below
+        if existing is not None and existing != order_id:
             command = replace(command, existing=existing)
-    if key is None:
-        return await _execute(runtime, order_id, command, actor, 0, correlation_id=correlation_id)
-    ids = [stable_id(secret, "event", owner, key)]
-    return await _execute(runtime, order_id, command, actor, 0, ids, correlation_id)
+    ids = None if key is None else [stable_id(secret, "event", owner, key)]
+    try:
+        return await _execute(runtime, order_id, command, actor, 0, ids, correlation_id)
+    except ConcurrencyConflict:
+        raise DuplicateReference(command.external_ref, order_id) from None
+    except DuplicateEventId:
+        raise InvalidField("Idempotency-Key", "already used with a different body") from None
 
 
 async def escalate(

@@ -109,7 +109,8 @@ HANDLERS: dict[str, Handler] = {
     "order.escalated": on_escalated,
     "complaint.received": on_complaint,
     **{type_: _status(status) for type_, status in STATUS.items()},
-    **{t: _other for t in ("order.sla_paused", "order.sla_resumed", "order.reviewed", "complaint.responded")},
+    **{t: _other for t in ("order.sla_paused", "order.sla_resumed", "order.rescheduled", "order.on_the_way",
+                           "order.reviewed", "complaint.responded")},
 }
 
 PROJECTION = Projection("intake_orders", metadata, HANDLERS)

@@ -1,7 +1,7 @@
 """Intake's own durable reference tables (not read models: a rebuild must never drop them).
 
-Platform nonces, partner webhook secrets and the webhook outbox. Created at service
-start-up (`create_all`, idempotent). Idempotency-Key answers need no table of their own:
+Platform nonces, partner webhook secrets and the webhook outbox. Made by the migrations
+(libs/events/migrations, listed in app/durable.py). Idempotency-Key answers need no table of their own:
 the event a key appended is the answer (see api/idempotency.py); databases created
 before that still hold an `intake_idempotency` table, no longer read or written.
 """

@@ -3,10 +3,10 @@
 One row per order (`notify_orders`) from its events: the context of its `order.reported`
 (maker, the partner's reference, the customer's phone; the keyed recipient ref and status
 link are derived with the process's keys when notifying, so a rebuild needs no keys),
-the progress, outlet, technician, appointment window and visit. For every event the handler
-also calls `handlers.on_event` inside the projection's transaction, so the outbox rows commit
-with the checkpoint (a redelivered event queues nothing twice: the outbox deduplicates), and
-the dispatcher is woken after that commit.
+the progress, outlet, technician, appointment window, arrival estimate and visit. For every
+event the handler also calls `handlers.on_event` inside the projection's transaction, so the
+outbox rows commit with the checkpoint (a redelivered event queues nothing twice: the outbox
+deduplicates), and the dispatcher is woken after that commit.
 
 What a process needs for the notifications (its outbox, the recipient key, the channels, the
 link settings) is bound per engine by the service's setup (`bind`); a projector with nothing
@@ -56,6 +56,7 @@ orders = Table(
     Column("sla_due_at", UTCDateTime),
     Column("window_start", UTCDateTime),
     Column("window_end", UTCDateTime),
+    Column("eta", UTCDateTime),  # the technician is on the way, expected then
     Column("arrived_at", UTCDateTime),
     Column("repaired_at", UTCDateTime),
     Column("customer_charge_fen", Integer),
@@ -148,7 +149,13 @@ def _dispatched(stored: StoredEvent, data: Any) -> dict[str, Any]:
 
 def _reassigned(_stored: StoredEvent, data: Any) -> dict[str, Any]:
     return {"outlet_id": data["outlet_id"], "provider_id": data["provider_id"],
-            "technician_id": data["technician_id"], "sla_due_at": _at(data["sla_due_at"])}
+            "technician_id": data["technician_id"], "sla_due_at": _at(data["sla_due_at"]),
+            "eta": None}
+
+
+def _rescheduled(_stored: StoredEvent, data: Any) -> dict[str, Any]:
+    return {"window_start": _at(data["window_start"]), "window_end": _at(data["window_end"]),
+            "sla_due_at": _at(data["sla_due_at"])}
 
 
 def _settled(_stored: StoredEvent, data: Any) -> dict[str, Any]:
@@ -166,6 +173,8 @@ HANDLERS: dict[str, Handler] = {
     "order.reported": _reported,
     "order.dispatched": _updating(_dispatched),
     "order.reassigned": _updating(_reassigned),
+    "order.rescheduled": _updating(_rescheduled),
+    "order.on_the_way": _updating(lambda _s, d: {"eta": _at(d["eta"])}),
     "order.arrived": _updating(lambda _s, d: {"status": "arrived", "arrived_at": _at(d["arrived_at"])}),
     "order.repaired": _updating(lambda s, _d: {"status": "repaired", "repaired_at": s.occurred_at}),
     "order.settled": _updating(_settled),

@@ -4,19 +4,13 @@ from fastapi import FastAPI
 
 from libs.events.settings import Settings
 from libs.web.app import build_app
-from libs.web.runtime import Runtime, ServiceSpec
+from libs.web.runtime import ServiceSpec
 from services.settlement.api import router
 from services.settlement.projection import PROJECTION
-from services.settlement.reference import create_tables
 from services.settlement.returns_projection import PROJECTION as RETURNS
 
-
-async def setup(runtime: Runtime) -> None:
-    """Create the fee-standards table settlement owns (not a projection: never rebuilt)."""
-    await create_tables(runtime.engine)
-
-
-SERVICE = ServiceSpec(name="settlement", router=router, projections=[PROJECTION, RETURNS], setup=setup)
+# the fee-standards table settlement owns is durable: made by the migrations (app/durable.py)
+SERVICE = ServiceSpec(name="settlement", router=router, projections=[PROJECTION, RETURNS])
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -45,11 +45,6 @@ class StandardRace(Exception):
     """Two versions of one maker/provider standard were recorded at once; retry."""
 
 
-async def create_tables(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(owned.create_all)
-
-
 async def add_standard(engine: AsyncEngine, body: FeeStandardCreate, clock: Clock, actor: str) -> FeeStandard:
     """Record a new version; its id is `maker:provider:vN`."""
     t = fee_standards

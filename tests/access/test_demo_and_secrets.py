@@ -43,6 +43,15 @@ def test_real_secrets_or_the_demo_start() -> None:
     Settings(demo=True).check_secrets()
 
 
+async def test_an_app_started_any_way_refuses_published_secrets(tmp_path: Path) -> None:
+    """`python -m app` checked the secrets; `uvicorn app.main:create_app --factory` (or any other
+    server given the app) started on the published ones."""
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", demo=False))
+    with pytest.raises(SystemExit, match="refusing to start without DEMO=true"):
+        async with app.router.lifespan_context(app):
+            pass
+
+
 async def test_a_start_without_demo_removes_the_demo_keys_and_keeps_real_ones(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     async with running_api(url) as api:  # demo=True: the demo keys exist
@@ -50,7 +59,7 @@ async def test_a_start_without_demo_removes_the_demo_keys_and_keeps_real_ones(tm
         await create_principal(api.runtime.engine, api.clock, id="dealer-x", role="partner", name="x",
                                key="demo-dealer-x-key", actor="demo")  # as `make demo` adds them
         assert (await api.client.get("/orders", headers={"Authorization": "Bearer demo-partner-key"})).status_code == 200
-    app = create_app(Settings(database_url=url, demo=False))
+    app = create_app(Settings(database_url=url, demo=False, platform_secret=REAL, intake_id_key=ID_KEY))
     async with app.router.lifespan_context(app):  # as uvicorn starts it
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

@@ -24,6 +24,7 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.main import create_app
+from libs.events import catalog
 from libs.events.settings import Settings
 from libs.web.auth import READ_ONLY, ROLES, create_principal
 from libs.web.deps import SAFE_METHODS, RoleCheck
@@ -44,7 +45,7 @@ PUBLIC = {  # (method, path): answered without a key, by design
     ("GET", "/ui/static/{path:path}"),
     ("GET", "/s/{token}"), ("GET", "/s/static/status.css"),
 }
-LINK = {("POST", "/s/{token}/feedback")}  # the customer's signed status link is the credential
+LINK = {("POST", "/s/{token}/feedback"), ("POST", "/s/{token}/reschedule")}  # the signed status link is the credential
 SAMPLES = {  # a value for every path parameter (own tenant where it names one)
     "order_id": str(uuid.uuid4()), "complaint_id": str(uuid.uuid4()), "maker": "gree", "provider": "prov-wuhan",
     "provider_id": "prov-wuhan", "outlet_id": "out-matrix", "month": "2026-05", "standard_id": "std-matrix",
@@ -52,6 +53,7 @@ SAMPLES = {  # a value for every path parameter (own tenant where it names one)
     "token": "v1.bm8.1.2.x",
     "part_no": "GR-MATRIX", "parts_order_id": "po-matrix", "return_id": "o:F-matrix", "serial": "SN-MATRIX",
     "job_id": str(uuid.uuid4()),
+    "technician_id": "tech-matrix", "category": "air_conditioner",
 }
 
 
@@ -193,8 +195,16 @@ TENANT: list[tuple[str, str, str, dict[str, str], dict[str, str], Any]] = [
     ("GET", "/dispatch/orders/{order_id}/route", "dispatcher", *ORDERS, None),
     ("GET", "/dispatch/sla-policies/{maker}", "dispatcher", GREE, MIDEA, None),
     ("PUT", "/dispatch/sla-policies/{maker}", "supervisor", GREE, MIDEA, SLA),
+    ("GET", "/dispatch/lead-rules/{maker}", "dispatcher", GREE, MIDEA, None),
+    ("GET", "/dispatch/leads/{order_id}", "dispatcher", *ORDERS, None),
+    ("GET", "/dispatch/leads/{order_id}", "viewer", *ORDERS, None),
+    ("POST", "/dispatch/leads/{order_id}/contacted", "dispatcher", *ORDERS, {"note": "电话"}),
+    ("POST", "/dispatch/leads/{order_id}/won", "dispatcher", *ORDERS, {"amount_fen": 100}),
+    ("POST", "/dispatch/leads/{order_id}/lost", "dispatcher", *ORDERS, {"reason": "不需要"}),
+    ("PUT", "/dispatch/lead-rules/{maker}", "dispatcher", GREE, MIDEA, {"default_route": "hq-sales", "rules": []}),
     ("POST", "/dispatch/orders/{order_id}/dispatch", "dispatcher", *ORDERS,
      {"outlet_id": "wh-jiangxia", "technician_id": "tech-wh-01"}),
+    ("POST", "/dispatch/orders/{order_id}/on-the-way", "dispatcher", *ORDERS, {"eta": "2026-05-04T04:00:00+00:00"}),
     ("GET", "/settlements/{order_id}", "finance", *ORDERS, None),
     ("POST", "/orders/{order_id}/reviews", "supervisor", *ORDERS,
      {"channel": "call_back", "timeliness": "A", "quality": "A", "attitude": "A", "overall": 5}),
@@ -211,6 +221,7 @@ TENANT: list[tuple[str, str, str, dict[str, str], dict[str, str], Any]] = [
     ("POST", "/dispatch/orders/{order_id}/sla/resume", "dispatcher", *ORDERS, {}),
     ("POST", "/dispatch/orders/{order_id}/sla/pause", "technician", *TECH_ORDERS, {"reason": "customer_unreachable"}),
     ("POST", "/dispatch/orders/{order_id}/sla/resume", "technician", *TECH_ORDERS, {}),
+    ("POST", "/dispatch/orders/{order_id}/on-the-way", "technician", *TECH_ORDERS, {"eta": "2026-05-04T04:00:00+00:00"}),
     ("POST", "/dispatch/orders/{order_id}/arrive", "technician", *TECH_ORDERS, {}),
     ("POST", "/dispatch/orders/{order_id}/repair", "technician", *TECH_ORDERS, REPAIR),
     ("GET", "/dispatch/orders/{order_id}", "technician", *TECH_ORDERS, None),
@@ -253,6 +264,11 @@ NO_TENANT_ROW = {
     ("GET", "/parts/service-orders/{order_id}/waiting"): "parts knows a service order only by its parts orders, "
     "which are scoped: another maker's order answers exactly as an unknown one (no parts waiting)",
     ("GET", "/parts/serials/{serial}"): "tests/parts/test_api.py::test_another_tenants_objects_are_not_found",
+    ("POST", "/dispatch/outlets/{outlet_id}/technicians/{technician_id}/certifications"): "the outlet registry is "
+    "shared; the tenant is the certifying maker in the body (another maker is 404): "
+    "tests/dispatch/test_certifications_api.py::test_bad_input_and_other_tenants",
+    ("POST", "/dispatch/outlets/{outlet_id}/technicians/{technician_id}/certifications/{category}/revocation"): "as "
+    "certifying: the maker in the body is the tenant (tests/dispatch/test_certifications_api.py)",
 }
 TENANT_PARAMS = {"order_id", "maker", "provider", "provider_id", "outlet_id", "complaint_id", "standard_id",
                  "platform_ref", "parts_order_id", "return_id", "serial", "job_id", "part_no"}
@@ -293,6 +309,12 @@ async def tenants(matrix_api: Api) -> Api:
         for outlet in OUTLETS:
             answer = await matrix_api.client.post("/dispatch/outlets", json=outlet, headers=_key("admin"))
             assert answer.status_code == 201, answer.text
+        for order_id, maker in ((OWN_ORDER, "gree"), (OTHER_ORDER, "midea")):  # each order's sales lead
+            lead = catalog.LeadOpened(order_id=order_id, maker=maker, outlet_id=None, provider_id=None,
+                                      technician_id=None, category="other", route_to="sales", route_kind="department",
+                                      text="想买", noted_at=matrix_api.clock())
+            await matrix_api.runtime.store.append(f"lead-{order_id}", [catalog.new_event(
+                lead, type_="lead.opened", source="dispatch", actor="matrix", occurred_at=matrix_api.clock())], 0)
         for order_id, complaint_id in ((OWN_ORDER, OWN_COMPLAINT), (OTHER_ORDER, OTHER_COMPLAINT)):
             made = dispatch_factory.complaint(matrix_api.clock())
             made.data["complaint_id"] = complaint_id

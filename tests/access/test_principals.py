@@ -96,7 +96,7 @@ async def test_a_principals_table_from_before_gets_the_new_columns(tmp_path: Any
     """A database made by the previous release (no scopes, outlet, limit, revocation) still starts."""
     from sqlalchemy import text
 
-    from libs.events.db import create_engine
+    from libs.events.db import create_engine, migrate
 
     engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
     async with engine.begin() as conn:
@@ -105,8 +105,7 @@ async def test_a_principals_table_from_before_gets_the_new_columns(tmp_path: Any
                                 " webhook_url VARCHAR(500), created_at VARCHAR(40) NOT NULL)"))
         await conn.execute(text("INSERT INTO principals VALUES (:h, 'gome', 'partner', 'g', 'gome', NULL,"
                                 " '2026-01-01T00:00:00+00:00')"), {"h": auth.hash_key("old-key")})
-    async with engine.begin() as conn:
-        await auth.ensure_tables(conn)
+    await migrate(engine)  # the release's migrations adopt the table and add its columns
     found = await auth.find_principal(engine, "old-key")
     await engine.dispose()
     assert found is not None and found.id == "gome" and found.scopes == () and found.rate_limit is None

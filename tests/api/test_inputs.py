@@ -3,6 +3,7 @@ is a 422 naming the field; strict types; a repeated partner_ref is a 409."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -102,6 +103,11 @@ async def test_what_finance_approves_is_in_the_providers_ledger_with_no_dead_let
     assert [e["order_id"] for e in ledger["entries"]] == ["o-1"]
     assert ledger["complete"] is True
     assert await api.runtime.dead_letter_counts() == {}
+    month = ledger["entries"][0]["booked_at"][:7]
+    sheet = await client.get("/settlement/statements/prov-wuhan", params={"month": month, "format": "csv"},
+                             headers=auth("finance"))
+    assert sheet.headers["x-figures-complete"] == "true" and "INCOMPLETE" not in sheet.text
+    assert "o-1" in sheet.text
 
 
 async def test_a_repair_part_at_10_30_fen_is_refused_naming_the_field(sqlite_api: Any) -> None:
@@ -132,6 +138,15 @@ async def test_figures_over_a_read_model_with_dead_letters_say_they_are_incomple
     assert statement.json()["complete"] is False
     scores = await api.client.get("/quality/scores", params={"month": "2026-05"}, headers=auth("supervisor"))
     assert scores.json()["complete"] is False and "quality" in scores.json()["incomplete"]
+    # the downloads say it too: a header, and a last row a spreadsheet shows
+    sheet = await api.client.get("/settlement/statements/prov-wuhan", params={"month": "2026-05", "format": "csv"},
+                                 headers=auth("finance"))
+    assert sheet.headers["x-figures-complete"] == "false" and sheet.headers["x-figures-incomplete"] == "settlement"
+    assert sheet.text.rstrip().splitlines()[-1].startswith("INCOMPLETE"), sheet.text
+    table = await api.client.get("/quality/months/2026-05/statistics.csv", params={"maker": "gree"},
+                                 headers=auth("supervisor"))
+    assert table.status_code == 200 and table.headers["x-figures-complete"] == "false", table.text
+    assert table.text.rstrip().splitlines()[-1].startswith("INCOMPLETE"), table.text
 
 
 @pytest.mark.parametrize(("path", "params"), [
@@ -159,12 +174,37 @@ async def test_staff_count_false_is_not_a_number(sqlite_api: Any) -> None:
 
 async def test_a_repeated_partner_ref_without_a_key_is_a_409_naming_the_order(api: Any) -> None:
     client = api.client
-    first = await client.post("/orders", json=order_body(), headers=auth("partner"))
+    body = order_body(partner_ref="JD-2026-000123")
+    first = await client.post("/orders", json=body, headers=auth("partner"))
     assert first.status_code == 201, first.text
     await api.sync()
-    again = await client.post("/orders", json=order_body(), headers=auth("partner"))
+    again = await client.post("/orders", json=body, headers=auth("partner"))
     assert again.status_code == 409, again.text
     assert again.json()["order_id"] == first.json()["order_id"]
     assert first.json()["order_id"] in again.json()["detail"]
-    other = await client.post("/orders", json=order_body(), headers=auth("partner2"))
+    other = await client.post("/orders", json=body, headers=auth("partner2"))
     assert other.status_code == 201, other.text  # another partner's references are its own
+
+
+async def test_racing_reports_of_one_partner_ref_make_one_order(api: Any) -> None:
+    """The repeated-reference check read the intake read model, which lags the store: requests
+    sent together (no key, or each its own key) all passed it and made one order each."""
+    client, body = api.client, order_body()
+    answers = await asyncio.gather(*(client.post("/orders", json=body, headers=auth("partner"))
+                                     for _ in range(4)),
+                                   *(client.post("/orders", json=body,
+                                                 headers={**auth("partner"), "Idempotency-Key": f"k-{i}"})
+                                     for i in range(4)))
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 7, [a.text for a in answers]
+    made = next(a for a in answers if a.status_code == 201).json()["order_id"]
+    assert {a.json()["order_id"] for a in answers if a.status_code == 409} == {made}
+    assert await api.runtime.store.head_position() == 1
+
+
+async def test_a_key_reused_for_another_partner_ref_is_a_422_naming_the_key(api: Any) -> None:
+    headers = {**auth("partner"), "Idempotency-Key": "once"}
+    assert (await api.client.post("/orders", json=order_body(partner_ref="JD-1"), headers=headers)).status_code == 201
+    other = await api.client.post("/orders", json=order_body(partner_ref="JD-OTHER"), headers=headers)
+    assert other.status_code == 422, other.text
+    assert other.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert await api.runtime.store.head_position() == 1

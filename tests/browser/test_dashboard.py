@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -158,8 +158,16 @@ def report_and_escalate(site: Site, ref: str) -> str:
 async def test_dispatch_panel_matches_the_queues(page: Page, site: Site) -> None:
     fresh = report_and_dispatch(site, "BROWSER-0001")
     waiting = report_and_escalate(site, "BROWSER-0002")
+    eta = (datetime.now(UTC) + timedelta(hours=1)).replace(second=0, microsecond=0)
+    coming = site.api.post(f"/dispatch/orders/{fresh}/on-the-way", json={"eta": eta.isoformat()},
+                           headers={"Authorization": "Bearer demo-technician-key"})
+    assert coming.status_code == 200, coming.text
+    wait_until(lambda: any(o["order_id"] == fresh and o["eta"] for o in site.api.get("/dispatch/queues/WH-HS").json()["orders"]),
+               "the technician's estimate never reached the queue")
     await open_dashboard(page, site)
     assert await page.locator(f'#queue tr[data-order="{fresh}"]').count() == 1
+    local_eta = eta.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert await page.locator(f'#queue tr[data-order="{fresh}"] td.window').inner_text() == f"on the way, ETA {local_eta:%H:%M}"
     outlets = site.api.get("/dispatch/outlets").json()
     outlets = outlets if isinstance(outlets, list) else next(v for v in outlets.values() if isinstance(v, list))
     assert await rows(page, "outlet-queues") == str(len(outlets))
@@ -179,6 +187,9 @@ async def test_dispatch_panel_matches_the_queues(page: Page, site: Site) -> None
         cell = page.locator(f'#region-queues tr[data-region="{city}"] td[data-open]')
         assert await cell.inner_text() == str(len(regional))
     assert await rows(page, "queue") == str(len(open_ids)) and total_open < len(open_ids)  # + the undispatched one
+    booked = {o["order_id"] for q in queues for o in q["orders"] if o["window_start"]}
+    for order_id in booked:  # the appointment window booked with the customer is in its row
+        assert await page.locator(f'#queue tr[data-order="{order_id}"] td.window').inner_text() != ""
     overdue = site.api.get("/dispatch/overdue").json()
     assert await page.get_attribute("#overdue", "data-overdue") == str(len(overdue["orders"]))
     late = await page.locator('#overdue tr[data-overdue="1"]').evaluate_all("rs => rs.map(r => r.dataset.order)")
@@ -194,6 +205,28 @@ async def test_dispatch_panel_matches_the_queues(page: Page, site: Site) -> None
     # Ticks every second; a CPU-starved browser may tick late (CI once saw none in 1.5 s), so wait for it.
     await expect(first).not_to_have_text(before, timeout=15_000)
     await page.locator("#panel-dispatch").screenshot(path=str(screenshot_path("dispatch-panel")))
+
+
+async def test_leads_and_certifications_panels_show_the_api_numbers(page: Page, site: Site) -> None:
+    month = month_with_visits()
+    await open_dashboard(page, site, f"?month={month}")
+    assert site.api.get("/dispatch/leads").json()["leads"], "the demo noted no sales opportunity"
+    conversion = site.api.get("/dispatch/leads/conversion", params={"month": month}).json()
+    assert await rows(page, "lead-outlets") == str(len(conversion["outlets"]))
+    assert await rows(page, "lead-technicians") == str(len(conversion["technicians"]))
+    for o in conversion["outlets"]:
+        row = page.locator(f'#lead-outlets tr[data-outlet="{o["outlet_id"]}"][data-maker="{o["maker"]}"]')
+        assert await row.locator("td[data-leads]").inner_text() == str(o["leads"])
+        assert await row.locator("td[data-won]").inner_text() == str(o["won"])
+        assert await row.locator("td[data-amount-fen]").inner_text() == yuan(o["won_fen"])
+    expiring = site.api.get("/dispatch/certifications", params={"expiring_within_days": 30}).json()["certifications"]
+    assert expiring, "the demo's certifications should include some running out within 30 days"
+    assert await rows(page, "certifications") == str(len(expiring))
+    for c in expiring:
+        cell = page.locator(f'#certifications tr[data-technician="{c["technician_id"]}"][data-category="{c["category"]}"] '
+                            "td[data-days-left]")
+        assert str(c["days_left"]) in await cell.all_inner_texts()
+    await page.locator("#panel-leads").screenshot(path=str(screenshot_path("leads-panel")))
 
 
 async def test_region_filter_reads_the_region_queue(page: Page, site: Site) -> None:
@@ -267,7 +300,7 @@ async def test_parts_panel_shows_the_api_numbers(page: Page, site: Site) -> None
     assert int(await hs.inner_text()) >= 1  # the parts order just requested
 
     returns = site.api.get("/parts/returns").json()["items"]
-    assert returns, "the demo fits returnable parts"
+    assert returns, "the demo never sends back each maker's first faulty returnable part"
     assert await rows(page, "parts-returns") == str(len(returns))
     assert await page.get_attribute("#parts-returns", "data-overdue") == str(sum(r["overdue"] for r in returns))
     shown = await page.locator("#parts-returns tbody tr").evaluate_all("rs => rs.map(r => [r.dataset.order, r.dataset.part])")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from libs.events.settings import Settings
 from libs.web.runtime import Runtime
 from services.dispatch.app import SERVICE
 from services.dispatch.domain import EscalateBreaches, decide
-from services.dispatch.handlers import load_order
+from services.dispatch.handlers import load_order, offered_slots, policy_for, reschedule
 from services.dispatch.jobs import escalate_order, watch_once
 from services.dispatch.projection import PROJECTION
 from tests.dispatch.factory import OUTLET, XIANNING, complaint, report
@@ -101,6 +102,14 @@ async def test_the_queue_rebuilt_from_events_equals_the_live_one(api: Any) -> No
     await api.sync()
     for order in orders[:4]:
         assert (await client.post(f"/dispatch/orders/{order}/dispatch", json=TO, headers=DISPATCHER)).status_code == 200
+    policy = await policy_for(api.runtime.engine, await load_order(api.runtime.store, orders[4]))
+    slots = await offered_slots(api.runtime.engine, "wh-jiangxia", api.clock(), policy)
+    booking = {**TO, "window_start": slots[1].window.start.isoformat()}  # a window, moved later, on the way
+    assert (await client.post(f"/dispatch/orders/{orders[4]}/dispatch", json=booking, headers=DISPATCHER)).status_code == 200
+    await api.sync()
+    await reschedule(api.runtime, orders[4], slots[3].window.start, "customer:status-link")
+    eta = {"eta": (api.clock() + timedelta(hours=2)).isoformat()}
+    assert (await client.post(f"/dispatch/orders/{orders[4]}/on-the-way", json=eta, headers=TECH)).status_code == 200
     api.clock.advance(hours=1)
     await client.post(f"/dispatch/orders/{orders[0]}/sla/pause", json={"reason": "parts_on_order"}, headers=TECH)
     await client.post(f"/dispatch/orders/{orders[1]}/sla/pause", json={"reason": "customer_unreachable"}, headers=TECH)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.dispatch.domain.sla import BusinessCalendar
 from services.dispatch.domain.windows import (
     Window,
     WindowError,
@@ -17,6 +18,7 @@ from services.dispatch.domain.windows import (
     reschedule,
     sla_pause,
     visit_late,
+    working_intervals,
 )
 
 DAY = datetime(2026, 5, 4, 0, 0, tzinfo=UTC)  # 08:00 in Beijing
@@ -76,3 +78,11 @@ def test_a_window_must_be_aware_and_forward() -> None:
         Window(DAY, DAY)
     with pytest.raises(WindowError):
         Window(datetime(2026, 5, 4), datetime(2026, 5, 4, 2))
+
+
+def test_a_calendars_windows_keep_one_grid_whatever_the_time_of_asking() -> None:
+    calendar = BusinessCalendar()  # 08:30-17:30 Beijing on weekdays
+    starts = [[s.window.start for s in offered(working_intervals(calendar, now), 1, {}, now)]
+              for now in (DAY + 1.5 * H, DAY + 1.75 * H)]  # 09:30 and 09:45 Beijing
+    assert starts[0][:2] == [DAY + 2.5 * H, DAY + 4.5 * H]  # 10:30 and 12:30, an hour's lead at least
+    assert starts[1] == starts[0][1:]  # at 09:45 the same grid, less the window now too soon

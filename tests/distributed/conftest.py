@@ -61,3 +61,12 @@ async def db(stack: Stack) -> AsyncIterator[AsyncEngine]:
     engine = stack_engine(stack)
     yield engine
     await engine.dispose()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `make test`'s two workers (pytest-xdist, --dist loadgroup) every stack proof runs on
+    one worker, so the session's one stack and private PostgreSQL are started once, not twice."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.xdist_group("stack"))

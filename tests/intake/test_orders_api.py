@@ -212,9 +212,9 @@ async def test_keyed_order_ids_come_from_the_deployments_key_not_from_the_reques
     ids = []
     for n, key in enumerate(("first-deployment-key", "second-deployment-key")):
         async with running_api(f"sqlite:///{tmp_path / f'ids{n}.db'}", intake_id_key=key) as api:
-            headers = {**auth("partner"), "Idempotency-Key": "JD-KEY-1"}
-            first = await api.client.post("/orders", json=order_body(), headers=headers)
-            again = await api.client.post("/orders", json=order_body(), headers=headers)
+            headers, body = {**auth("partner"), "Idempotency-Key": "JD-KEY-1"}, order_body()
+            first = await api.client.post("/orders", json=body, headers=headers)
+            again = await api.client.post("/orders", json=body, headers=headers)
             assert first.status_code == again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
             assert first.json()["order_id"] == again.json()["order_id"]
             ids.append(first.json()["order_id"])

@@ -63,6 +63,15 @@ def test_a_booked_window_is_rendered_and_bounds_usefulness() -> None:
     assert trigger.useful_until == datetime(2026, 5, 4, 6, tzinfo=UTC)
 
 
+def test_on_the_way_tells_the_estimate_and_is_useless_after_it() -> None:
+    data = {"technician_id": "t", "eta": "2026-05-04T07:30:00+00:00"}
+    [trigger] = actions_for("order.on_the_way", data, AT, CTX)
+    assert isinstance(trigger, Trigger) and trigger.step is Step.ON_THE_WAY
+    assert trigger.variables == {"ref": "JD-1", "eta": "05月04日 15:30"}
+    assert trigger.useful_until == datetime(2026, 5, 4, 7, 30, tzinfo=UTC)
+    assert "预计05月04日 15:30到达" in render(Step.ON_THE_WAY, "gree", trigger.variables).text
+
+
 @pytest.mark.parametrize(("payer", "expected"), [("customer", 1), ("maker", 0), ("lump_sum", 0)])
 def test_settled_only_when_the_customer_pays(payer: str, expected: int) -> None:
     actions = actions_for("order.settled", {"payer": payer, "total_fen": 12345}, AT, CTX)
@@ -72,7 +81,9 @@ def test_settled_only_when_the_customer_pays(payer: str, expected: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "kind", ["order.escalated", "order.reassigned", "order.arrived", "complaint.received"]
+    "kind",
+    ["order.escalated", "order.reassigned", "order.rescheduled", "order.arrived",
+     "complaint.received"],
 )
 def test_events_customers_do_not_hear_about(kind: str) -> None:
     assert actions_for(kind, {}, AT, CTX) == []
@@ -93,7 +104,7 @@ def test_yuan_formats_integer_fen() -> None:
 
 
 def _variables(step: Step) -> dict[str, Any]:
-    return {"ref": "JD-1", "window": "05月04日 14:00前", "amount": "80.00元"}
+    return {"ref": "JD-1", "window": "05月04日 14:00前", "amount": "80.00元", "eta": "05月04日 15:30"}
 
 
 @pytest.mark.parametrize("step", list(Step))

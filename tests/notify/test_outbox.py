@@ -200,7 +200,8 @@ async def test_quiet_hours_defer_without_spending_an_attempt(engine: AsyncEngine
         "o1",
         REF,
         CTX,
-        [Trigger(Step.REPAIRED, {"ref": "JD-1"}), Trigger(Step.ON_THE_WAY, {"ref": "JD-1"})],
+        [Trigger(Step.REPAIRED, {"ref": "JD-1"}),
+         Trigger(Step.ON_THE_WAY, {"ref": "JD-1", "eta": "05月05日 00:30"})],
         ["sms"],
     )
     assert await dispatcher.run_once(clock()) == {"deferred": 1, "delivered": 1}

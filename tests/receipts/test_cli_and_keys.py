@@ -32,7 +32,8 @@ async def test_issue_show_verify_and_a_party_bundle(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'events.db'}"
     key_file = tmp_path / "signing.pem"
     key_file.write_bytes(private_pem(Ed25519PrivateKey.generate()))
-    settings = Settings(database_url=url, demo=False, receipt_signing_key_file=str(key_file))
+    settings = Settings(database_url=url, demo=False, receipt_signing_key_file=str(key_file),
+                        platform_secret=SecretStr("p" * 40), intake_id_key=SecretStr("i" * 40))
     engine = create_engine(url)
     await migrate(engine)
     store = store_for(engine)

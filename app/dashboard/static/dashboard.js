@@ -5,7 +5,7 @@
 
 const TZ = "Asia/Shanghai";
 const KEY_STORE = "aftersales.apiKey";
-const PANELS = ["dispatch", "settlement", "parts", "quality", "intake"];
+const PANELS = ["dispatch", "settlement", "parts", "quality", "intake", "dispatch_leads"];
 
 // The endpoints this page reads, in one place (all projections, never the event store).
 const API = {
@@ -23,6 +23,8 @@ const API = {
   order: (id) => `/orders/${encodeURIComponent(id)}`,
   partsNeeds: (id) => `/parts/needs/${encodeURIComponent(id)}?days=30`,
   partsReturns: () => "/parts/returns",
+  expiring: () => "/dispatch/certifications?expiring_within_days=30",
+  conversion: (month) => `/dispatch/leads/conversion?month=${month}`,
 };
 
 // ---------- small helpers ----------
@@ -144,12 +146,23 @@ function slaState(item) {
 }
 const slaClass = (s) => (s === "breached" ? "sla-bad" : s === "at_risk" ? "sla-risk" : "sla-ok");
 
+const clock = (iso) => fmtTime(iso).split(" ").pop();
+/** The appointment window booked with the customer (moves counted) and the technician's estimate. */
+function windowText(item) {
+  const parts = [];
+  if (item.window_start && item.window_end) parts.push(`${fmtTime(item.window_start)}–${clock(item.window_end)}`);
+  if (item.reschedules) parts.push(`moved ×${item.reschedules}`);
+  if (item.eta) parts.push(`on the way, ETA ${clock(item.eta)}`);
+  return parts.join(" · ");
+}
+
 function queueRow(item) {
   const id = pick(item, "order_id", "id");
   const due = pick(item, "sla_due_at", "due_at");
   const state = slaState(item);
   return `<tr data-order="${esc(id)}"><td>${orderLink(id)}</td><td>${esc(pick(item, "outlet_id", "outlet"))}</td>` +
     `<td>${esc(pick(item, "city") ?? "")}</td><td>${esc(pick(item, "tier") ?? "")}</td><td>${fmtTime(due)}</td>` +
+    `<td class="window${item.window_missed ? " sla-bad" : ""}">${esc(windowText(item))}</td>` +
     `<td class="num countdown" data-due="${esc(due ?? "")}"${item.pause_reason ? ' data-paused="1"' : ""}></td>` +
     `<td class="${slaClass(state)}">${esc(state)}${item.pause_reason ? ` (${esc(item.pause_reason)})` : ""}${waitsFor(item)}</td></tr>`;
 }
@@ -243,7 +256,8 @@ async function renderDispatch(state) {
     fillTable("overdue", [...late.map((i) => ({ ...i, overdue: true })), ...escalated], (item) => {
       const id = pick(item, "order_id", "id");
       const due = pick(item, "sla_due_at", "due_at");
-      const why = [item.overdue ? "SLA breached" : "", item.escalated ? "escalated (breach)" : "",
+      const breached = item.overdue && due && new Date(due) < Date.now();
+      const why = [breached ? "SLA breached" : "", item.window_missed ? "window missed" : "", item.escalated ? "escalated (breach)" : "",
         item.tier && item.tier !== "dealer" ? `tier ${item.tier}` : "", item.pause_reason ? `paused: ${item.pause_reason}` : ""];
       return `<tr data-order="${esc(id)}" data-overdue="${item.overdue ? 1 : 0}"><td>${orderLink(id)}</td><td>${esc(pick(item, "outlet_id") ?? "")}</td>` +
         `<td>${esc(pick(item, "city") ?? "")}</td><td>${esc(pick(item, "tier") ?? "")}</td><td>${fmtTime(due)}</td>` +
@@ -313,6 +327,35 @@ async function renderParts() {
     `<tr data-order="${esc(r.order_id)}" data-part="${esc(r.part_no)}"${r.overdue ? ' class="degraded"' : ""}><td>${orderLink(r.order_id)}</td>` +
     `<td>${esc(r.outlet_id ?? "")}</td><td>${esc(r.part_no)}</td><td class="mono">${esc(r.faulty_serial ?? "")}</td>` +
     `<td>${fmtTime(r.repaired_at)}</td><td>${esc(r.status)}${r.overdue ? " · overdue" : ""}</td></tr>`, "no faulty parts outstanding");
+}
+
+// ---------- certifications and leads ----------
+const percent = (v) => (v === null || v === undefined ? "" : `${(Number(v) * 100).toFixed(1)} %`);
+
+async function renderCertifications() {
+  const res = await getJSON(API.expiring());
+  if (!res.ok) return unavailable("certifications", res, API.expiring());
+  fillTable("certifications", res.body.certifications || [], (c) =>
+    `<tr data-technician="${esc(c.technician_id)}" data-category="${esc(c.category)}"><td>${esc(c.technician_id)}</td><td>${esc(c.outlet_id)}</td>` +
+    `<td>${esc(c.maker)}</td><td>${esc(c.category)}</td><td>${esc(c.valid_until)}</td>` +
+    `<td class="num ${c.days_left <= 7 ? "neg" : ""}" data-days-left>${esc(c.days_left)}</td></tr>`, "no certification runs out within 30 days");
+}
+
+async function renderLeads(state) {
+  const res = await getJSON(API.conversion(state.month));
+  if (!res.ok) {
+    unavailable("lead-outlets", res, API.conversion(state.month));
+    return unavailable("lead-technicians", res, API.conversion(state.month));
+  }
+  fillTable("lead-outlets", res.body.outlets || [], (o) =>
+    `<tr data-outlet="${esc(o.outlet_id)}" data-maker="${esc(o.maker)}"><td>${esc(o.outlet_id || "—")}</td><td>${esc(o.maker)}</td>` +
+    `<td class="num" data-leads>${o.leads}</td><td class="num">${o.open}</td><td class="num">${o.contacted}</td>` +
+    `<td class="num" data-won>${o.won}</td><td class="num">${o.lost}</td><td class="num" data-conversion>${percent(o.conversion)}</td>` +
+    `<td class="num" data-amount-fen="${esc(o.won_fen)}">${yuan(o.won_fen)}</td></tr>`, "no leads noted this month");
+  fillTable("lead-technicians", res.body.technicians || [], (t) =>
+    `<tr data-technician="${esc(t.technician_id)}" data-outlet="${esc(t.outlet_id)}"><td>${esc(t.technician_id || "—")}</td><td>${esc(t.outlet_id || "—")}</td>` +
+    `<td class="num">${t.leads}</td><td class="num">${t.won}</td><td class="num" data-conversion>${percent(t.conversion)}</td></tr>`,
+  "no leads noted this month");
 }
 
 // ---------- quality ----------
@@ -434,7 +477,7 @@ async function renderOrder() {
 // ---------- page wiring ----------
 async function refreshDashboard(state) {
   await Promise.all([renderDispatch(state), renderSettlement(state), renderParts(), renderQuality(state), renderFreshness(),
-    renderSlaCompliance(state)]);
+    renderSlaCompliance(state), renderCertifications(), renderLeads(state)]);
   $("#updated").textContent = `updated ${dtf.format(new Date())}`;
   document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
 }

@@ -2,11 +2,13 @@
 
 from fastapi import APIRouter
 
-from services.dispatch.api import commands, outlets, queries
+from services.dispatch.api import certifications, commands, leads, outlets, queries
 
 router = APIRouter()
 router.include_router(outlets.router)
 router.include_router(queries.router)
 router.include_router(commands.router)
+router.include_router(certifications.router)
+router.include_router(leads.router)
 
 __all__ = ["router"]

@@ -1,4 +1,4 @@
-"""Commands on an order: dispatch, reassign, SLA pause/resume, arrive, repair, answer a complaint.
+"""Commands on an order: dispatch, reassign, SLA pause/resume, on the way, arrive, repair, answer a complaint.
 
 HTTP only: parse the body, call `services.dispatch.handlers.run`, answer. The rules (who may
 act, which outlet and technician may take the order, times from the future) are domain code.
@@ -24,16 +24,19 @@ from services.dispatch.api.schemas import (
     Accepted,
     ArriveIn,
     DispatchWindowIn,
+    OnTheWayIn,
     PauseIn,
     ReassignIn,
     RepairIn,
     RespondIn,
     ResumeIn,
 )
+from services.dispatch.certifications import check_dispatchable
 from services.dispatch.domain import (
     Arrive,
     Command,
     Dispatch,
+    OnTheWay,
     PauseSla,
     Reassign,
     Repair,
@@ -79,6 +82,7 @@ async def dispatch_order(order_id: str, body: DispatchWindowIn, runtime: Runtime
 
     async def build(state: State, policy: SlaPolicy) -> Command:
         to = await assign_to(runtime.engine, body.outlet_id, body.technician_id, state)
+        await check_dispatchable(runtime.store, state, policy, to.outlet_id, to.technician_id, now)
         window = None
         if body.window_start is not None:
             window = await window_at(runtime.engine, body.outlet_id, body.window_start, now, policy)
@@ -94,6 +98,7 @@ async def reassign_order(order_id: str, body: ReassignIn, runtime: RuntimeDep, p
 
     async def build(state: State, policy: SlaPolicy) -> Command:
         to = await assign_to(runtime.engine, body.outlet_id, body.technician_id, state)
+        await check_dispatchable(runtime.store, state, policy, to.outlet_id, to.technician_id, now)
         return Reassign(to, body.reason, now, policy)
 
     return await _run(runtime, order_id, principal, now, build)
@@ -119,6 +124,13 @@ async def resume_sla(order_id: str, body: ResumeIn, runtime: RuntimeDep, princip
     now = runtime.clock()
     at = _at(body.occurred_at, now)
     return await _run(runtime, order_id, principal, at, _pure(lambda s, p: ResumeSla(at, now, body.note)))
+
+
+@router.post("/{order_id}/on-the-way", response_model=Accepted)
+async def on_the_way(order_id: str, body: OnTheWayIn, runtime: RuntimeDep, principal: OnSite) -> Accepted:
+    """The technician sets out, with an arrival estimate (shown on the status page, sent to the customer)."""
+    now = runtime.clock()
+    return await _run(runtime, order_id, principal, now, _pure(lambda s, p: OnTheWay(body.eta, now)))
 
 
 @router.post("/{order_id}/arrive", response_model=Accepted)

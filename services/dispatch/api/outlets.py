@@ -106,7 +106,7 @@ async def set_policy(maker: str, body: PolicyIn, runtime: RuntimeDep, principal:
     except CalendarError as exc:
         raise Unprocessable(str(exc), errors=[{"field": "calendar", "message": str(exc)}]) from None
     policy = SlaPolicy(body.complaint_response_hours, body.on_site_capital_hours, body.on_site_other_hours,
-                       calendar, body.at_risk_fraction, maker=maker)
+                       calendar, body.at_risk_fraction, maker=maker, certified_only=body.certified_only)
     try:
         stored = await reference.set_policy(runtime.engine, maker, policy, actor=principal.actor, now=runtime.clock())
     except reference.StaleWrite as exc:

@@ -12,7 +12,7 @@ from libs.web.auth import Principal
 from libs.web.consistency import read_model_at
 from libs.web.deps import RuntimeDep, require
 from libs.web.scoping import maker_scope, sees, visible_or_404
-from services.dispatch import queries, reference
+from services.dispatch import certifications, queries, reference
 from services.dispatch.api.schemas import (
     ComplaintSla,
     CompliancePublic,
@@ -63,6 +63,8 @@ async def order_view(order_id: str, runtime: RuntimeDep, principal: OutletReader
                             met=state.arrived_at is not None, at_risk_fraction=policy.at_risk_fraction),
         time_left_seconds=round(left, 3), paused_seconds=round(clock.paused_total(now, policy.calendar), 3),
         pauses=pauses, complaints=complaints, escalated=sorted(state.escalated),
+        window_start=state.window[0] if state.window else None, window_end=state.window[1] if state.window else None,
+        reschedules=state.reschedules, eta=state.eta if state.status == "dispatched" else None,
     )
 
 
@@ -92,7 +94,7 @@ async def region_queue(
 
 @router.get("/overdue", response_model=OverduePublic)
 async def overdue(runtime: RuntimeDep, principal: Desk) -> OverduePublic:
-    """Orders past their on-site deadline and complaints left unanswered past theirs."""
+    """Orders past their on-site deadline or booked window (window_missed), and complaints left unanswered past theirs."""
     now = runtime.clock()
     orders, complaints = await queries.overdue(runtime.engine, now, maker_scope(principal))
     return OverduePublic(as_of=now, orders=orders, complaints=complaints)
@@ -109,17 +111,22 @@ async def compliance(
         runtime.engine, start, end, maker_scope(principal)))
 
 
-@router.get("/orders/{order_id}/route", response_model=RoutePublic)
+@router.get("/orders/{order_id}/route", response_model=RoutePublic,
+            dependencies=[read_model_at(certifications.PROJECTION.name)])
 async def route(order_id: str, runtime: RuntimeDep, principal: Desk) -> RoutePublic:
-    """Suggest an outlet and technician: county first, then city; skill filter; least load wins."""
+    """Suggest an outlet and technician: county first, then city; skill (and, under `certified_only`,
+    certification) filter; least load wins."""
     state = await load_order(runtime.store, order_id)
     allowed = state.status != "new" and sees(principal, maker=state.maker)
     visible_or_404(state, allowed, f"order {order_id}")
     _, city, county = state.region
     outlets = [o for o, _ in await reference.list_outlets(runtime.engine)]
     outlet_load, technician_load = await queries.load_by_outlet(runtime.engine)
+    policy = await policy_for(runtime.engine, state)
+    certified = (await certifications.certified_now(runtime.engine, state.maker, state.category, runtime.clock())
+                 if policy.certified_only else None)
     ranked = suggest(outlets, city=city, county=county, category=state.category,
-                     outlet_load=outlet_load, technician_load=technician_load)
+                     outlet_load=outlet_load, technician_load=technician_load, certified=certified)
     candidates = [SuggestionPublic.model_validate(s.__dict__) for s in ranked]
     return RoutePublic(order_id=order_id, city=city, county=county, category=state.category,
                        best=candidates[0] if candidates else None, candidates=candidates)

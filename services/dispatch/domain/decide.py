@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from libs.events import catalog
 from libs.events.catalog import Payload
 from libs.events.decider import Fact, Rules
+from services.dispatch.domain import windows
 from services.dispatch.domain.order import (
     ON_SITE,
     Arrive,
@@ -16,16 +17,20 @@ from services.dispatch.domain.order import (
     Dispatch,
     EscalateBreaches,
     Invalid,
+    OnTheWay,
     PauseSla,
     Reassign,
     Refused,
     Repair,
+    Reschedule,
     RespondComplaint,
     ResumeForParts,
     ResumeSla,
     State,
 )
 from services.dispatch.domain.parts_wait import link_check, resume_for_parts
+
+MAX_ETA = timedelta(hours=24)  # an arrival estimate further out is not "on the way"
 
 
 def decide(state: State, command: Command) -> list[Payload]:
@@ -41,6 +46,10 @@ def decide(state: State, command: Command) -> list[Payload]:
             return _pause(state, command)
         case ResumeSla():
             return _resume(state, command)
+        case Reschedule():
+            return _reschedule(state, command)
+        case OnTheWay():
+            return _on_the_way(state, command)
         case Arrive():
             return _arrive(state, command)
         case Repair():
@@ -107,6 +116,41 @@ def _resume(state: State, cmd: ResumeSla) -> list[Payload]:
         raise Refused(f"the SLA of order {state.order_id} is not paused")
     _when(state, cmd.at, cmd.now, "occurred_at")
     return [catalog.OrderSlaResumed(note=cmd.note)]
+
+
+def _reschedule(state: State, cmd: Reschedule) -> list[Payload]:
+    """Book or move the appointment within the policy; a later window credits the SLA the
+    customer's delay as a pause (none while the SLA already stands paused)."""
+    if state.status != "dispatched":
+        raise Refused(f"order {state.order_id} is {state.status}; only a dispatched order not yet visited can be rescheduled")
+    current = windows.Window(*state.window) if state.window else None
+    if current is None:
+        new = windows.book(cmd.new, cmd.slots)
+    elif cmd.new == current:
+        raise windows.WindowError("this is the window already booked")
+    else:
+        new = windows.reschedule(current, cmd.new, cmd.slots, cmd.at, state.reschedules)
+    pause = windows.sla_pause(current, new) if current and state.paused_since is None else None
+    clock = state.on_site_clock(cmd.policy)
+    if pause:
+        clock = clock.pause(pause[0]).resume(pause[1], cmd.policy.calendar)
+    return [catalog.OrderRescheduled(
+        window_start=new.start, window_end=new.end,
+        previous_start=current.start if current else None, previous_end=current.end if current else None,
+        pause_reason="customer_rescheduled" if pause else None,
+        sla_paused_from=pause[0] if pause else None, sla_paused_until=pause[1] if pause else None,
+        sla_due_at=clock.due_at(cmd.policy.calendar),
+    )]
+
+
+def _on_the_way(state: State, cmd: OnTheWay) -> list[Payload]:
+    if state.status != "dispatched":
+        raise Refused(f"order {state.order_id} is {state.status}; a technician sets out for a dispatched order")
+    if cmd.eta < cmd.at:
+        raise Invalid("eta", "the arrival estimate is in the past")
+    if cmd.eta > cmd.at + MAX_ETA:
+        raise Invalid("eta", f"an arrival estimate is at most {MAX_ETA} ahead")
+    return [catalog.OrderOnTheWay(technician_id=state.technician_id or "", eta=cmd.eta)]
 
 
 def _arrive(state: State, cmd: Arrive) -> list[Payload]:
@@ -190,9 +234,20 @@ def evolve(state: State, data: Payload, fact: Fact) -> State:
                 provincial_capital=loc.provincial_capital, region=(loc.province, loc.city, loc.county), tier=data.tier,
                 reported_at=at, reported_recorded_at=fact.recorded_at, last_step_at=at,
             )
-        case catalog.OrderDispatched() | catalog.OrderReassigned():
+        case catalog.OrderDispatched():
+            window = (data.window_start, data.window_end) if data.window_start and data.window_end else None
             return replace(state, status="dispatched", outlet_id=data.outlet_id, provider_id=data.provider_id,
-                           technician_id=data.technician_id, last_step_at=at)
+                           technician_id=data.technician_id, last_step_at=at, window=window)
+        case catalog.OrderReassigned():
+            return replace(state, status="dispatched", outlet_id=data.outlet_id, provider_id=data.provider_id,
+                           technician_id=data.technician_id, last_step_at=at, eta=None)
+        case catalog.OrderRescheduled():
+            moved = state.reschedules + (1 if data.previous_start else 0)
+            since, until = data.sla_paused_from, data.sla_paused_until
+            pauses = (*state.pauses, (since, until)) if since and until else state.pauses
+            return replace(state, window=(data.window_start, data.window_end), reschedules=moved, pauses=pauses)
+        case catalog.OrderOnTheWay():
+            return replace(state, eta=data.eta)
         case catalog.OrderSlaPaused():
             return replace(state, paused_since=at, waiting_for=data.parts_order_id, last_step_at=at)
         case catalog.OrderSlaResumed():

@@ -19,6 +19,7 @@ from services.dispatch.domain.sla import DEFAULT_POLICY, SlaClock, SlaPolicy
 
 if TYPE_CHECKING:
     from services.dispatch.domain.parts_wait import PartsOrderSeen
+    from services.dispatch.domain.windows import Slot, Window
 
 Status = Literal["new", "reported", "dispatched", "arrived", "repaired"]
 PauseReason = catalog.PauseReason
@@ -65,6 +66,9 @@ class State:
     last_step_at: datetime | None = None  # latest lifecycle step, for ordering offline updates
     escalated: frozenset[str] = frozenset()  # SLA breaches already escalated
     complaints: tuple[Complaint, ...] = field(default=())
+    window: tuple[datetime, datetime] | None = None  # the appointment window booked with the customer
+    reschedules: int = 0  # the customer's moves of it so far
+    eta: datetime | None = None  # the technician is on the way, expected then
 
     @property
     def open(self) -> bool:
@@ -128,6 +132,25 @@ class ResumeSla:
 
 
 @dataclass(frozen=True)
+class Reschedule:
+    """The customer moves the appointment (or books the first) from the status page: `new`
+    must be one of `slots` (the outlet's capacity as read now) and within the policy."""
+
+    new: Window
+    slots: tuple[Slot, ...]
+    at: datetime
+    policy: SlaPolicy = DEFAULT_POLICY
+
+
+@dataclass(frozen=True)
+class OnTheWay:
+    """The technician sets out; `eta` is the arrival estimate the customer is told."""
+
+    eta: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Arrive:
     at: datetime  # arrival time (到达现场时间)
     now: datetime
@@ -171,8 +194,8 @@ class ResumeForParts:
     at: datetime  # when the wait ended (parts_wait.resume_at)
 
 
-Command = (Dispatch | Reassign | PauseSla | ResumeSla | Arrive | Repair | RespondComplaint | EscalateBreaches
-           | ResumeForParts)
+Command = (Dispatch | Reassign | PauseSla | ResumeSla | Reschedule | OnTheWay | Arrive | Repair | RespondComplaint
+           | EscalateBreaches | ResumeForParts)
 
 
 def occurred_at(command: Command) -> datetime:

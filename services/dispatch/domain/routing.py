@@ -3,7 +3,9 @@
 Seed 000/001: one outlet per county is the norm in tier-3/4 markets, so the outlet
 covering the order's county comes first, then one covering the whole city, then any
 outlet elsewhere in the city. Only outlets with a technician skilled in the product
-category qualify; among equals the least loaded (open orders per daily capacity) wins.
+category qualify (and, under a `certified_only` policy, certified for it on the day: `certified`
+holds the (outlet, technician) pairs that are); among equals the least loaded (open orders per
+daily capacity) wins.
 """
 
 from __future__ import annotations
@@ -70,12 +72,14 @@ class Suggestion:
 def suggest(
     outlets: Sequence[Outlet], *, city: str, county: str, category: str,
     outlet_load: Mapping[str, int], technician_load: Mapping[tuple[str, str], int],
+    certified: frozenset[tuple[str, str]] | None = None,
 ) -> list[Suggestion]:
     """Qualified outlets, best first, each with its least busy skilled technician."""
     ranked: list[tuple[tuple[int, float, int, str], Suggestion]] = []
     for outlet in outlets:
         match = outlet.match(city, county)
-        skilled = [t for t in outlet.technicians if category in t.skills]
+        skilled = [t for t in outlet.technicians
+                   if category in t.skills and (certified is None or (outlet.id, t.id) in certified)]
         if not outlet.active or match is None or not skilled:
             continue
         tech = min(skilled, key=lambda t: (technician_load.get((outlet.id, t.id), 0), t.id))

@@ -82,6 +82,9 @@ class SlaPolicy:
     version: int = 0  # 0 = the built-in default; stored policies count from 1
     maker: str = ""
     effective_from: datetime | None = None  # None = the default, always in force
+    # dispatch only to technicians the maker certified for the category (domain/certification.py);
+    # off in the built-in default and unless a maker's policy turns it on (README: certified technicians)
+    certified_only: bool = False
 
     def on_site_seconds(self, provincial_capital: bool) -> float:
         hours = self.on_site_capital_hours if provincial_capital else self.on_site_other_hours

@@ -61,11 +61,11 @@ class Slot:
 
 def working_intervals(calendar: Calendar, now: datetime, days: int = 7) -> list[tuple[datetime, datetime]]:
     """The outlet's working hours over the next `days` (UTC): the maker's business calendar,
-    or 08:00–20:00 China time every day under a 7×24 policy."""
+    or 08:00–20:00 China time every day under a 7×24 policy. Whole days, so the windows cut
+    from them stay on one grid whatever `now` is (`offered` drops those too soon)."""
     horizon = now + timedelta(days=days)
     if calendar is not None:
-        found = itertools.takewhile(lambda w: w[0] < horizon, calendar.windows_from(now))
-        return [(max(opens, now), closes) for opens, closes in found]
+        return list(itertools.takewhile(lambda w: w[0] < horizon, calendar.windows_from(now)))
     today = now.astimezone(CHINA).date()
     intervals = []
     for offset in range(days + 1):
@@ -101,6 +101,14 @@ def book(window: Window, slots: Iterable[Slot]) -> Window:
     if slot.free <= 0:
         raise WindowError("this window is fully booked; choose another")
     return window
+
+
+def movable(current: tuple[datetime, datetime] | None, moves_so_far: int, now: datetime,
+            policy: WindowPolicy = WindowPolicy()) -> bool:
+    """Whether the customer may still book (no window yet) or move the booking at `now`."""
+    if current is None:
+        return True
+    return now <= current[0] - policy.min_notice and moves_so_far < policy.max_reschedules
 
 
 def reschedule(current: Window, new: Window, slots: Iterable[Slot], now: datetime,

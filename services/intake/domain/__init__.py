@@ -3,6 +3,7 @@
 from services.intake.domain.errors import (
     AlreadyReported,
     DomainError,
+    DuplicateReference,
     InvalidField,
     OrderClosed,
     TopOfChain,
@@ -33,6 +34,7 @@ __all__ = [
     "AlreadyReported",
     "Command",
     "DomainError",
+    "DuplicateReference",
     "Escalate",
     "InvalidField",
     "MakerPolicy",

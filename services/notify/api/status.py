@@ -1,7 +1,10 @@
 """The customer's status page: `GET /s/{token}`, no login (the signed link is the credential).
 
 It shows one order only, the one the token names: progress, outlet, technician's name with the
-phone masked, the appointment window or an arrival estimate once dispatched, and after the
+phone masked, the appointment window or an arrival estimate once dispatched (the technician's
+own estimate once on the way). While the order waits for its visit the customer may book or
+move the window into one the outlet has room for, within the policy (dispatch's
+`handlers.reschedule`: how often, how late; a later window pauses the SLA). After the
 repair the feedback form (three items A–E and the overall rating, channel feedback_form,
 recorded through quality's own use case: one per order, never by the provider). Every
 opening is recorded. Server-rendered HTML with one external stylesheet and no script, so it
@@ -11,7 +14,7 @@ passes the app's CSP (no 'unsafe-inline') and works on any phone browser.
 from __future__ import annotations
 
 import html
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -26,6 +29,8 @@ from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep
 from libs.web.problems import NotFound, Unprocessable
 from libs.web.runtime import Runtime
+from services.dispatch import handlers as dispatch_handlers
+from services.dispatch.domain.windows import Slot, WindowPolicy
 from services.dispatch.reference import get_outlet
 from services.notify import links
 from services.notify.domain.links import LinkClaims, LinkError, verify
@@ -47,6 +52,7 @@ STEPS = (("reported", "已受理"), ("dispatched", "已派工"), ("arrived", "�
          ("repaired", "已完工"))
 REACHED = {"reported": 0, "dispatched": 1, "arrived": 2, "repaired": 3, "settled": 3}
 FEEDBACK_OPEN = frozenset({"repaired", "settled"})
+OFFERED = 8  # windows the page offers at most (the next ones with room)
 
 
 async def _claims(runtime: Runtime, token: str) -> LinkClaims:
@@ -83,7 +89,29 @@ async def status_page(token: Token, runtime: RuntimeDep, request: Request) -> HT
     if row is None:  # a genuine link whose order the read model has not reached yet
         return _page("服务进度", "<p class='note'>工单正在受理中，请稍后刷新。</p>")
     people = await _people(runtime, row)
-    return _page("服务进度", _body(token, row, people, request.query_params.get("done") == "1"))
+    slots: list[Slot] = []
+    if row["status"] == "dispatched":  # the order's own events: a move just made shows at once
+        state, slots = await dispatch_handlers.customer_windows(runtime, claims.order_id)
+        if state.window:
+            row = {**row, "window_start": state.window[0], "window_end": state.window[1]}
+    body = _body(token, row, people, request.query_params.get("done") == "1")
+    if slots:
+        body += _reschedule_form(token, slots, moved=request.query_params.get("moved") == "1",
+                                 booked=bool(row.get("window_start")))
+    elif request.query_params.get("moved") == "1":
+        body += "<p class='note' id='moved'>已为您改约。</p>"
+    return _page("服务进度", body)
+
+
+@router.post("/s/{token}/reschedule", include_in_schema=False)
+async def reschedule(token: Token, runtime: RuntimeDep, request: Request) -> RedirectResponse:
+    """The customer books or moves the appointment window (field window_start, one the page
+    offered); the redirect's `moved=1` confirms it."""
+    claims = await _claims(runtime, token)
+    start = _moment(_form(await request.body()), "window_start")
+    await dispatch_handlers.reschedule(runtime, claims.order_id, start, "customer:status-link",
+                                       correlation_id())
+    return RedirectResponse(f"{links.PATH}{token}?moved=1", status_code=303)
 
 
 @router.post("/s/{token}/feedback", include_in_schema=False)
@@ -112,6 +140,16 @@ def _form(raw: bytes) -> dict[str, str]:
 def _invalid(field: str, message: str) -> Unprocessable:
     return Unprocessable(f"{field}: {message}",
                          errors=[{"field": field, "message": message, "type": "value_error"}])
+
+
+def _moment(form: dict[str, str], field: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(form.get(field, ""))
+    except ValueError:
+        raise _invalid(field, "choose one of the windows offered") from None
+    if value.tzinfo is None:
+        raise _invalid(field, "choose one of the windows offered")
+    return value
 
 
 def _grade(form: dict[str, str], field: str) -> str:
@@ -175,8 +213,10 @@ def _body(token: str, row: dict[str, Any], people: dict[str, str], done: bool) -
             tech = f"{tech}（{people['technician_phone']}）"
         facts.append(("维修师傅", tech))
     if row.get("window_start") and row.get("window_end"):
-        facts.append(("预约时段", f"{_when(row['window_start'])} – {_when(row['window_end'])}"))
-    if row["status"] == "dispatched":
+        facts.append(("预约时段", f"{_when(row['window_start'])}–{_when(row['window_end'])[-5:]}"))
+    if row["status"] == "dispatched" and row.get("eta"):
+        facts.append(("师傅已出发", f"预计{_when(row['eta'])}到达"))
+    elif row["status"] == "dispatched":
         estimate = row.get("window_start") or row.get("sla_due_at")
         if estimate:
             facts.append(("预计上门", f"{_when(estimate)}前" if not row.get("window_start")
@@ -194,6 +234,24 @@ def _body(token: str, row: dict[str, Any], people: dict[str, str], done: bool) -
     elif row["status"] in FEEDBACK_OPEN:
         parts.append(_feedback_form(token))
     return "".join(parts)
+
+
+def _reschedule_form(token: str, slots: list[Slot], *, moved: bool, booked: bool) -> str:
+    """The next windows with room, as radio buttons (the value is the window's start)."""
+    policy = WindowPolicy()
+    options = "".join(
+        f"<label><input type='radio' name='window_start' value='{_e(s.window.start.isoformat())}'"
+        f" required>{_e(_when(s.window.start))}–{_e(_when(s.window.end)[-5:])}</label>"
+        for s in slots[:OFFERED])
+    hours = int(policy.min_notice / timedelta(hours=1))
+    title = "改约上门时间" if booked else "预约上门时间"
+    rule = (f"可在预约开始{hours}小时前改约，最多{policy.max_reschedules}次；"
+            "改到更晚的时段不影响服务时效考核。")
+    done = "<p class='thanks' id='moved'>已为您改约。</p>" if moved else ""
+    return (f"{done}<form class='feedback reschedule' method='post' "
+            f"action='{links.PATH}{_e(token)}/reschedule'><h2>{title}</h2>"
+            f"<p class='rule'>{_e(rule)}</p><fieldset><legend>可选时段</legend>{options}</fieldset>"
+            f"<button type='submit'>确认{'改约' if booked else '预约'}</button></form>")
 
 
 def _feedback_form(token: str) -> str:

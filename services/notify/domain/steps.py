@@ -4,14 +4,15 @@
 |--------------------|-------------------------------------------------------------|
 | order.reported     | reported                                                    |
 | order.dispatched   | dispatched (the visit window, or the SLA due time)          |
+| order.on_the_way   | on_the_way (the technician's arrival estimate)              |
 | order.repaired     | repaired, and a feedback request FEEDBACK_DELAY after it    |
 | order.settled      | settled, only when the customer pays (out of warranty)      |
 | order.reviewed     | cancels a feedback request not yet sent                     |
 
-`on_the_way` has no event yet (dispatch records arrival, not departure); the template, the
-urgency rule and the outbox support it so the event that adds it needs only a row here.
-A reassignment produces nothing: the customer already has a dispatched message and dedup per
-(order, step, channel) would drop a second one anyway.
+A customer's own reschedule (order.rescheduled) produces nothing: the customer made it on the
+status page and sees it there. A reassignment produces nothing either: the customer already
+has a dispatched message, and dedup per (order, step, channel) would drop a second one (and a
+second arrival estimate) anyway.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ def _dispatched(data: Mapping[str, Any], _at: datetime, context: OrderContext) -
     return [Trigger(Step.DISPATCHED, variables, useful_until=due)]
 
 
+def _on_the_way(data: Mapping[str, Any], _at: datetime, context: OrderContext) -> list[Action]:
+    eta = _time(data["eta"])  # useless once the technician should be at the door
+    variables = {"ref": context.external_ref, "eta": local_text(eta)}
+    return [Trigger(Step.ON_THE_WAY, variables, useful_until=eta)]
+
+
 def _repaired(data: Mapping[str, Any], at: datetime, context: OrderContext) -> list[Action]:
     left = _time(data["departed_at"]) if data.get("departed_at") else at
     return [Trigger(Step.REPAIRED, {"ref": context.external_ref}),
@@ -74,6 +81,7 @@ def _reviewed(_data: Mapping[str, Any], _at: datetime, _context: OrderContext) -
 RULES: dict[str, Rule] = {
     "order.reported": _reported,
     "order.dispatched": _dispatched,
+    "order.on_the_way": _on_the_way,
     "order.repaired": _repaired,
     "order.settled": _settled,
     "order.reviewed": _reviewed,

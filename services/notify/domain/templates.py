@@ -35,7 +35,7 @@ DEFAULT: dict[Step, Template] = {
     Step.DISPATCHED: Template(
         "已派工", "您的报修（单号{ref}）已派工，工程师将于{window}上门。"),
     Step.ON_THE_WAY: Template(
-        "工程师已出发", "工程师已出发前往您处（单号{ref}），请保持电话畅通。"),
+        "工程师已出发", "工程师已出发前往您处（单号{ref}），预计{eta}到达，请保持电话畅通。"),
     Step.REPAIRED: Template(
         "维修完成", "您的报修（单号{ref}）已维修完成，感谢您的耐心等待。"),
     Step.SETTLED: Template(

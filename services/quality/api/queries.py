@@ -25,7 +25,7 @@ from libs.events.db import reader
 from libs.web.auth import Principal
 from libs.web.consistency import read_model_at
 from libs.web.deps import RuntimeDep, require
-from libs.web.downloads import csv_writer
+from libs.web.downloads import completeness_headers, csv_writer, write_completeness
 from libs.web.runtime import Runtime
 from libs.web.scoping import maker_or_404, maker_scope, provider_scope, visible_or_404
 from libs.web.text import PlainText
@@ -131,10 +131,12 @@ async def statistics_sheet(
 ) -> Response:
     """The monthly service statistics sheet (表7-28) of a maker's orders repaired in the month, as CSV."""
     maker_or_404(principal, maker)
-    return Response(await statistics_csv(runtime, month, maker), media_type="text/csv; charset=utf-8")
+    completeness = await runtime.completeness(PROJECTION.name)
+    return Response(await statistics_csv(runtime, month, maker, completeness), media_type="text/csv; charset=utf-8",
+                    headers=completeness_headers(completeness))
 
 
-async def statistics_csv(runtime: Runtime, month: str, maker: str) -> str:
+async def statistics_csv(runtime: Runtime, month: str, maker: str, completeness: dict[str, Any]) -> str:
     query = (
         select(orders)
         .where(orders.c.maker == maker, orders.c.repaired_month == month)
@@ -152,4 +154,5 @@ async def statistics_csv(runtime: Runtime, month: str, maker: str) -> str:
             row["fault"], row["test_result"] or "", row["solution"] or "", row["cause_analysis"] or "",
             local_minute(row["reported_at"]), local_minute(row["repaired_at"]), cost, row["order_id"],
         ])
+    write_completeness(writer, completeness)
     return "\ufeff" + out.getvalue()  # BOM: the makers open it in Excel

@@ -12,7 +12,7 @@ from libs.events.bounds import Month, WindowMoment
 from libs.web.auth import Principal
 from libs.web.consistency import read_model_at
 from libs.web.deps import RuntimeDep, require
-from libs.web.downloads import content_disposition, csv_writer
+from libs.web.downloads import completeness_headers, content_disposition, csv_writer, write_completeness
 from libs.web.scoping import maker_scope, provider_scope, visible_or_404
 from services.settlement import queries
 
@@ -44,7 +44,7 @@ def _iso(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
-def statement_csv(body: dict[str, Any]) -> str:
+def statement_csv(body: dict[str, Any], completeness: dict[str, Any]) -> str:
     """One row per settlement line, so each can be ticked off against the provider's service forms."""
     out = io.StringIO()
     out.write("\ufeff")  # UTF-8 BOM: spreadsheet programs then read the Chinese text right
@@ -63,6 +63,7 @@ def statement_csv(body: dict[str, Any]) -> str:
         writer.writerow([f"total {payer}", "", "", "", payer, *[""] * 9, t["amount_fen"], yuan(t["amount_fen"]), "", ""])
     writer.writerow(["opening balance", *[""] * 16, body["opening_balance_fen"]])
     writer.writerow(["closing balance", *[""] * 16, body["closing_balance_fen"]])
+    write_completeness(writer, completeness)
     return out.getvalue()
 
 
@@ -86,11 +87,13 @@ async def read_statement(
     """A provider's monthly statement, as JSON or CSV (Accept: text/csv or ?format=csv)."""
     _provider_only(principal, provider)
     body = await queries.statement(runtime.engine, provider, month, maker_scope(principal))
+    completeness = await runtime.completeness(PROJECTION)
     if format == "csv" or (format is None and "text/csv" in (accept or "")):
         filename = f"statement-{provider}-{month}.csv"
-        return Response(statement_csv(body), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": content_disposition(filename)})
-    return {**body, **await runtime.completeness(PROJECTION)}
+        return Response(statement_csv(body, completeness), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": content_disposition(filename),
+                                 **completeness_headers(completeness)})
+    return {**body, **completeness}
 
 
 @router.get("/settlement/totals")

@@ -42,6 +42,10 @@ class ResumeIn(Body):
     occurred_at: WindowMoment | None = None
 
 
+class OnTheWayIn(Body):
+    eta: WindowMoment = Field(description="预计到达时间: the arrival estimate the customer is told (within 24 h)")
+
+
 class ArriveIn(Body):
     arrived_at: WindowMoment | None = Field(None, description="到达现场时间; default now")
     staff_count: StrictInt = Field(1, ge=1, le=50)

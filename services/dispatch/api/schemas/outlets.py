@@ -85,6 +85,8 @@ class PolicyIn(Body):
     on_site_other_hours: StrictFloat = Field(12, gt=0, le=720)
     at_risk_fraction: StrictFloat = Field(0.25, ge=0, lt=1)
     calendar: CalendarIn | None = Field(None, description="absent = 7×24")
+    certified_only: StrictBool = Field(False, description="dispatch only technicians certified for the order's "
+                                                          "category on the dispatch day (China time)")
 
 
 class PolicyPublic(PolicyIn):

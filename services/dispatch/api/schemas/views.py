@@ -44,6 +44,9 @@ class QueueItem(BaseModel):
     escalated: bool
     window_start: datetime | None = None  # the appointment window, once booked
     window_end: datetime | None = None
+    window_missed: bool = Field(False, description="visited outside the booked window, or its end passed without a visit")
+    reschedules: int = Field(0, description="the customer's moves of the window")
+    eta: datetime | None = Field(None, description="the technician is on the way, expected then")
     waiting_for_parts: PartsWait | None = None  # a parts_on_order pause linked to its parts order
 
 
@@ -139,6 +142,10 @@ class OrderDispatchPublic(BaseModel):
     pauses: list[Pause]
     complaints: list[ComplaintSla]
     escalated: list[str] = Field(description="SLA breaches already escalated")
+    window_start: datetime | None = None  # the appointment window booked with the customer
+    window_end: datetime | None = None
+    reschedules: int = Field(0, description="the customer's moves of the window")
+    eta: datetime | None = Field(None, description="the technician is on the way, expected then")
 
 
 class RegionCompliance(BaseModel):
@@ -148,6 +155,7 @@ class RegionCompliance(BaseModel):
     arrived: int
     on_time: int
     late: int
+    window_missed: int = Field(0, description="of the late: visits outside their booked window")
     on_time_percent: Decimal
 
 
