@@ -46,6 +46,7 @@ Progress = Callable[[float, str], None]
 LEAD_TEXTS = ("客户有意购买空调支架", "洗衣机需要座架", "老冰箱想以旧换新", "客户询问清洗保养和延保", "问起热水器")
 SHOWCASE = ("platform", "escalate", "pause", "late", "complaint", "platform complaint", "reschedule", "window missed")
 WINDOW = timedelta(hours=2)  # dispatch's appointment window (services/dispatch/domain/windows.py)
+SETTLE_REJECT_EVERY = 12
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -94,6 +95,7 @@ class Demo:
         self._seq = itertools.count()
         self._serial = itertools.count(1)
         self._repaired: list[Order] = []
+        self._settled = 0  # settlements posted (every SETTLE_REJECT_EVERY-th decides a line)
         self._returns_lost: set[str] = set()  # makers whose first faulty part was never sent back
         self._routes: list[tuple[str, re.Pattern[str]]] = []
 
@@ -245,8 +247,11 @@ class Demo:
         # is a partner's (a partner escalates only the orders it reported)
         via_platform = (rng.random() < 0.12 and fate != "escalate") or fate == "platform"
         if via_platform:
+            # the customer reported to the platform a while before it forwarded the report: the
+            # promise runs from the customer's time (issue 15)
+            reported_at = self.clock() - timedelta(minutes=rng.randint(5, 90))
             created = await self.platform("platform report", {
-                "platform_ref": f"GOV-{next(self._serial):08d}", "kind": "repair", "reported_at": self.clock().isoformat(),
+                "platform_ref": f"GOV-{next(self._serial):08d}", "kind": "repair", "reported_at": reported_at.isoformat(),
                 "reporter": {"name": name, "phone": phone}, "region": location, "address": address, "product": product,
                 "text": fault[0],
             })
@@ -457,15 +462,20 @@ class Demo:
                         world.staff(order.maker.id, "dispatcher"), json=body)
 
     async def settle_batch(self) -> None:
-        """Finance settles yesterday's repairs once a day; a few wait a day or two (some stay open at the end)."""
+        """Finance settles yesterday's repairs once a day; a few wait a day or two (some stay open at the end).
+        Every SETTLE_REJECT_EVERY-th settlement rejects the door fee line with a reason (a line decision;
+        counted, so the demo's random sequence is unchanged); non-original parts are rejected by rule."""
         await self.sync()
         waiting: list[Order] = []
         for order in self._repaired:
             if order.return_due or self.rng.random() < 0.2:
                 waiting.append(order)
                 continue
-            await self.call("settle", "POST", f"/settlements/{order.id}", world.staff(order.maker.id, "finance"),
-                            json={"distance_km": self.rng.choice((3, 8, 15, 25, 40))})
+            body: dict[str, Any] = {"distance_km": self.rng.choice((3, 8, 15, 25, 40))}
+            self._settled += 1
+            if self._settled % SETTLE_REJECT_EVERY == 0:
+                body["lines"] = [{"line": 0, "decision": "rejected", "reason": "同址同日上门费已在另一单结算"}]
+            await self.call("settle", "POST", f"/settlements/{order.id}", world.staff(order.maker.id, "finance"), json=body)
         self._repaired = waiting
 
     async def send_back(self, order: Order, part_no: str) -> None:
@@ -486,12 +496,23 @@ class Demo:
         rng = self.rng
         good = rng.random() < 0.8
         grades = "AAB" if good else "BCCDE"
-        await self.call("review", "POST", f"/orders/{order.id}/reviews", world.staff(order.maker.id, "supervisor"), json={
+        form = {
             "channel": rng.choice(("feedback_form", "call_back")),
             "timeliness": rng.choice(grades), "quality": rng.choice(grades), "attitude": rng.choice(grades),
             "overall": rng.choice((4, 5)) if good else rng.choice((1, 2, 3)),
             "comment": "师傅很专业" if good else "等了很久才上门",
-        })
+        }
+        supervisor = world.staff(order.maker.id, "supervisor")
+        await self.call("review", "POST", f"/orders/{order.id}/reviews", supervisor, json=form)
+        # supervision phones some customers back to verify their forms (seed 004); a few forms do
+        # not hold up. A generator of the order's own, so the rest of the demo draws as before.
+        check = random.Random(order.id)
+        if form["channel"] == "feedback_form" and check.random() < 0.3:
+            heard = "CDE" if check.random() < 0.25 else None
+            back = {**form, "channel": "call_back", "comment": "回访核实"}
+            if heard is not None:
+                back |= {"timeliness": check.choice(heard), "quality": check.choice(heard), "attitude": check.choice(heard)}
+            await self.call("call-back", "POST", f"/orders/{order.id}/reviews", supervisor, json=back)
 
     async def platform(self, label: str, report: dict[str, Any]) -> dict[str, Any] | None:
         """POST /platform/reports signed as the platform does: HMAC-SHA256 over timestamp, nonce and body."""
@@ -523,23 +544,38 @@ class Demo:
         self.stats.escalated_by_watcher += await watch_once(self.runtime)
 
     async def complain(self, order: Order) -> None:
-        made = await self.call("complaint", "POST", "/quality/complaints", world.staff(order.maker.id, "supervisor"), json={
+        body: dict[str, Any] = {
             "order_id": order.id, "channel": self.rng.choice(("hotline", "web_form", "call_back", "feedback_form")),
             "severity": self.rng.choice(("low", "normal", "normal", "high")), "text": "维修后故障再次出现",
             "received_at": self.clock().isoformat(),
-        })
+        }
+        # now and then the caller names only the outlet: filed without an order, the dispatcher
+        # matches it to the order soon after (issue 15 item 9)
+        loose = order.outlet is not None and self.rng.random() < 0.2
+        if loose and order.outlet is not None:
+            del body["order_id"]
+            body |= {"provider_id": order.outlet.provider_id, "outlet_id": order.outlet.id, "maker": order.maker.id}
+        made = await self.call("complaint", "POST", "/quality/complaints", world.staff(order.maker.id, "supervisor"),
+                               json=body)
         if made is None:
             return
+        if loose:
+            self.after(self.rng.uniform(0.05, 0.5), lambda: self.match(order, made["complaint_id"]))
         late = self.rng.random() < 0.25  # the 1-hour response SLA is missed now and then
         self.after(self.rng.uniform(1.1, 3.0) if late else self.rng.uniform(0.1, 0.9),
-                   lambda: self.respond(order, made["complaint_id"]))
+                   lambda: self.respond(order, made["complaint_id"], loose))
         if late:
             self.after(1.05, self.watch)
 
-    async def respond(self, order: Order, complaint_id: str) -> None:
-        path = f"/dispatch/orders/{order.id}/complaints/{complaint_id}/respond"
+    async def respond(self, order: Order, complaint_id: str, loose: bool = False) -> None:
+        path = (f"/dispatch/complaints/{complaint_id}/respond" if loose
+                else f"/dispatch/orders/{order.id}/complaints/{complaint_id}/respond")
         await self.call("complaint response", "POST", path, world.staff(order.maker.id, "dispatcher"),
                         json={"response": "已致电客户致歉, 安排师傅复查"})
+
+    async def match(self, order: Order, complaint_id: str) -> None:
+        await self.call("complaint matched", "POST", f"/dispatch/complaints/{complaint_id}/order",
+                        world.staff(order.maker.id, "dispatcher"), json={"order_id": order.id})
 
     def _close_month(self, month: str) -> Step:
         async def close() -> None:

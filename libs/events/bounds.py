@@ -73,6 +73,21 @@ def instant_in_window(value: datetime) -> datetime:
 Month = Annotated[str, StringConstraints(strict=True, pattern=MONTH_PATTERN)]
 """'YYYY-MM', 2000-01 … 2100-12: use as a query/path parameter or a body field."""
 
+WEEK_PATTERN = r"^(20[0-9]{2})-W(0[1-9]|[1-4][0-9]|5[0-3])$"
+
+
+def real_week(value: str) -> str:
+    year, week = int(value[:4]), int(value[6:])
+    try:
+        date.fromisocalendar(year, week, 1)
+    except ValueError:
+        raise ValueError(f"{year} has no ISO week {week}") from None
+    return value
+
+
+Week = Annotated[str, StringConstraints(strict=True, pattern=WEEK_PATTERN), AfterValidator(real_week)]
+"""'YYYY-Www', an ISO week (Monday first) of 2000 … 2099 that the year has."""
+
 WindowDay = Annotated[date, BeforeValidator(iso_date), AfterValidator(day_in_window)]
 """A calendar date inside the window, given as YYYY-MM-DD."""
 

@@ -12,12 +12,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from itertools import pairwise
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
-from libs.events.bounds import MAX_QUANTITY, CatalogDay, CatalogMoment, Fen, Hours, Month, Quantity, SignedFen, SlaHours
+from libs.events.bounds import (
+    MAX_QUANTITY,
+    CatalogDay,
+    CatalogMoment,
+    Fen,
+    Hours,
+    Month,
+    Quantity,
+    SignedFen,
+    SlaHours,
+    StrictFen,
+    StrictSignedFen,
+)
 from libs.events.envelope import NewEvent, StoredEvent
 from libs.events.errors import EmitterNotAllowed, InvalidEventData, UnknownEventType
 
@@ -212,15 +225,45 @@ class OrderRepaired(Payload):
     sales_opportunity: str | None = None
 
 
-class SettlementLine(Payload):
-    kind: Literal["travel", "labour", "part", "lump_sum"]
+LineKind = Literal["travel", "labour", "part", "lump_sum"]
+LineDecision = Literal["approved", "reduced", "rejected"]
+
+
+class SettlementLineV1(Payload):
+    kind: LineKind
     description: str
     quantity: Decimal = Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)
     unit_fen: SignedFen
     amount_fen: SignedFen
 
 
+class SettlementLine(SettlementLineV1):
+    """A priced line: `claimed_fen` is what the standard gives for the claim, `amount_fen` what is
+    approved (the settlement pays). `decision` says which, `reason` why, `decided_by` who: a
+    finance actor, or `rule` (a rule of settlement, named in `rule`, e.g. non-original parts are
+    not reimbursed; a finance override keeps the rule's name)."""
+
+    claimed_fen: SignedFen | None = None  # null only on lines built before decisions: = amount_fen
+    decision: LineDecision = "approved"
+    reason: str | None = None
+    decided_by: str | None = None  # null: the actor who recorded the settlement
+    rule: str | None = None
+
+
+class OrderSettledV1(Payload):
+    settlement_id: UUID
+    provider_id: str
+    maker: str
+    payer: Payer
+    standard_id: str
+    lines: list[SettlementLineV1]
+    total_fen: SignedFen
+    replaces: UUID | None = None
+
+
 class OrderSettled(Payload):
+    """v2: every line records what was claimed and what was approved, the decision, why and who."""
+
     settlement_id: UUID
     provider_id: str
     maker: str
@@ -266,6 +309,17 @@ class ComplaintResponded(Payload):
     response: str
 
 
+class ComplaintMatched(Payload):
+    """A complaint filed without an order (stream `complaint:<id>`) matched by a dispatcher to the
+    order it is about; from then on it counts as that order's complaint. `provider_id` and
+    `outlet_id` are whom it is charged to (its own, else the order's at the match)."""
+
+    complaint_id: UUID
+    order_id: str
+    provider_id: str | None = None
+    outlet_id: str | None = None
+
+
 class MonthClosed(Payload):
     month: Month
     maker: str
@@ -275,13 +329,55 @@ class MonthClosed(Payload):
 
 
 class ComplaintBandSpec(Payload):
-    max_complaints: int | None = Field(default=None, ge=0)  # inclusive upper edge; None = no upper edge
-    amount_fen: SignedFen
+    max_complaints: StrictInt | None = Field(default=None, ge=0, le=1_000_000)  # inclusive upper edge; None = none
+    amount_fen: StrictSignedFen
 
 
-class QualityPolicySet(Payload):
-    """A maker's reward/penalty policy for the monthly performance score (seed 004), money in fen."""
+class SeverityWeights(Payload):
+    """What one complaint of each severity counts towards the month's complaint band (seed 004:
+    次数和严重程度); all 1 = the seed's table, which counts complaints."""
 
+    low: StrictInt = Field(default=1, ge=0, le=100)
+    normal: StrictInt = Field(default=1, ge=0, le=100)
+    high: StrictInt = Field(default=1, ge=0, le=100)
+
+
+NBasis = Literal["repairs", "forms"]
+
+
+class QualityPolicy(Payload):
+    """A maker's policy for the monthly performance score (seed 004), money in fen: the one model
+    of it (the event's data, the API's body and answer, the domain's rules all use this one).
+
+    `n_basis` "repairs" (seed: n = 本月维修工作项数, a repair without a form scores 0) or
+    "forms" (n = the scored forms); `call_back_percent`: the share of each provider's forms of
+    a week that supervision phones back to verify."""
+
+    improvement_reward_fen: StrictFen
+    decline_penalty_fen: StrictFen
+    all_max_reward_fen: StrictFen
+    all_min_penalty_fen: StrictFen
+    complaint_bands: list[ComplaintBandSpec] = Field(min_length=1, max_length=20)
+    admin_action_threshold: StrictInt = Field(ge=1, le=1_000_000)
+    complaint_weights: SeverityWeights = SeverityWeights()
+    n_basis: NBasis = "repairs"
+    call_back_percent: StrictInt = Field(default=10, ge=0, le=100)
+
+    @field_validator("complaint_bands")
+    @classmethod
+    def _bands(cls, bands: list[ComplaintBandSpec]) -> list[ComplaintBandSpec]:
+        edges = [b.max_complaints for b in bands]
+        if not edges or edges[-1] is not None:
+            raise ValueError("the last complaint band must have no upper edge")
+        bounded = [e for e in edges[:-1] if e is not None]
+        if len(bounded) != len(edges) - 1:
+            raise ValueError("only the last complaint band may lack an upper edge")
+        if any(later <= earlier for earlier, later in pairwise(bounded)):
+            raise ValueError("complaint band edges must be strictly increasing")
+        return bands
+
+
+class QualityPolicySetV1(Payload):
     maker: str
     improvement_reward_fen: Fen
     decline_penalty_fen: Fen
@@ -289,6 +385,12 @@ class QualityPolicySet(Payload):
     all_min_penalty_fen: Fen
     complaint_bands: list[ComplaintBandSpec]
     admin_action_threshold: int = Field(ge=1)
+
+
+class QualityPolicySet(QualityPolicy):
+    """A maker sets its quality policy; v2 adds severity weights, the basis of n and the call-back share."""
+
+    maker: str
 
 
 class PartCatalogued(Payload):
@@ -499,7 +601,7 @@ def upcaster(type_: str, from_version: int) -> Callable[[Callable[..., dict[str,
 
 register("order.reported", 1, OrderReported, "intake")
 register("order.escalated", 1, OrderEscalatedV1, "intake", "dispatch")
-register("order.escalated", 2, OrderEscalated, "intake", "dispatch")
+register("order.escalated", 2, OrderEscalated, "intake", "dispatch", "quality")  # quality: a complaint from its channels
 register("order.dispatched", 1, OrderDispatched, "dispatch")
 register("order.reassigned", 1, OrderReassigned, "dispatch")
 register("order.sla_paused", 1, OrderSlaPausedV1, "dispatch")
@@ -510,13 +612,16 @@ register("order.rescheduled", 1, OrderRescheduled, "dispatch")
 register("order.on_the_way", 1, OrderOnTheWay, "dispatch")
 register("order.arrived", 1, OrderArrived, "dispatch")
 register("order.repaired", 1, OrderRepaired, "dispatch")
-register("order.settled", 1, OrderSettled, "settlement")
+register("order.settled", 1, OrderSettledV1, "settlement")
+register("order.settled", 2, OrderSettled, "settlement")
 register("order.settlement_reversed", 1, OrderSettlementReversed, "settlement")
 register("order.reviewed", 1, OrderReviewed, "quality")
 register("complaint.received", 1, ComplaintReceived, "intake", "quality")
 register("complaint.responded", 1, ComplaintResponded, "dispatch", "quality")
+register("complaint.matched", 1, ComplaintMatched, "dispatch")
 register("quality.month_closed", 1, MonthClosed, "quality")
-register("quality.policy_set", 1, QualityPolicySet, "quality")
+register("quality.policy_set", 1, QualityPolicySetV1, "quality")
+register("quality.policy_set", 2, QualityPolicySet, "quality")
 register("part.catalogued", 1, PartCatalogued, "parts")
 register("part.cost_set", 1, PartCostSet, "parts")
 register("stock.received", 1, StockReceived, "parts")
@@ -555,6 +660,21 @@ def _resumed_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     """v1 writers said "technician arrived" in the note when the arrival ended the pause."""
     cause = "arrived" if data.get("note") == "technician arrived" else "manual"
     return {**data, "cause": cause, "parts_order_id": None}
+
+
+@upcaster("quality.policy_set", 1)
+def _policy_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 knew no severity weights, basis of n or call-backs: the defaults (count-only, n = the
+    month's repairs as seed 004 defines it, the default call-back share) fill in."""
+    return dict(data)
+
+
+@upcaster("order.settled", 1)
+def _settled_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 lines carried only what was paid: everything claimed was approved, by whoever recorded it."""
+    lines = [{**line, "claimed_fen": line["amount_fen"], "decision": "approved", "reason": None, "decided_by": None,
+              "rule": None} for line in data.get("lines", [])]
+    return {**data, "lines": lines}
 
 
 def spec(type_: str, version: int) -> EventSpec:

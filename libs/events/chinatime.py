@@ -9,7 +9,7 @@ received; a fee standard takes effect on a local date. So a repair finished at
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -69,3 +69,28 @@ def month_start(month: str) -> datetime:
 def month_end(month: str) -> datetime:
     """The first instant after the month (China time), as UTC."""
     return month_start(next_month(month))
+
+
+_WEEK = re.compile(r"^(\d{4})-W(0[1-9]|[1-4]\d|5[0-3])$")
+
+
+def week_of(moment: datetime) -> str:
+    """'YYYY-Www', the ISO week (Monday first) of an aware instant in China time."""
+    year, week, _ = local_day(moment).isocalendar()
+    return f"{year:04d}-W{week:02d}"
+
+
+def week_start(week: str) -> datetime:
+    """The first instant (Monday 00:00 China time) of an ISO week, as UTC; ValueError for a
+    week the year does not have (W53 of a 52-week year)."""
+    found = _WEEK.match(week)
+    if found is None:
+        raise ValueError(f"{week!r} is not an ISO week (YYYY-Www)")
+    year, number = int(found.group(1)), int(found.group(2))
+    day = date.fromisocalendar(year, number, 1)
+    return midnight(day)
+
+
+def week_end(week: str) -> datetime:
+    """The first instant after the ISO week (China time), as UTC."""
+    return midnight(local_day(week_start(week)) + timedelta(days=7))

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     notify_public_url: str = "http://127.0.0.1:8000"  # where customers open the status links
     notify_interval: float = 2.0  # notify: longest sleep of the dispatcher between outbox passes
 
+    # quality: HMAC key of the weekly call-back draw (unset: only the demo draws, with its own)
+    quality_sample_key: SecretStr | None = None
     receipt_signing_key: SecretStr | None = None  # receipts: Ed25519 private key, PEM text
     receipt_signing_key_file: str = ""  # receipts: or its path (demo, neither set: ./data)
 
@@ -118,6 +120,9 @@ class Settings(BaseSettings):
         link = self.notify_link_secret  # unset: no status links at all (only the demo signs)
         if link is not None and link.get_secret_value().strip() in KNOWN_SECRETS:
             problems.append("NOTIFY_LINK_SECRET is a published default")
+        sample = self.quality_sample_key  # unset: no call-back list (only the demo draws)
+        if sample is not None and sample.get_secret_value().strip() in KNOWN_SECRETS:
+            problems.append("QUALITY_SAMPLE_KEY is a published default")
         id_key = self.intake_id_key.get_secret_value().strip() if self.intake_id_key else ""
         if verifies_platforms and id_key in KNOWN_SECRETS:
             problems.append("INTAKE_ID_KEY is unset or a published default")

@@ -30,6 +30,18 @@ from services.dispatch.domain import (
     windows,
 )
 from services.dispatch.domain.access import assignment, check_actor
+from services.dispatch.domain.loose import (
+    LOOSE,
+    ORDER_TIER,
+    Answer,
+    EscalateMatched,
+    LooseCommand,
+    LooseComplaint,
+    Match,
+    OrderFacts,
+    OrderTier,
+    loose_stream,
+)
 from services.dispatch.domain.order import Assignment
 from services.dispatch.projection import booked_windows
 
@@ -142,6 +154,48 @@ async def escalate_order(runtime: Runtime, order_id: str) -> tuple[StoredEvent, 
         log.warning("order %s kept changing; its breach will be escalated on the next pass", order_id)
         return ()
     return done.events
+
+
+def _loose_visible(state: LooseComplaint, makers: tuple[str, ...] | None) -> None:
+    """Another maker's complaint (or none at all) is answered as unknown (404)."""
+    if state.complaint_id is None or (makers is not None and state.maker not in makers):
+        raise Missing(f"complaint {state.stream_id.removeprefix('complaint:')} not found")
+
+
+async def answer_loose(
+    runtime: Runtime, complaint_id: UUID, makers: tuple[str, ...] | None, actor: str, response: str, at: datetime,
+    correlation_id: UUID | None = None,
+) -> Committed[LooseComplaint]:
+    """Answer a complaint filed without an order, on its own stream."""
+    now = runtime.clock()
+
+    async def command(state: LooseComplaint) -> LooseCommand:
+        _loose_visible(state, makers)
+        return Answer(complaint_id, response, at, now)
+
+    return await execute(runtime.store, loose_stream(complaint_id), LOOSE, command, actor, source=SOURCE,
+                         now=runtime.clock, occurred_at=at, correlation_id=correlation_id)
+
+
+async def match_loose(
+    runtime: Runtime, complaint_id: UUID, makers: tuple[str, ...] | None, actor: str, order_id: str,
+    correlation_id: UUID | None = None,
+) -> tuple[Committed[LooseComplaint], Committed[OrderTier]]:
+    """Match a complaint filed without an order to the order it is about (read from the store)."""
+
+    async def command(state: LooseComplaint) -> LooseCommand:
+        _loose_visible(state, makers)
+        order = await load_order(runtime.store, order_id)
+        facts = OrderFacts(order.status != "new", order.maker, order.provider_id, order.outlet_id)
+        return Match(complaint_id, order_id, facts)
+
+    done = await execute(runtime.store, loose_stream(complaint_id), LOOSE, command, actor, source=SOURCE,
+                         now=runtime.clock, correlation_id=correlation_id)
+    # then the order moves up a tier as for any complaint against it: a second append (another
+    # stream); should it fail, the same match again completes it, once (decide_tier)
+    moved = await execute(runtime.store, order_id, ORDER_TIER, EscalateMatched(complaint_id, done.state.text), actor,
+                          source=SOURCE, now=runtime.clock, correlation_id=correlation_id)
+    return done, moved
 
 
 async def parts_order_seen(store: EventStore, parts_order_id: str) -> parts_wait.PartsOrderSeen:

@@ -215,7 +215,7 @@ async def on_complaint(conn: AsyncConnection, event: StoredEvent, data: catalog.
         await conn.execute(select(queue.c.maker, queue.c.policy_version, queue.c.provider_id, queue.c.outlet_id)
                            .where(queue.c.order_id == event.stream_id))
     ).first()
-    maker, version = (order[0], order[1]) if order else ("", 0)
+    maker, version = (order[0], order[1]) if order else (data.maker or "", 0)  # no order: the maker it names
     policy = await policy_version(conn, maker, version)
     budget = policy.complaint_seconds
     row = {
@@ -227,6 +227,12 @@ async def on_complaint(conn: AsyncConnection, event: StoredEvent, data: catalog.
     }
     await upsert(conn, complaints, [row], ["complaint_id"])
     await _set(conn, event)
+
+
+async def on_matched(conn: AsyncConnection, event: StoredEvent, data: catalog.ComplaintMatched) -> None:
+    """A complaint filed without an order is now about this order, charged as the event says."""
+    await conn.execute(update(complaints).where(complaints.c.complaint_id == str(data.complaint_id))
+                       .values(order_id=data.order_id, provider_id=data.provider_id, outlet_id=data.outlet_id))
 
 
 async def on_responded(conn: AsyncConnection, event: StoredEvent, data: catalog.ComplaintResponded) -> None:
@@ -264,9 +270,11 @@ PROJECTION = Projection(
         "order.escalated": on_escalated,
         "complaint.received": on_complaint,
         "complaint.responded": on_responded,
+        "complaint.matched": on_matched,
         "parts_order.requested": on_parts_requested,
         "parts_order.received": on_parts_received,
     },
+    revision=2,  # 2: a complaint without an order is its named maker's (was "")
 )
 
 

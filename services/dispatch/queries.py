@@ -210,3 +210,10 @@ async def compliance(engine: AsyncEngine, start: datetime, end: datetime,
                                     on_time_percent=percent))
     return out
 
+
+
+async def complaint_order(engine: AsyncEngine, complaint_id: str) -> str | None:
+    """The stream (order) a complaint about an order was recorded on, if the read model has it."""
+    async with reader(engine).connect() as conn:
+        found = await conn.execute(select(complaints.c.order_id).where(complaints.c.complaint_id == complaint_id))
+        return found.scalar_one_or_none()

@@ -73,17 +73,20 @@ async def load(runtime: Runtime, order_id: str) -> tuple[OrderState, list[Stored
 
 async def _execute(
     runtime: Runtime, order_id: str, command: Command | object, actor: str, expected: int | None = None,
-    ids: Sequence[UUID] | None = None, correlation_id: UUID | None = None,
+    ids: Sequence[UUID] | None = None, correlation_id: UUID | None = None, occurred_at: datetime | None = None,
 ) -> Committed[OrderState]:
     return await execute(runtime.store, order_id, DECIDER, command, actor, expected,  # type: ignore[arg-type]
-                         source=SOURCE, now=runtime.clock, correlation_id=correlation_id, event_ids=ids)
+                         source=SOURCE, now=runtime.clock, correlation_id=correlation_id, event_ids=ids,
+                         occurred_at=occurred_at)
 
 
 async def report(
     runtime: Runtime, command: ReportOrder, actor: str, key: str | None, correlation_id: UUID | None,
 ) -> Committed[OrderState]:
     """A partner's new order; under an Idempotency-Key the order and event ids are stable, so
-    a retry is recognised by the store (`replayed`)."""
+    a retry is recognised by the store (`replayed`). A phoned-in or paper order carries the
+    customer's own report time (`command.reported_at`, inside the late-entry window): the
+    event's occurred time, beside the time it was recorded."""
     owner = command.partner_id or actor  # a hotline agent's keys and references are its own
     secret = id_key(runtime.settings)
     # One reference, one stream: the store's (stream, version) uniqueness refuses a second report
@@ -96,7 +99,7 @@ async def report(
             command = replace(command, existing=existing)
     ids = None if key is None else [stable_id(secret, "event", owner, key)]
     try:
-        return await _execute(runtime, order_id, command, actor, 0, ids, correlation_id)
+        return await _execute(runtime, order_id, command, actor, 0, ids, correlation_id, command.reported_at)
     except ConcurrencyConflict:
         raise DuplicateReference(command.external_ref, order_id) from None
     except DuplicateEventId:
@@ -148,8 +151,10 @@ class _Resent(Exception):
 
 async def forward(
     runtime: Runtime, order_id: str, kind: Literal["repair", "complaint"], platform_id: str, ref: str,
-    command: ReportOrder | ReceiveComplaint, correlation_id: UUID | None,
+    command: ReportOrder | ReceiveComplaint, correlation_id: UUID | None, occurred_at: datetime | None = None,
 ) -> Forwarded:
+    """Record what a platform forwarded; a report that opens an order happened when the customer
+    reported it to the platform (`occurred_at`), not when the platform passed it on."""
     opened: list[bool] = []
 
     async def build(state: OrderState) -> Command:
@@ -161,7 +166,8 @@ async def forward(
     secret = id_key(runtime.settings)
     ids = [stable_id(secret, "platform-event", platform_id, ref, kind, str(i)) for i in range(3)]
     try:
-        done = await _execute(runtime, order_id, build, f"platform:{platform_id}", None, ids, correlation_id)
+        done = await _execute(runtime, order_id, build, f"platform:{platform_id}", None, ids, correlation_id,
+                              occurred_at)
     except _Resent as exc:
         return Forwarded(order_id, False, [], exc.state.version, exc.position, resent=True)
     return Forwarded(order_id, opened[-1], [catalog.type_of(type(p)) for p in done.payloads], done.version,

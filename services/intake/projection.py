@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Index, Integer, MetaData, String, Table, update
+from sqlalchemy import Boolean, Column, Index, Integer, MetaData, String, Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events import catalog
@@ -55,6 +55,13 @@ platform_refs = Table(
     Column("position", Position, nullable=False),
 )
 
+matched = Table(  # complaints filed without an order, matched to one later (complaint.matched)
+    "intake_matched_complaints",
+    metadata,
+    Column("complaint_id", String(40), primary_key=True),
+    Column("order_id", String(200), nullable=False, index=True),
+)
+
 STATUS = {t: status for t, status in STATUS_BY_EVENT.items() if t != "order.reported"}
 
 
@@ -71,7 +78,8 @@ async def on_reported(conn: AsyncConnection, event: StoredEvent, data: catalog.O
         "channel": data.channel, "external_ref": data.external_ref, "maker": data.maker,
         "province": data.location.province, "city": data.location.city, "customer_phone": data.customer.phone,
         "serial": data.product.serial, "in_warranty": data.warranty.in_warranty, "status": "reported",
-        "tier": data.tier, "complaints": 0, "reported_at": event.occurred_at, "updated_at": event.occurred_at,
+        "tier": data.tier, "complaints": await _matched(conn, event.stream_id), "reported_at": event.occurred_at,
+        "updated_at": event.occurred_at,
         "version": event.version, "last_position": event.position,
     }
     await upsert(conn, orders, [row], ["order_id"])
@@ -93,6 +101,21 @@ async def on_complaint(conn: AsyncConnection, event: StoredEvent, data: catalog.
         await upsert(conn, platform_refs, [ref], ["platform_id", "platform_ref", "order_id"], update=[])
 
 
+async def _matched(conn: AsyncConnection, order_id: str) -> int:
+    """Complaints matched to the order before its report was applied (another stream, so another
+    partition in the distributed mode: the count does not depend on which came first)."""
+    query = select(func.count()).select_from(matched).where(matched.c.order_id == order_id)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def on_matched(conn: AsyncConnection, event: StoredEvent, data: catalog.ComplaintMatched) -> None:
+    """A complaint filed without an order now counts as the order's (its events stay on its own stream)."""
+    await upsert(conn, matched, [{"complaint_id": str(data.complaint_id), "order_id": data.order_id}],
+                 ["complaint_id"], update=[])
+    await conn.execute(update(orders).where(orders.c.order_id == data.order_id)
+                       .values(complaints=orders.c.complaints + 1))
+
+
 def _status(status: str) -> Handler:
     async def handle(conn: AsyncConnection, event: StoredEvent, data: Any) -> None:
         await _touch(conn, event, status=status)
@@ -108,6 +131,7 @@ HANDLERS: dict[str, Handler] = {
     "order.reported": on_reported,
     "order.escalated": on_escalated,
     "complaint.received": on_complaint,
+    "complaint.matched": on_matched,
     **{type_: _status(status) for type_, status in STATUS.items()},
     **{t: _other for t in ("order.sla_paused", "order.sla_resumed", "order.rescheduled", "order.on_the_way",
                            "order.reviewed", "complaint.responded")},

@@ -22,7 +22,7 @@ async def review(
     runtime: Runtime, order_id: str, command: domain.SubmitReview, actor: str, correlation_id: UUID | None,
 ) -> Committed[domain.OrderState]:
     return await execute(runtime.store, order_id, domain.ORDERS, command, actor, source=SOURCE,
-                         now=runtime.clock, correlation_id=correlation_id)
+                         now=runtime.clock, correlation_id=correlation_id, occurred_at=command.reviewed_at)
 
 
 async def complaint(

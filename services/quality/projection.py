@@ -224,6 +224,13 @@ async def on_complaint(conn: AsyncConnection, event: StoredEvent, data: catalog.
     await attribute(conn, event.stream_id, event.position)
 
 
+async def on_matched(conn: AsyncConnection, event: StoredEvent, data: catalog.ComplaintMatched) -> None:
+    """A complaint filed without an order (already counted against the provider it named) is now
+    about this order."""
+    await conn.execute(update(complaints).where(complaints.c.complaint_id == str(data.complaint_id))
+                       .values(order_id=data.order_id))
+
+
 async def on_policy(conn: AsyncConnection, event: StoredEvent, data: catalog.QualityPolicySet) -> None:
     policy = data.model_dump(mode="json", exclude={"maker"})
     await upsert(conn, policies, [{"maker": data.maker, "policy": policy, "set_at": event.occurred_at}], ["maker"])
@@ -252,6 +259,7 @@ HANDLERS: dict[str, Handler] = {
     "order.settlement_reversed": on_settlement_reversed,
     "order.reviewed": on_reviewed,
     "complaint.received": on_complaint,
+    "complaint.matched": on_matched,
     "quality.policy_set": on_policy,
     "quality.month_closed": on_month_closed,
 }

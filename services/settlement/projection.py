@@ -29,6 +29,7 @@ from libs.events.envelope import StoredEvent
 from libs.events.projection import Handler, Projection
 from libs.events.schema import Json, UTCDateTime
 from libs.events.sqlutil import upsert
+from services.settlement.domain.review import claimed
 
 md = MetaData()
 
@@ -78,7 +79,8 @@ settlements = Table(
     Column("maker", String(100), nullable=False),
     Column("payer", String(20), nullable=False),
     Column("standard_id", String(250), nullable=False, index=True),
-    Column("total_fen", BigInteger, nullable=False),
+    Column("total_fen", BigInteger, nullable=False),  # approved: what is paid
+    Column("claimed_fen", BigInteger, nullable=False),
     Column("lines", Json, nullable=False),
     Column("settled_at", UTCDateTime, nullable=False),
     Column("settled_by", String(200), nullable=False),
@@ -100,7 +102,8 @@ ledger = Table(
     Column("partner_ref", String(200)),
     Column("settlement_id", String(36), nullable=False),
     Column("payer", String(20), nullable=False),
-    Column("amount_fen", BigInteger, nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),  # approved
+    Column("claimed_fen", BigInteger, nullable=False),
     Column("lines", Json, nullable=False),
     Column("booked_at", UTCDateTime, nullable=False),
     Column("reported_at", UTCDateTime),
@@ -148,24 +151,33 @@ async def on_repaired(conn: AsyncConnection, event: StoredEvent, data: OrderRepa
 async def _entry(conn: AsyncConnection, event: StoredEvent, settled: dict[str, Any], sign: int, note: str) -> None:
     found = (await conn.execute(select(orders).where(orders.c.order_id == event.stream_id))).mappings().first()
     row: dict[str, Any] = dict(found) if found else {}
-    lines = [{**line, "amount_fen": sign * line["amount_fen"]} for line in settled["lines"]]
+    lines = [{**line, "amount_fen": sign * line["amount_fen"], "claimed_fen": sign * line["claimed_fen"]}
+             for line in settled["lines"]]
     await upsert(conn, ledger, [{
         "entry_id": str(event.id), "position": event.position, "provider_id": settled["provider_id"],
         "maker": settled["maker"], "month": month_of(event.occurred_at),
         "kind": "settlement" if sign > 0 else "reversal", "order_id": event.stream_id,
         "partner_ref": row.get("partner_ref"), "settlement_id": settled["settlement_id"], "payer": settled["payer"],
-        "amount_fen": sign * settled["total_fen"], "lines": lines, "booked_at": event.occurred_at,
+        "amount_fen": sign * settled["total_fen"], "claimed_fen": sign * settled["claimed_fen"], "lines": lines,
+        "booked_at": event.occurred_at,
         "reported_at": row.get("reported_at"), "arrived_at": row.get("arrived_at"),
         "departed_at": row.get("departed_at"), "repaired_at": row.get("repaired_at"),
         "line_count": len(lines), "note": note,
     }], ["entry_id"], update=[])
 
 
+def settled_lines(data: OrderSettled, actor: str) -> list[dict[str, Any]]:
+    """The lines as recorded, with claimed and deciding actor spelled out (v1 events: the recorder)."""
+    return [line.model_dump(mode="json") | {"claimed_fen": claimed(line), "decided_by": line.decided_by or actor}
+            for line in data.lines]
+
+
 async def on_settled(conn: AsyncConnection, event: StoredEvent, data: OrderSettled) -> None:
+    lines = settled_lines(data, event.actor)
     values = {
         "settlement_id": str(data.settlement_id), "order_id": event.stream_id, "provider_id": data.provider_id,
         "maker": data.maker, "payer": data.payer, "standard_id": data.standard_id, "total_fen": data.total_fen,
-        "lines": [line.model_dump(mode="json") for line in data.lines], "settled_at": event.occurred_at,
+        "claimed_fen": sum(line["claimed_fen"] for line in lines), "lines": lines, "settled_at": event.occurred_at,
         "settled_by": event.actor, "replaces": str(data.replaces) if data.replaces else None,
     }
     await upsert(conn, settlements, [values], ["settlement_id"], update=[])

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, select
+from sqlalchemy import RowMapping, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events.catalog import PartUsed
@@ -63,9 +63,35 @@ def proposal_of(row: RowMapping, standards: list[FeeStandard]) -> dict[str, Any]
         p = propose(facts, standard)
     except PricingError as exc:
         return {"proposal": None, "problem": str(exc)}
-    lines = [line.model_dump(mode="json") for line in p.lines]
-    return {"proposal": {"payer": p.payer, "standard_id": p.standard_id, "lines": lines, "total_fen": p.total_fen},
+    lines = [{"line": i, **line.model_dump(mode="json")} for i, line in enumerate(p.lines)]
+    return {"proposal": {"payer": p.payer, "standard_id": p.standard_id, "lines": lines, "total_fen": p.total_fen,
+                         "claimed_fen": p.claimed_fen},
             "problem": None}
+
+
+def _repair(r: RowMapping) -> Repair:
+    return Repair(order_id=r["order_id"], maker=r["maker"] or "", provider_id=r["provider_id"] or "",
+                  category=r["category"] or "", serial=r["serial"] or "", repaired_at=r["repaired_at"],
+                  labour_hours=Decimal(r["labour_hours"]), parts=tuple(PartUsed.model_validate(p) for p in r["parts"]))
+
+
+async def flags_by_order(engine: AsyncEngine, rows: list[RowMapping], standards: list[FeeStandard]) -> dict[str, list[Flag]]:
+    """The anomaly flags of these orders (a repeat repair needs the unit's other repairs, so those are read too)."""
+    if not rows:
+        return {}
+    wanted = {r["order_id"] for r in rows}
+    serials = {r["serial"] for r in rows if r["serial"]}
+    query = select(repairs).where(or_(repairs.c.order_id.in_(wanted), repairs.c.serial.in_(serials)))
+    found = [_repair(r) for r in await _rows(engine, query) if r["maker"] in {row["maker"] for row in rows}]
+    out: dict[str, list[Flag]] = defaultdict(list)
+    for flag in flags(found, standards):
+        if flag.order_id in wanted:
+            out[flag.order_id].append(flag)
+    return out
+
+
+def flags_public(found: list[Flag]) -> list[dict[str, Any]]:
+    return [{"kind": f.kind, "reason": f.reason} for f in found]
 
 
 def order_public(row: RowMapping) -> dict[str, Any]:
@@ -84,7 +110,9 @@ async def open_orders(engine: AsyncEngine, makers: Makers,
         query = query.where(orders.c.provider_id == provider)
     rows = await _rows(engine, query.order_by(orders.c.repaired_position))
     standards = await load_standards(engine, _one(makers))
-    return [order_public(r) | proposal_of(r, standards) for r in rows]
+    flagged = await flags_by_order(engine, rows, standards)
+    return [order_public(r) | proposal_of(r, standards) | {"flags": flags_public(flagged.get(r["order_id"], []))}
+            for r in rows]
 
 
 async def order_detail(engine: AsyncEngine, order_id: str) -> dict[str, Any] | None:
@@ -94,9 +122,12 @@ async def order_detail(engine: AsyncEngine, order_id: str) -> dict[str, Any] | N
     row = found[0]
     history = await _rows(engine, select(settlements).where(settlements.c.order_id == order_id)
                           .order_by(settlements.c.settled_at, settlements.c.settlement_id))
-    out = order_public(row) | {"settlements": [dict(s) for s in history]}
+    standards = await load_standards(engine, row["maker"])
+    flagged = await flags_by_order(engine, [row], standards) if row["repaired_at"] is not None else {}
+    out = order_public(row) | {"settlements": [dict(s) for s in history],
+                               "flags": flags_public(flagged.get(order_id, []))}
     if row["settlement_id"] is None:
-        out |= proposal_of(row, await load_standards(engine, row["maker"]))
+        out |= proposal_of(row, standards)
     return out
 
 
@@ -136,7 +167,7 @@ async def statement(engine: AsyncEngine, provider: str, month: str,
         "provider_id": provider, "month": month, "opening_balance_fen": opening,
         "closing_balance_fen": entries[-1]["balance_fen"] if entries else opening,
         "entries": entries, "totals": {"by_payer": by_payer(entries), "amount_fen": sum(e["amount_fen"] for e in entries),
-                                       "entries": len(entries)},
+                                       "claimed_fen": sum(e["claimed_fen"] for e in entries), "entries": len(entries)},
     }
 
 
@@ -175,11 +206,6 @@ async def anomaly_flags(engine: AsyncEngine, makers: Makers, provider: str | Non
     query = select(repairs)
     if makers is not None:
         query = query.where(repairs.c.maker.in_(makers))
-    found = [
-        Repair(order_id=r["order_id"], maker=r["maker"] or "", provider_id=r["provider_id"] or "",
-               category=r["category"] or "", serial=r["serial"] or "", repaired_at=r["repaired_at"],
-               labour_hours=Decimal(r["labour_hours"]), parts=tuple(PartUsed.model_validate(p) for p in r["parts"]))
-        for r in await _rows(engine, query)
-    ]
+    found = [_repair(r) for r in await _rows(engine, query)]
     out = flags(found, await load_standards(engine, _one(makers)))
     return [f for f in out if (provider is None or f.provider_id == provider) and (since is None or f.repaired_at >= since)]

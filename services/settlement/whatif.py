@@ -7,7 +7,10 @@ draft's maker (and provider, unless the draft is maker-wide) repaired in the per
 
 - actual: the total of its current settlement (the latest one not reversed), or, for an
   order not settled yet, the proposal under the standard in force (as `/settlements/open`);
-- draft: the proposal the draft gives for the same facts (`domain.pricing.propose`).
+- draft: the proposal the draft gives for the same facts (`domain.pricing.propose`, its
+  rules included), with finance's line decisions of the current settlement carried onto it
+  (`domain.review.replay`: a rejected line stays rejected, an override stays approved, a
+  reduction keeps its share), so the difference is the draft's, not finance's.
 
 Answered per order and per provider, actual vs draft and the difference, with totals.
 `python -m services.settlement.whatif --draft draft.json --from 2026-05-01 --to 2026-05-31`
@@ -31,6 +34,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.events.catalog import SettlementLine
 from libs.events.chinatime import midnight
 from libs.events.clock import Clock, system_clock
 from libs.events.db import create_engine, reader
@@ -39,6 +43,7 @@ from libs.events.settings import Settings
 from libs.events.store import store_for
 from libs.events.store.port import EventStore
 from services.settlement.domain.pricing import PricingError, propose
+from services.settlement.domain.review import replay
 from services.settlement.domain.standards import ANY_PROVIDER, FeeStandard, FeeStandardCreate
 from services.settlement.projection import PROJECTION, orders, settlements
 from services.settlement.queries import facts_of, proposal_of
@@ -71,9 +76,9 @@ def draft_standard(body: FeeStandardCreate, clock: Clock, actor: str) -> FeeStan
     )
 
 
-def _settled_total(history: Sequence[RowMapping]) -> int | None:
+def _current(history: Sequence[RowMapping]) -> RowMapping | None:
     current = [s for s in history if s["reversed_at"] is None]
-    return int(max(current, key=lambda s: s["settled_at"])["total_fen"]) if current else None
+    return max(current, key=lambda s: s["settled_at"]) if current else None
 
 
 async def compare(
@@ -134,20 +139,27 @@ async def compare(
 def _line(
     row: RowMapping, history: Sequence[RowMapping], live: list[FeeStandard], draft: FeeStandard
 ) -> dict[str, Any]:
-    settled = _settled_total(history)
+    current = _current(history)
     actual: int | None
-    if settled is not None:
-        actual, basis = settled, "settled"
+    if current is not None:
+        actual, basis = int(current["total_fen"]), "settled"
     else:
         proposal = proposal_of(row, live)["proposal"]
         actual, basis = (proposal["total_fen"], "proposed") if proposal else (None, "none")
     facts = facts_of(row)
     drafted: int | None
+    carried = 0
     try:
-        drafted = propose(facts, draft).total_fen if facts else None
+        proposal = propose(facts, draft) if facts else None
         problem = None if facts else "order is not reported, dispatched and repaired yet"
     except PricingError as exc:
-        drafted, problem = None, str(exc)
+        proposal, problem = None, str(exc)
+    drafted = None
+    if proposal is not None:
+        lines = proposal.lines
+        if current is not None:  # finance's line decisions apply to the draft's lines too
+            lines, carried = replay(lines, [SettlementLine.model_validate(x) for x in current["lines"]])
+        drafted = sum(line.amount_fen for line in lines)
     difference = (drafted or 0) - (actual or 0)
     return {
         "order_id": row["order_id"],
@@ -156,6 +168,7 @@ def _line(
         "actual_fen": actual,
         "draft_fen": drafted,
         "difference_fen": difference,
+        "decisions_carried": carried,
         "problem": problem,
     }
 

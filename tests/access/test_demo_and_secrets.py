@@ -30,6 +30,7 @@ def test_the_default_is_not_the_demo() -> None:
              database_url="postgresql://aftersales:change-me@db/aftersales"),
     Settings(demo=False, platform_secret=REAL),  # no INTAKE_ID_KEY: order ids would be guessable
     Settings(demo=False, platform_secret=REAL, intake_id_key=SecretStr("change-me")),
+    Settings(demo=False, platform_secret=REAL, intake_id_key=ID_KEY, quality_sample_key=SecretStr("change-me")),
 ])
 def test_a_non_demo_process_refuses_published_secrets(settings: Settings) -> None:
     with pytest.raises(SystemExit, match="refusing to start without DEMO=true"):

@@ -170,6 +170,7 @@ TECH_ORDER, FOREIGN_TECH_ORDER = "ord-matrix-4", "ord-matrix-5"
 OWN_COMPLAINT, OTHER_COMPLAINT = str(uuid.uuid4()), str(uuid.uuid4())  # on OWN_ORDER and on OTHER_ORDER
 GREE, MIDEA = {"maker": "gree"}, {"maker": "midea"}
 ORDERS = {"order_id": OWN_ORDER}, {"order_id": OTHER_ORDER}
+LOOSE = {"complaint_id": "6a0c1f2e-0000-4000-8000-00000000000a"}, {"complaint_id": "6a0c1f2e-0000-4000-8000-00000000000b"}
 PROVIDERS = {"provider": "prov-wuhan"}, {"provider": "prov-other"}
 TECH_ORDERS = {"order_id": TECH_ORDER}, {"order_id": FOREIGN_TECH_ORDER}
 TECH_ORDERS_IDS = (TECH_ORDER, FOREIGN_TECH_ORDER)
@@ -187,6 +188,7 @@ TENANT: list[tuple[str, str, str, dict[str, str], dict[str, str], Any]] = [
     ("GET", "/quality/rankings?month=2026-05&maker={maker}", "supervisor", GREE, MIDEA, None),
     ("GET", "/quality/rankings?month=2026-05&maker={maker}", "viewer", GREE, MIDEA, None),
     ("GET", "/quality/scores?month=2026-05&maker={maker}", "supervisor", GREE, MIDEA, None),
+    ("GET", "/quality/call-backs?week=2026-W19&maker={maker}", "supervisor", GREE, MIDEA, None),
     ("GET", "/quality/months/2026-05/statistics.csv?maker={maker}", "supervisor", GREE, MIDEA, None),
     ("GET", "/quality/months/2026-05/statistics.csv?maker={maker}", "finance", GREE, MIDEA, None),
     ("POST", "/quality/months/2026-04/close?maker={maker}", "supervisor", GREE, MIDEA, None),
@@ -205,6 +207,8 @@ TENANT: list[tuple[str, str, str, dict[str, str], dict[str, str], Any]] = [
     ("POST", "/dispatch/orders/{order_id}/dispatch", "dispatcher", *ORDERS,
      {"outlet_id": "wh-jiangxia", "technician_id": "tech-wh-01"}),
     ("POST", "/dispatch/orders/{order_id}/on-the-way", "dispatcher", *ORDERS, {"eta": "2026-05-04T04:00:00+00:00"}),
+    ("POST", "/dispatch/complaints/{complaint_id}/respond", "dispatcher", *LOOSE, {"response": "已回电致歉"}),
+    ("POST", "/dispatch/complaints/{complaint_id}/order", "dispatcher", *LOOSE, {"order_id": OWN_ORDER}),
     ("GET", "/settlements/{order_id}", "finance", *ORDERS, None),
     ("POST", "/orders/{order_id}/reviews", "supervisor", *ORDERS,
      {"channel": "call_back", "timeliness": "A", "quality": "A", "attitude": "A", "overall": 5}),
@@ -303,6 +307,13 @@ async def tenants(matrix_api: Api) -> Api:
     if not await matrix_api.runtime.store.read_stream(OWN_ORDER):
         for order_id, maker in ((OWN_ORDER, "gree"), (OTHER_ORDER, "midea")):
             await dispatch_factory.report(matrix_api.runtime.store, matrix_api.clock(), order_id, maker=maker)
+        for loose, maker in zip(LOOSE, ("gree", "midea"), strict=True):  # complaints filed without an order
+            data = catalog.ComplaintReceived(complaint_id=uuid.UUID(loose["complaint_id"]), channel="hotline",
+                                             text="x", provider_id="prov-wuhan", maker=maker,
+                                             received_at=matrix_api.clock())
+            event = catalog.new_event(data, type_="complaint.received", source="quality", actor="t",
+                                      occurred_at=matrix_api.clock())
+            await matrix_api.runtime.store.append(f"complaint:{loose['complaint_id']}", [event], 0)
         suning = dispatch_factory.reported(matrix_api.clock())
         suning.data["partner_id"] = "suning"
         await matrix_api.runtime.store.append(SUNING_ORDER, [suning], 0)
@@ -368,7 +379,8 @@ async def test_lists_show_only_the_callers_makers(tenants: Api) -> None:
     try:
         overdue = await tenants.client.get("/dispatch/overdue", headers=_key("dispatcher"))
         listed = {o["order_id"] for o in overdue.json()["orders"]} | {c["order_id"] for c in overdue.json()["complaints"]}
-        assert SUNING_ORDER in listed and listed <= {OWN_ORDER, SUNING_ORDER}, overdue.text  # gree's only
+        own_loose = f"complaint:{LOOSE[0]['complaint_id']}"  # gree's complaint filed without an order
+        assert SUNING_ORDER in listed and listed <= {OWN_ORDER, SUNING_ORDER, own_loose}, overdue.text  # gree's only
     finally:
         tenants.clock.advance(hours=-12)
     for role, listed in (("viewer", {OWN_ORDER, SUNING_ORDER}), ("hotline", {OWN_ORDER, SUNING_ORDER}),

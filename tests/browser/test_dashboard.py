@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -72,6 +73,11 @@ async def test_panels_show_the_api_numbers(page: Page, site: Site, tmp_path: Pat
         assert await cell.inner_text() == yuan(t["amount_fen"])
     open_orders = site.api.get("/settlements/open").json()
     assert await rows(page, "open-orders") == str(open_orders["count"])
+    for o in open_orders["items"][:30]:  # each proposal's flags and the lines a rule rejected
+        cell = page.locator(f'#open-orders tr[data-order="{o["order_id"]}"] td[data-flags]')
+        assert await cell.get_attribute("data-flags") == str(len(o["flags"]))
+        ruled = sum(line["decided_by"] == "rule" for line in o["proposal"]["lines"]) if o["proposal"] else 0
+        assert await cell.get_attribute("data-ruled") == str(ruled)
     anomalies = site.api.get("/settlement/anomalies", params={"since": f"{month}-01T00:00:00+08:00"}).json()
     assert await rows(page, "anomalies") == str(anomalies["count"])
 
@@ -84,7 +90,12 @@ async def test_panels_show_the_api_numbers(page: Page, site: Site, tmp_path: Pat
         if s["avg"] is not None:
             assert await row.locator("td[data-avg]").inner_text() == f"{float(s['avg']):.2f}"
         assert await row.locator("td[data-complaints]").inner_text() == str(s["complaints"])
+        for cell, share in (("coverage", "form_coverage"), ("verified", "verified_share"),
+                            ("contradicted", "contradicted_share")):
+            shown = "" if s[share] is None else f"{(100 * Decimal(s[share])).quantize(Decimal(1), ROUND_HALF_UP)}%"
+            assert await row.locator(f"td[data-{cell}]").inner_text() == shown, (cell, s)
         assert await row.locator("td[data-amount-fen]").inner_text() == yuan(s["amount_fen"])
+    assert await rows(page, "late-items") == str(sum(len(m["late_items"]) for m in makers))
     complaints = [int(v) for v in await page.evaluate("JSON.parse(document.getElementById('chart-complaints').dataset.values)")]
     assert complaints[-1] == sum(s["complaints"] for _, s in scores)
 
@@ -198,6 +209,10 @@ async def test_dispatch_panel_matches_the_queues(page: Page, site: Site) -> None
     shown = await page.locator('#overdue tr[data-overdue="0"]').evaluate_all("rs => rs.map(r => r.dataset.order)")
     assert set(shown) == escalated - set(late)
     assert waiting in shown
+    waiting_complaints = await page.locator("#late-complaints tr[data-complaint]").evaluate_all(
+        "rs => rs.map(r => [r.dataset.complaint, r.dataset.loose])")
+    assert waiting_complaints == [[c["complaint_id"], "1" if c["order_id"].startswith("complaint:") else "0"]
+                                  for c in overdue["complaints"]]
     # The countdown is live: computed in the browser from the due time, it moves.
     first = page.locator(f'#queue tr[data-order="{fresh}"] td.countdown')
     before = await first.inner_text()
@@ -253,6 +268,22 @@ async def test_order_page_shows_the_timeline(page: Page, site: Site) -> None:
     assert types[0] == "order.reported"
     assert await page.inner_text('#order-state dd[data-field="status"]') == order["status"]
     await page.screenshot(path=str(screenshot_path("order-timeline")), full_page=True)
+
+
+async def test_order_page_shows_finances_line_decisions(page: Page, site: Site) -> None:
+    """The demo's finance rejects a line now and then, with a reason: the settled order's timeline shows it."""
+    providers = {p["provider_id"] for m in (this_month(), month_with_visits())
+                 for p in site.api.get("/settlement/totals", params={"month": m}).json()["items"]}
+    decided = [(e["order_id"], line) for p in sorted(providers)
+               for e in site.api.get(f"/settlement/ledger/{p}").json()["entries"] if e["kind"] == "settlement"
+               for line in e["lines"] if line["reason"] and line["decided_by"] != "rule"]
+    assert decided, "the demo decides some lines"
+    order_id, line = decided[0]
+    await page.goto(f"{site.url}/ui/orders/{order_id}")
+    await page.wait_for_selector("body[data-loaded]")
+    settled = page.locator('#timeline li[data-type="order.settled"]').last
+    text = await settled.inner_text()
+    assert line["reason"] in text and line["decision"] in text and line["decided_by"] in text
 
 
 async def test_without_a_key_the_page_asks_for_one(page: Page, site: Site) -> None:

@@ -262,3 +262,20 @@ async def test_sla_compliance_per_region_counts_arrivals_of_the_month(api: Any) 
     assert april["regions"] == []
     bad = await api.client.get("/dispatch/compliance", params={"month": "2026-13"}, headers=DISPATCHER)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "month"
+
+
+async def test_a_dispatch_entered_late_carries_its_own_time_beside_the_recorded_one(sqlite_api: Any) -> None:
+    """Issue 15 item 7: `occurred_at` on a dispatch, inside the late-entry window, not before the report."""
+    api = sqlite_api
+    await with_outlet(api)
+    order = await new_order(api)
+    api.clock.advance(hours=3)
+    too_early = await post(api, f"{order}/dispatch", {**TO, "occurred_at": (api.clock() - timedelta(hours=4)).isoformat()})
+    assert too_early.status_code == 422 and too_early.json()["errors"][0]["field"] == "occurred_at"
+    ahead = await post(api, f"{order}/dispatch", {**TO, "occurred_at": (api.clock() + timedelta(minutes=1)).isoformat()})
+    assert ahead.status_code == 422 and ahead.json()["errors"][0]["field"] == "occurred_at"
+    slip = api.clock() - timedelta(hours=2)
+    done = await post(api, f"{order}/dispatch", {**TO, "occurred_at": slip.isoformat()})
+    assert done.status_code == 200, done.text
+    event = (await api.runtime.store.read_stream(order))[-1]
+    assert (event.type, event.occurred_at, event.recorded_at) == ("order.dispatched", slip, api.clock())

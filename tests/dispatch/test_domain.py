@@ -285,3 +285,32 @@ def test_whatever_happens_a_breach_is_escalated_once_and_only_if_it_happened(
     state = run(state, EscalateBreaches(now))
     assert (ON_SITE in state.escalated) == state.on_site_clock(SlaPolicy()).breached(now, None)
     assert decide(state, EscalateBreaches(now)) == []
+
+
+def test_a_dispatch_entered_late_keeps_its_own_time_inside_the_window() -> None:
+    """Issue 15 item 7: a phoned or paper dispatch slip carries `occurred_at` (Dispatch.now is the clock)."""
+    from libs.events.backdating import OutsideWindow
+
+    state = run(new_order(), Dispatch(TO, at(0.5), now=at(30)))
+    assert state.status == "dispatched" and state.last_step_at == at(0.5)
+    with pytest.raises(Invalid) as before:
+        decide(new_order(), Dispatch(TO, at(-1), now=at(2)))
+    assert before.value.field == "occurred_at"
+    with pytest.raises(OutsideWindow) as stale:
+        decide(new_order(), Dispatch(TO, at(1), now=at(1) + timedelta(days=30, seconds=1)))
+    assert stale.value.field == "occurred_at" and stale.value.status == 422
+    with pytest.raises(Invalid):  # a slip from the future
+        decide(new_order(), Dispatch(TO, at(2), now=at(1)))
+
+
+def test_a_platform_complaint_on_an_order_that_entered_regional_escalates_once_when_late() -> None:
+    """Issue 15 item 2: a supervision-channel (platform) order enters regional; its complaint left
+    unanswered past the response deadline moves it to HQ once, and never again."""
+    data = catalog.ComplaintReceived(channel="platform", text="平台投诉", received_at=at(1), platform_id="gov",
+                                     external_ref="HB-1")
+    state = fold(new_order(tier="regional"), data, at=at(1))
+    assert decide(state, EscalateBreaches(at(1.9))) == []
+    [change] = decide(state, EscalateBreaches(at(2.1)))
+    assert isinstance(change, catalog.OrderEscalated) and (change.from_tier, change.to_tier) == ("regional", "hq")
+    state = fold(state, change, at=at(2.1))
+    assert decide(state, EscalateBreaches(at(9))) == [] and state.tier == "hq"

@@ -136,3 +136,21 @@ async def test_what_if_access_and_input_are_checked(sqlite_api: Any) -> None:
     assert no_rate.status_code == 422 and "kind" in no_rate.text
     unknown = await api.client.get("/settlement/whatif/nope", headers=auth("finance"))
     assert unknown.status_code == 404
+
+
+async def test_finances_line_decisions_and_the_parts_rule_hold_in_the_draft(sqlite_api: Any) -> None:
+    """A labour line finance rejected stays rejected under a draft that doubles labour; a reduced
+    travel line keeps its share; a non-original part stays unpaid (the draft's own rule)."""
+    api = sqlite_api
+    await live_standard(api)
+    await repaired_order(api.runtime.store, "o-1", parts=[part("P-100", 4000), part("P-200", 9000, original=False)])
+    decisions = [{"line": 1, "decision": "rejected", "reason": "no labour on a recall"},
+                 {"line": 0, "decision": "reduced", "amount_fen": 2000, "reason": "half the way"}]
+    settled = await api.client.post("/settlements/o-1", json={"lines": decisions}, headers=auth("finance"))
+    assert settled.status_code == 201 and settled.json()["settlement"]["total_fen"] == 2000 + 4000
+    await api.sync()
+    draft = standard_body(labour_fen_per_hour={"air_conditioner": 12000}, travel={"flat_fen": 6000})
+    started = await api.client.post("/settlement/whatif", json={"draft": draft, **MAY}, headers=auth("finance"))
+    assert started.status_code == 202, started.text
+    [order] = (await _poll(api, started.json()["status_url"]))["result"]["orders"]
+    assert (order["actual_fen"], order["draft_fen"], order["decisions_carried"]) == (6000, 3000 + 4000, 2)

@@ -151,19 +151,27 @@ def test_a_complaint_at_hq_or_after_settlement_is_recorded_without_escalation() 
         assert types(decide(state, complaint())) == ["complaint.received"]
 
 
-def test_an_unmatched_complaint_opens_the_order_it_is_about() -> None:
-    events = decide(OrderState(), complaint(report=report()))
-    assert types(events) == ["order.reported", "complaint.received", "order.escalated"]
+def test_an_unmatched_complaint_opens_the_order_it_is_about_already_escalated_once() -> None:
+    events = decide(OrderState(), complaint(report=replace(report(), channel="platform")))
+    assert types(events) == ["order.reported", "complaint.received"]  # escalated by nature once, on entry
+    assert isinstance(events[0], catalog.OrderReported) and events[0].tier == "regional"
     with pytest.raises(UnknownOrder):
         decide(OrderState(), complaint())
 
 
-def test_a_forwarded_time_may_not_run_ahead_of_the_clock_beyond_the_leeway() -> None:
-    from datetime import timedelta
+def test_a_platforms_report_enters_at_the_regional_office_every_other_at_the_dealer() -> None:
+    for channel, tier in (("platform", "regional"), ("partner", "dealer"), ("hotline", "dealer")):
+        [data] = decide(OrderState(), replace(report(), channel=channel))
+        assert isinstance(data, catalog.OrderReported) and data.tier == tier, channel
 
-    from services.intake.domain import not_ahead
 
-    not_ahead("reported_at", NOW + timedelta(minutes=5), NOW, timedelta(minutes=5))
-    with pytest.raises(InvalidField) as refused:
-        not_ahead("reported_at", NOW + timedelta(minutes=6), NOW, timedelta(minutes=5))
-    assert refused.value.field == "reported_at"
+def test_a_complaint_from_any_channel_moves_its_order_up_one_tier_never_past_hq() -> None:
+    for channel in ("hotline", "web_form", "call_back", "internal_monitor", "platform"):
+        events = decide(reported(), replace(complaint(), channel=channel))
+        assert types(events) == ["complaint.received", "order.escalated"], channel
+    state = reported()
+    for expected in ("regional", "hq"):
+        events = decide(state, complaint())
+        assert isinstance(events[-1], catalog.OrderEscalated) and events[-1].to_tier == expected
+        state = apply(state, events)
+    assert types(decide(state, complaint())) == ["complaint.received"]  # hq: recorded, nowhere higher

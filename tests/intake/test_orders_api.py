@@ -245,3 +245,30 @@ async def test_a_hotline_agent_files_orders_on_the_hotline_channel_for_its_maker
         refused = await api.client.post("/orders", json=order_body(), headers={"Authorization": f"Bearer demo-{role}-key"})
         assert refused.status_code == 403
     assert await api.runtime.store.head_position() == 1
+
+
+async def test_a_phoned_in_order_keeps_the_customers_report_time_beside_the_recorded_time(sqlite_api: Any) -> None:
+    """Issue 15 item 7: `reported_at` within the late-entry window (30 days back, 5 minutes ahead)."""
+    from datetime import timedelta
+
+    api, hotline = sqlite_api, {"Authorization": "Bearer demo-hotline-key"}
+    at = api.clock() - timedelta(days=2, hours=3)
+    created = await api.client.post("/orders", json={**order_body(), "reported_at": at.isoformat()}, headers=hotline)
+    assert created.status_code == 201, created.text
+    [event] = await api.runtime.store.read_stream(created.json()["order_id"])
+    assert (event.occurred_at, event.recorded_at) == (at, api.clock())
+    for field, when in (("reported_at", api.clock() - timedelta(days=31)), ("reported_at", api.clock() + timedelta(hours=1))):
+        refused = await api.client.post("/orders", json={**order_body(partner_ref="JD-LATE-2"), field: when.isoformat()},
+                                        headers=auth("partner"))
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == field, refused.text
+    naive = await api.client.post("/orders", json={**order_body(partner_ref="JD-LATE-3"), "reported_at": "2026-05-01T08:00:00"},
+                                  headers=auth("partner"))
+    assert naive.status_code == 422
+    keyed = {**auth("partner"), "Idempotency-Key": "JD-LATE-4"}
+    first = await api.client.post("/orders", json={**order_body(partner_ref="JD-LATE-4"), "reported_at": at.isoformat()},
+                                  headers=keyed)
+    assert first.status_code == 201, first.text
+    other = (at + timedelta(hours=1)).isoformat()
+    retry = await api.client.post("/orders", json={**order_body(partner_ref="JD-LATE-4"), "reported_at": other}, headers=keyed)
+    assert retry.status_code == 422 and retry.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert await api.runtime.store.head_position() == 2

@@ -107,7 +107,8 @@ async def test_complaints_match_by_earlier_reference_or_phone_and_serial(sqlite_
     await api.sync()
     by_phone = (await _post(api, platform_report(ref="HB-C-3", kind="complaint"))).json()
     assert by_ref["order_id"] == by_phone["order_id"] == first["order_id"]
-    assert by_phone["events"] == ["complaint.received", "order.escalated"]
+    assert by_ref["events"] == ["complaint.received", "order.escalated"]  # entered regional: now hq
+    assert by_phone["events"] == ["complaint.received"]  # at hq: nowhere higher
     order = (await api.client.get(f"/orders/{first['order_id']}", headers=auth("operator"))).json()
     assert (order["tier"], order["complaints"]) == ("hq", 2)
 
@@ -116,9 +117,39 @@ async def test_an_unmatched_complaint_opens_an_order(sqlite_api: Any) -> None:
     response = await _post(sqlite_api, platform_report(ref="HB-C-9", kind="complaint", order_id="no-such-order"))
     assert response.status_code == 201, response.text
     answer = response.json()
-    assert answer["opened"] and answer["events"] == ["order.reported", "complaint.received", "order.escalated"]
+    assert answer["opened"] and answer["events"] == ["order.reported", "complaint.received"]  # entered regional
     again = await _post(sqlite_api, platform_report(ref="HB-C-9", kind="complaint", order_id="no-such-order"))
-    assert again.status_code == 200 and await sqlite_api.runtime.store.head_position() == 3
+    assert again.status_code == 200 and await sqlite_api.runtime.store.head_position() == 2
+
+
+async def test_the_customers_report_time_starts_the_promise_and_the_order_enters_regional(api: Any) -> None:
+    """Issue 15 items 1-2: the platform's reported_at is the order's occurred time (SLA clock,
+    表7-28 投诉时间), recorded beside the time it was forwarded; the order enters one tier up."""
+    reported_at = api.clock() - timedelta(hours=3)
+    response = await _post(api, platform_report(ref="HB-T-1", reported_at=reported_at.isoformat()))
+    assert response.status_code == 201, response.text
+    order_id = response.json()["order_id"]
+    [event] = await api.runtime.store.read_stream(order_id)
+    assert (event.occurred_at, event.recorded_at) == (reported_at, api.clock())
+    assert event.data["tier"] == "regional"
+    view = await api.client.get(f"/dispatch/orders/{order_id}", headers=auth("operator"))
+    assert view.status_code == 200, view.text
+    assert view.json()["reported_at"] == reported_at.isoformat().replace("+00:00", "Z")
+    assert view.json()["due_at"] == (reported_at + timedelta(hours=12)).isoformat().replace("+00:00", "Z")
+    await api.sync()
+    rows = (await api.client.get(f"/orders/{order_id}", headers=auth("operator"))).json()
+    assert rows["reported_at"].startswith(reported_at.isoformat()[:19]) and rows["tier"] == "regional"
+
+
+async def test_a_reported_at_outside_the_late_entry_window_is_422_and_stores_nothing(sqlite_api: Any) -> None:
+    api = sqlite_api
+    for when in (api.clock() - timedelta(days=30, minutes=1), api.clock() + timedelta(minutes=6)):
+        response = await _post(api, platform_report(ref="HB-T-2", reported_at=when.isoformat()))
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == "reported_at"
+    assert await api.runtime.store.head_position() == 0
+    edge = await _post(api, platform_report(ref="HB-T-2", reported_at=(api.clock() - timedelta(days=30)).isoformat()))
+    assert edge.status_code == 201, edge.text
 
 
 async def test_platform_bodies_are_validated_and_unknown_refs_are_404(sqlite_api: Any) -> None:

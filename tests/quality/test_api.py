@@ -10,8 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from libs.events.projection import dump_read_model
+from libs.events.settings import Settings
+from libs.web.problems import Problem
+from services.quality.api.queries import DEMO_SAMPLE_KEY, sample_key
 from services.quality.domain.scoring import GRADE_POINTS
 from services.quality.projection import PROJECTION
 from tests.quality import factory
@@ -89,6 +93,12 @@ async def test_the_seeds_worked_example_survives_close_late_items_and_a_rebuild(
 
     april = await scores(api, "2026-04")
     assert april["closed"] and line(april, "prov-wuhan") == frozen_april
+    # never silently: both months show the late items, where they belong and where they count
+    assert [(i["kind"], i["order_id"], i["channel"], i["belongs_to"], i["counted_in"]) for i in april["late_items"]] == [
+        ("complaint", "apr-0", "hotline", "2026-04", "2026-05"), ("repair", "apr-late", None, "2026-04", "2026-05"),
+        ("review", "apr-late", "feedback_form", "2026-04", "2026-05")]
+    assert (await scores(api, "2026-05"))["late_items"] == april["late_items"]
+    assert (await scores(api, "2026-06"))["late_items"] == []
     may = line(await scores(api, "2026-05"), "prov-wuhan")
     assert (may["n"], may["total"], may["complaints"]) == (11, 34, 1)
     assert may["adjustments"] == {"late_complaints": 1, "late_reviews": 1}
@@ -191,6 +201,7 @@ async def test_a_makers_policy_drives_open_months_and_closed_ones_keep_theirs(sq
         "improvement_reward_fen": 2_000_00, "decline_penalty_fen": 500_00, "all_max_reward_fen": 0,
         "all_min_penalty_fen": 0, "admin_action_threshold": 1,
         "complaint_bands": [{"max_complaints": 0, "amount_fen": 100_00}, {"max_complaints": None, "amount_fen": -1}],
+        "complaint_weights": {"low": 1, "normal": 2, "high": 5}, "n_basis": "forms", "call_back_percent": 50,
     }
     assert (await api.client.put("/quality/policies/gree", json=policy, headers=auth("provider"))).status_code == 403
     assert (await api.client.put("/quality/policies/midea", json=policy, headers=auth("supervisor"))).status_code == 404
@@ -244,3 +255,90 @@ async def test_history_ranking_and_the_statistics_sheet(sqlite_api: Any) -> None
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "month"
     assert (await api.client.get("/quality/rankings", params={"month": "2026-05", "maker": "gree"},
                                  headers=auth("technician"))).status_code == 403
+
+
+async def test_supervision_phones_back_a_reproducible_share_of_each_providers_week_of_forms(sqlite_api: Any) -> None:
+    api = sqlite_api
+    await worked_example(api, over_http=False)  # 12 prov-wuhan forms recorded at START, in 2026-W19
+    for i in range(3):
+        await factory.repaired_order(api.runtime.store, f"hk-{i}", MAY, provider="prov-hankou", outlet="outlet-hk")
+        assert (await post_review(api.client, f"hk-{i}", "BBB")).status_code == 201
+    seed = (await api.client.get("/quality/policies/gree", headers=auth("supervisor"))).json()["policy"]
+    assert seed["call_back_percent"] == 10
+    put = await api.client.put("/quality/policies/gree", json={**seed, "call_back_percent": 50}, headers=auth("supervisor"))
+    assert put.status_code == 200, put.text
+    await api.sync()
+
+    async def call_backs(who: str = "supervisor", **params: str) -> httpx.Response:
+        return await api.client.get("/quality/call-backs", params={"week": "2026-W19", **params}, headers=auth(who))
+
+    listed = (await call_backs()).json()
+    assert listed["call_back_percent"] == 50
+    assert [(p["provider_id"], p["forms"], p["drawn"]) for p in listed["providers"]] == [
+        ("prov-hankou", 3, 2), ("prov-wuhan", 12, 6)]
+    assert (await call_backs()).json() == listed  # the same draw on every query
+    assert (await call_backs(week="2026-W20")).json()["providers"] == []  # no forms recorded that week
+    wuhan = next(p for p in listed["providers"] if p["provider_id"] == "prov-wuhan")
+    assert all(not i["called_back"] and i["contradicts"] is None for i in wuhan["items"])
+    assert wuhan["items"][0]["customer_name"] == "张三"
+
+    # two call-backs: one confirms its form, one contradicts it (and is the form scored)
+    confirm, contradict = wuhan["items"][0]["order_id"], wuhan["items"][1]["order_id"]
+    grades = {f"may-{i}": "AAC" if i % 2 else "ABB" for i in range(10)} | {"apr-0": "AAC", "apr-1": "ABC"}
+    assert (await post_review(api.client, confirm, grades[confirm], channel="call_back")).status_code == 201
+    assert (await post_review(api.client, contradict, "EEE", channel="call_back")).status_code == 201
+    await api.sync()
+    again = next(p for p in (await call_backs()).json()["providers"] if p["provider_id"] == "prov-wuhan")
+    assert [(i["order_id"], i["called_back"], i["contradicts"]) for i in again["items"][:2]] == [
+        (confirm, True, False), (contradict, True, True)]
+    sheets = [line(await scores(api, m), "prov-wuhan") for m in ("2026-04", "2026-05")]
+    assert sum(s["verified"] for s in sheets) == 2 and sum(s["contradicted"] for s in sheets) == 1
+    assert sum(s["forms_checkable"] for s in sheets) == 12
+
+    # only supervision sees the draw (a provider that did could fix the drawn forms), of its own maker
+    for who in ("provider", "finance", "technician"):
+        assert (await call_backs(who)).status_code == 403, who
+    assert (await call_backs(maker="midea")).status_code == 404
+    for week in ("2025-W53", "2026-19", "2026-W54"):
+        bad = await call_backs(week=week)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "week", week
+
+    listed = (await call_backs()).json()
+    await api.runtime.projectors["quality"].rebuild()
+    assert (await call_backs()).json() == listed  # a function of the events and the key
+
+
+def test_the_call_back_draw_needs_a_key_outside_the_demo() -> None:
+    assert sample_key(Settings(demo=False, quality_sample_key=SecretStr("a-key-from-the-store"))) == b"a-key-from-the-store"
+    assert sample_key(Settings(demo=True)) == DEMO_SAMPLE_KEY
+    with pytest.raises(Problem) as refused:
+        sample_key(Settings(demo=False))
+    assert refused.value.status == 503 and "QUALITY_SAMPLE_KEY" in refused.value.detail
+
+
+async def test_a_hotline_complaint_escalates_its_order_and_a_late_paper_form_keeps_its_time(sqlite_api: Any) -> None:
+    """Issue 15 items 2 and 7: a complaint from a quality channel moves its order up one tier in the
+    same append; a paper form carries `reviewed_at` (30 days back at most, not before the repair)."""
+    api, store = sqlite_api, sqlite_api.runtime.store
+    await factory.repaired_order(store, "o-esc", MAY)
+    response = await api.client.post("/quality/complaints", json={"channel": "hotline", "text": "服务差", "order_id": "o-esc"},
+                                     headers=auth("supervisor"))
+    assert response.status_code == 201, response.text
+    types = [e.type for e in await store.read_stream("o-esc")]
+    assert types[-2:] == ["complaint.received", "order.escalated"]
+    await api.sync()
+    order = (await api.client.get("/orders/o-esc", headers=auth("operator"))).json()
+    assert (order["tier"], order["complaints"]) == ("regional", 1)
+    body = {"channel": "feedback_form", "timeliness": "A", "quality": "A", "attitude": "B", "overall": 5}
+    early = await api.client.post("/orders/o-esc/reviews", json={**body, "reviewed_at": (MAY - timedelta(hours=1)).isoformat()},
+                                  headers=auth("supervisor"))
+    assert early.status_code == 422 and early.json()["errors"][0]["field"] == "reviewed_at", early.text
+    stale = await api.client.post("/orders/o-esc/reviews", json={**body, "reviewed_at": "2026-04-01T00:00:00Z"},
+                                  headers=auth("supervisor"))
+    assert stale.status_code == 422 and stale.json()["errors"][0]["field"] == "reviewed_at", stale.text
+    filled = MAY + timedelta(hours=2)
+    done = await api.client.post("/orders/o-esc/reviews", json={**body, "reviewed_at": filled.isoformat()},
+                                 headers=auth("supervisor"))
+    assert done.status_code == 201, done.text
+    form = (await store.read_stream("o-esc"))[-1]
+    assert (form.type, form.occurred_at, form.recorded_at) == ("order.reviewed", filled, api.clock())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -10,6 +11,7 @@ import pytest
 from libs.events import catalog
 from libs.events.chinatime import month_end, month_of, month_start, next_month, previous_month
 from services.quality import domain
+from services.quality.domain import counting
 from services.quality.domain.policy import default_policy
 
 NOW = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)
@@ -68,9 +70,53 @@ def test_a_makers_supervision_reviews_only_its_own_orders() -> None:
 
 
 def test_an_order_complaint_is_attributed_to_the_dispatched_provider() -> None:
-    [event] = domain.decide_complaint(REPAIRED, complaint())
+    [event, _] = domain.decide_complaint(REPAIRED, complaint())
     assert isinstance(event, catalog.ComplaintReceived)
     assert (event.provider_id, event.outlet_id, event.maker) == ("prov-wuhan", "outlet-wh-1", None)
+
+
+def test_a_complaint_from_any_quality_channel_escalates_its_order_one_tier_never_past_hq() -> None:
+    """Issue 15 item 2: complaints are escalations by nature, not only a platform's."""
+    for channel in ("hotline", "web_form", "call_back", "internal_monitor", "feedback_form", "suggestion_form"):
+        [_, moved] = domain.decide_complaint(REPAIRED, complaint(channel=channel))
+        assert isinstance(moved, catalog.OrderEscalated) and (moved.from_tier, moved.to_tier) == ("dealer", "regional")
+        assert moved.trigger == "complaint"
+    state = domain.evolve(REPAIRED, catalog.OrderEscalated(from_tier="regional", to_tier="hq", reason="x", trigger="manual"))
+    assert [type(e) for e in domain.decide_complaint(state, complaint())] == [catalog.ComplaintReceived]
+    settled = domain.evolve(REPAIRED, catalog.OrderSettled(
+        settlement_id=uuid4(), provider_id="prov-wuhan", maker="gree", payer="maker", standard_id="s", lines=[],
+        total_fen=0))
+    assert len(domain.decide_complaint(settled, complaint())) == 1  # closed: recorded, not escalated
+    assert len(domain.decide_complaint(None, complaint(maker="gree", provider_id="prov-x"))) == 1  # no order
+
+
+def test_a_complaint_entered_late_is_bounded_by_the_window_too() -> None:
+    from datetime import timedelta
+
+    from libs.events.backdating import OutsideWindow
+
+    assert domain.decide_complaint(REPAIRED, complaint(received_at=NOW - timedelta(days=30)))
+    with pytest.raises(OutsideWindow) as stale:
+        domain.decide_complaint(REPAIRED, complaint(received_at=NOW - timedelta(days=30, seconds=1)))
+    assert stale.value.field == "received_at"
+
+
+def test_a_paper_form_entered_late_keeps_its_own_time_inside_the_window() -> None:
+    """Issue 15 item 7: `reviewed_at` at most 30 days back, not before the repair."""
+    from datetime import timedelta
+
+    from libs.events.backdating import OutsideWindow
+
+    late = NOW + timedelta(days=10)
+    form = replace(review(), reviewed_at=NOW + timedelta(hours=1), now=late)
+    assert len(domain.decide_review(REPAIRED, form)) == 1
+    with pytest.raises(domain.InvalidReview) as early:
+        domain.decide_review(REPAIRED, replace(form, reviewed_at=NOW - timedelta(minutes=1)))
+    assert early.value.field == "reviewed_at"
+    with pytest.raises(OutsideWindow):
+        domain.decide_review(REPAIRED, replace(form, now=NOW + timedelta(days=31)))
+    with pytest.raises(OutsideWindow):
+        domain.decide_review(REPAIRED, replace(form, reviewed_at=late + timedelta(minutes=6)))
 
 
 def test_a_complaint_without_an_order_names_provider_and_maker() -> None:
@@ -129,3 +175,11 @@ def test_a_complaint_naming_no_provider_is_charged_to_the_orders() -> None:
     assert charged_to(None, None, "prov-wuhan", "outlet-wh-1") == ("prov-wuhan", "outlet-wh-1")
     assert charged_to("prov-x", None, "prov-wuhan", "outlet-wh-1") == ("prov-x", None)  # not the order's outlet
     assert charged_to(None, None, None, None) == (None, None)  # not dispatched yet: wait
+
+
+def test_a_row_applied_after_its_months_figures_were_taken_counts_in_the_next_month_still_taking_them() -> None:
+    closures = {"2026-04": 100, "2026-05": 200}
+    assert counting.counted_in("2026-04", 90, closures) == "2026-04"
+    assert counting.counted_in("2026-04", 150, closures) == "2026-05"  # May's figures were taken after it
+    assert counting.counted_in("2026-04", 250, closures) == "2026-06"  # after May's too: the open month
+    assert counting.counted_in("2026-06", 250, closures) == "2026-06"

@@ -216,3 +216,17 @@ async def test_two_clerks_approving_at_once_settle_the_order_exactly_once(sqlite
     assert sorted([first.status_code, second.status_code]) == [201, 409]
     types = [e.type for e in await api.runtime.store.read_stream("o-1")]
     assert types.count("order.settled") == 1
+
+
+async def test_a_settlement_whose_maker_is_unknown_is_nobodys_but_ops(sqlite_api: Any) -> None:
+    """A row the projection holds without a maker (its order.reported not seen) was readable by
+    any finance clerk or supervisor of any maker."""
+    from tests.settlement.factory import dispatched, repaired
+
+    api = sqlite_api
+    await api.runtime.store.append("o-orphan", [dispatched("prov-other", T0), repaired(at=T0)], 0)
+    await api.sync()
+    for role in ("finance", "supervisor"):
+        answer = await api.client.get("/settlements/o-orphan", headers=auth(role))
+        assert answer.status_code == 404, (role, answer.text)
+    assert (await api.client.get("/settlements/o-orphan", headers=auth("operator"))).status_code == 200

@@ -14,13 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bench.servers import Broker
 from libs.events import catalog
 from libs.events.command import fold
+from libs.events.envelope import NewEvent
 from libs.events.projection import Projector, dump_read_model
 from libs.events.relay import KafkaPublisher, Relay
 from libs.events.store import store_for
 from libs.events.store.port import EventStore
 from libs.events.subscription import KafkaFeed, StoreTail
 from services.settlement.domain import DECIDER, ApproveSettlement, Command, CorrectSettlement, ReverseSettlement, decide
-from services.settlement.projection import PROJECTION, ledger, md
+from services.settlement.domain.review import LineReview
+from services.settlement.projection import PROJECTION, ledger, md, settlements
 from tests.settlement.factory import T0, part, repaired_order, standard
 
 pytestmark = pytest.mark.integration
@@ -107,3 +109,33 @@ async def test_the_kafka_path_with_every_message_twice_gives_the_same_ledger(pos
     assert (await _entries(postgres))[0] == expected
     await projector.rebuild()
     assert await dump_read_model(postgres, md) == from_kafka
+
+
+async def test_old_v1_settlements_and_line_decisions_rebuild_identically(engine: AsyncEngine) -> None:
+    """A v1 order.settled (lines without decisions, as written before v2) applies through the upcast;
+    v2 settlements with finance's line decisions and a rule-rejected part rebuild to the same rows."""
+    store = store_for(engine)
+    await repaired_order(store, "old", parts=[part("P-100", 4000)])
+    line = {"kind": "travel", "description": "door fee", "quantity": "1", "unit_fen": 4000, "amount_fen": 4000}
+    v1 = NewEvent(type="order.settled", schema_version=1, source="settlement", actor="finance:old", occurred_at=T0,
+                  data={"settlement_id": str(uuid4()), "provider_id": "prov-wuhan", "maker": "gree", "payer": "maker",
+                        "standard_id": "gree:prov-wuhan:v1", "lines": [line], "total_fen": 4000})
+    await store.append("old", [v1], 4)
+    await repaired_order(store, "new", serial="SN-2", parts=[part("P-100", 4000), part("P-200", 9000, original=False)])
+    decisions = (LineReview(1, "reduced", "norm", 5000), LineReview(0, "rejected", "dup"))
+    await _command(store, "new", ApproveSettlement(uuid4(), standard(), lines=decisions, decided_by="finance:f"))
+    await _command(store, "new", CorrectSettlement(uuid4(), "override", standard(), decided_by="finance:f",
+                                                   lines=(LineReview(3, "approved", "maker agreed"),)))
+    projector = Projector(engine, PROJECTION, store)
+    await projector.setup()
+    await StoreTail(store, projector, batch=3).catch_up()
+    live = await dump_read_model(engine, md)
+    async with engine.connect() as conn:
+        current = (await conn.execute(select(settlements).where(settlements.c.reversed_at.is_(None)))).mappings()
+        by_order = {r["order_id"]: dict(r) for r in current}
+    [old_line] = by_order["old"]["lines"]
+    assert (old_line["claimed_fen"], old_line["decision"], old_line["decided_by"]) == (4000, "approved", "finance:old")
+    assert [x["amount_fen"] for x in by_order["new"]["lines"]] == [4000, 9000, 4000, 9000]
+    assert by_order["new"]["claimed_fen"] == 4000 + 9000 + 4000 + 9000
+    await projector.rebuild(batch=2)
+    assert await dump_read_model(engine, md) == live

@@ -24,8 +24,8 @@ from tests.settlement.test_domain import FACTS
 TWO = replace(FACTS, parts=(part("P-100", 4000), part("P-200", 10000)))  # travel 4000 + labour 9000 + parts 14000
 
 
-def _parts(returns: PartsReturns | None) -> list[tuple[int, str]]:
-    return [(x.amount_fen, x.description) for x in propose(TWO, standard(), returns=returns).lines if x.kind == "part"]
+def _parts(returns: PartsReturns | None) -> list[tuple[int, str | None]]:
+    return [(x.amount_fen, x.rule) for x in propose(TWO, standard(), returns=returns).lines if x.kind == "part"]
 
 
 def test_without_return_facts_or_returnable_parts_the_parts_are_priced_as_before() -> None:
@@ -45,16 +45,25 @@ def test_once_received_the_part_is_paid_in_full_under_either_policy() -> None:
 
 def test_reduce_withholds_only_the_unreturned_parts_cost_and_says_why() -> None:
     returns = PartsReturns("reduce", frozenset({"P-100", "P-200"}), frozenset({"P-100"}))
-    [(kept, _), (withheld, why)] = _parts(returns)
-    assert (kept, withheld) == (4000, 0) and "cost withheld: faulty part not returned" in why
+    assert _parts(returns) == [(4000, None), (0, "faulty_part_not_returned")]
     proposal = propose(TWO, standard(), returns=returns)
+    withheld = proposal.lines[-1]
+    assert (withheld.decision, withheld.decided_by, withheld.claimed_fen) == ("rejected", "rule", 10000)
+    assert withheld.reason is not None and "faulty part not returned" in withheld.reason
     assert proposal.total_fen == 4000 + 9000 + 4000 == sum(x.amount_fen for x in proposal.lines)
+
+
+def test_a_part_another_rule_rejected_waits_for_nothing() -> None:
+    fake = replace(TWO, parts=(part("P-100", 4000), part("P-200", 10000, original=False)))
+    lines = propose(fake, standard(), returns=PartsReturns("wait", frozenset({"P-200"}))).lines
+    assert lines[-1].rule == "non_original_part" and lines[-1].amount_fen == 0
 
 
 def test_a_reduced_line_stays_a_valid_settlement_line() -> None:
     line = catalog.SettlementLine(kind="part", description="x", quantity=1, unit_fen=500, amount_fen=1000)  # type: ignore[arg-type]
     [reduced] = parts_with_returns((part("P-1"),), [line], PartsReturns("reduce", frozenset({"P-1"})))
-    assert (reduced.unit_fen, reduced.amount_fen, reduced.quantity, reduced.kind) == (0, 0, 1, "part")
+    assert (reduced.amount_fen, reduced.claimed_fen, reduced.quantity, reduced.kind) == (0, 1000, 1, "part")
+    assert catalog.SettlementLine.model_validate(reduced.model_dump()) == reduced
 
 
 def test_policies_per_maker_default_to_wait() -> None:

@@ -27,6 +27,16 @@ def test_escalated_v1_is_upcast_to_v2_with_a_trigger() -> None:
     assert catalog.parse(manual).trigger == "manual"  # type: ignore[attr-defined]
 
 
+def test_a_v1_quality_policy_is_upcast_to_v2_with_count_only_weights_and_n_over_repairs() -> None:
+    v1 = {"maker": "gree", "improvement_reward_fen": 1, "decline_penalty_fen": 2, "all_max_reward_fen": 3,
+          "all_min_penalty_fen": 4, "complaint_bands": [{"max_complaints": None, "amount_fen": -5}],
+          "admin_action_threshold": 30}
+    data = catalog.parse(_stored("quality.policy_set", 1, v1))
+    assert isinstance(data, catalog.QualityPolicySet) and data.maker == "gree"
+    assert (data.complaint_weights.low, data.complaint_weights.normal, data.complaint_weights.high) == (1, 1, 1)
+    assert (data.n_basis, data.call_back_percent, data.complaint_bands[0].amount_fen) == ("repairs", 10, -5)
+
+
 def test_upcast_keeps_the_stored_hash_valid() -> None:
     old = _stored("order.escalated", 1, {"from_tier": "dealer", "to_tier": "regional", "reason": "x"})
     assert verify_chain([old]) == []
@@ -46,7 +56,7 @@ def test_unknown_type_is_unknown() -> None:
 def test_emitters_are_enforced() -> None:
     catalog.validate(escalated(1, source="dispatch"))
     with pytest.raises(EmitterNotAllowed):
-        catalog.validate(escalated(1, source="quality"))
+        catalog.validate(escalated(1, source="settlement"))
 
 
 def test_every_type_has_an_emitter_and_a_latest_model() -> None:
@@ -72,7 +82,7 @@ def test_catalog_built_events_skip_the_second_parse_but_nothing_else() -> None:
     assert isinstance(built, catalog.CatalogEvent)
     catalog.validate(built)
     with pytest.raises(EmitterNotAllowed):  # the emitter is still checked at append
-        catalog.validate(catalog.new_event(payload, type_="order.escalated", source="quality", actor="t",
+        catalog.validate(catalog.new_event(payload, type_="order.escalated", source="settlement", actor="t",
                                            occurred_at=T0))
     with pytest.raises(InvalidEventData):  # a payload model of another type is refused when built
         catalog.new_event(payload, type_="order.arrived", source="dispatch", actor="t", occurred_at=T0)

@@ -264,6 +264,14 @@ async function renderDispatch(state) {
         `<td class="num countdown" data-due="${esc(due ?? "")}"></td><td>${esc(why.filter(Boolean).join(" · "))}</td></tr>`;
     }, "nothing overdue or escalated");
     $("#overdue").dataset.overdue = String(late.length);
+    // complaints past their 1-hour response, with or without an order (one filed without an order
+    // is answered, and matched to its order, by its id: POST /dispatch/complaints/{id}/…)
+    fillTable("late-complaints", listOf(overdue.body, "complaints"), (c) => {
+      const loose = String(c.order_id ?? "").startsWith("complaint:");
+      return `<tr data-complaint="${esc(c.complaint_id)}" data-loose="${loose ? 1 : 0}"><td>${esc(String(c.complaint_id).slice(0, 8))}</td>` +
+        `<td>${loose ? '<span class="muted">no order</span>' : orderLink(c.order_id)}</td><td>${esc(c.provider_id ?? "")}</td>` +
+        `<td>${fmtTime(c.received_at)}</td><td>${fmtTime(c.due_at)}</td></tr>`;
+    }, "no complaint waits past its hour");
   }
   tickCountdowns();
   return queues;
@@ -282,9 +290,16 @@ async function renderSettlement(state) {
   if (!open.ok) unavailable("open-orders", open, API.openOrders());
   else fillTable("open-orders", listOf(open.body, "orders", "items"), (o) => {
     const id = pick(o, "order_id", "id");
+    const flags = o.flags || [];
+    const ruled = o.proposal ? o.proposal.lines.filter((l) => l.decided_by === "rule") : [];
     return `<tr data-order="${esc(id)}"><td>${orderLink(id)}</td><td>${esc(pick(o, "provider_id", "provider") ?? "")}</td>` +
       `<td>${fmtTime(pick(o, "repaired_at", "departed_at"))}</td>` +
-      `<td class="num">${o.proposal ? yuan(o.proposal.total_fen) : `<span class="muted">${esc(o.problem ?? "")}</span>`}</td></tr>`;
+      `<td class="num" data-claimed-fen="${esc(o.proposal ? o.proposal.claimed_fen : "")}">${o.proposal ? yuan(o.proposal.claimed_fen) : ""}</td>` +
+      `<td class="num" data-proposed-fen="${esc(o.proposal ? o.proposal.total_fen : "")}">${o.proposal ? yuan(o.proposal.total_fen) : `<span class="muted">${esc(o.problem ?? "")}</span>`}</td>` +
+      `<td data-flags="${flags.length}" data-ruled="${ruled.length}">` +
+      flags.map((f) => `<span class="flag" data-flag="${esc(f.kind)}" title="${esc(f.reason)}">${esc(f.kind)}</span>`).join(" ") +
+      ruled.map((l) => `<div class="muted" data-rule="${esc(l.rule)}">line ${esc(l.line)} ${esc(l.decision)}: ${esc(l.reason)}</div>`).join("") +
+      `</td></tr>`;
   }, "every repaired order is settled");
 
   const anomalies = await getJSON(API.anomalies(state.month));
@@ -365,6 +380,9 @@ const scoreRows = (body) => (body && Array.isArray(body.makers)
   : listOf(body, "scores", "items"));
 const providerOf = (s) => pick(s, "provider_id", "id", "provider");
 const num = (v, digits = 2) => (v === null || v === undefined || v === "" ? "" : Number(v).toFixed(digits));
+/** A share given as a decimal string ("0.2500") shown as a whole percent, half up on the exact
+ * basis points (no float rounding); blank when there is none. */
+const pct = (v) => (v === null || v === undefined || v === "" ? "" : `${Math.floor((Math.round(Number(v) * 10000) + 50) / 100)}%`);
 
 async function renderQuality(state) {
   const months = monthsBack(state.month, 6);
@@ -376,11 +394,21 @@ async function renderQuality(state) {
     const amount = pick(s, "amount_fen", "total_amount_fen", "reward_fen");
     return `<tr data-provider="${esc(providerOf(s))}" data-maker="${esc(s.maker ?? "")}"><td>${esc(providerOf(s))} <span class="muted">${esc(s.maker ?? "")}${s.closed ? " · closed" : ""}</span></td>` +
       `<td class="num">${esc(pick(s, "n", "reviews") ?? "")}</td><td class="num" data-avg>${num(pick(s, "avg"))}</td>` +
+      `<td class="num" data-coverage title="forms ${esc(pick(s, "forms") ?? "")} / repairs ${esc(pick(s, "repairs") ?? "")}">${pct(pick(s, "form_coverage"))}</td>` +
+      `<td class="num" data-verified title="${esc(pick(s, "verified") ?? "")} of ${esc(pick(s, "forms_checkable") ?? "")} forms phoned back">${pct(pick(s, "verified_share"))}</td>` +
+      `<td class="num" data-contradicted title="${esc(pick(s, "contradicted") ?? "")} call-backs differ from the form">${pct(pick(s, "contradicted_share"))}</td>` +
       `<td class="num ${delta > 0 ? "pos" : delta < 0 ? "neg" : ""}">${delta === undefined ? "" : (delta > 0 ? "+" : "") + num(delta)}</td>` +
-      `<td class="num" data-complaints>${esc(pick(s, "complaints", "complaint_count") ?? "")}</td>` +
+      `<td class="num" data-complaints title="weighed by severity: ${esc(pick(s, "complaint_points") ?? "")} points">${esc(pick(s, "complaints", "complaint_count") ?? "")}</td>` +
       `<td><span class="band">${esc(pick(s, "complaint_band", "band") ?? "")}</span>${pick(s, "admin_action", "administrative_action") ? ' <span class="sla-bad" title="administrative action">⚠ action</span>' : ""}</td>` +
       `<td class="num ${amount > 0 ? "pos" : amount < 0 ? "neg" : ""}" data-amount-fen="${esc(amount ?? "")}">${amount === undefined ? "" : yuan(amount)}</td></tr>`;
   }, "no scores for this month");
+
+  // Late items: entered after their month closed; listed on the month they belong to and the month they count in.
+  const late = current.ok && Array.isArray(current.body.makers)
+    ? current.body.makers.flatMap((m) => (m.late_items || []).map((i) => ({ ...i, maker: m.maker }))) : [];
+  fillTable("late-items", late, (i) => `<tr data-ref="${esc(i.ref)}"><td>${i.order_id ? orderLink(i.order_id) : esc(i.ref)}</td>` +
+    `<td>${esc(i.kind)} <span class="muted">${esc(i.channel)}</span></td><td>${esc(i.provider_id ?? "")}</td>` +
+    `<td>${esc(i.belongs_to)}</td><td>${esc(i.counted_in)}</td></tr>`, "no late items");
 
   // The monthly statistics sheet (表7-28) per maker: fetched with the key, saved as a file.
   const makers = current.ok && Array.isArray(current.body.makers) ? current.body.makers.map((m) => m.maker) : [];
@@ -445,6 +473,12 @@ async function downloadSheet(month, maker) {
 }
 
 // ---------- order page ----------
+/** A settlement's line decisions that differ from "approved as claimed": kind, decision, claimed → approved, why, who. */
+function lineDecisions(d) {
+  return (Array.isArray(d.lines) ? d.lines : []).filter((l) => l.reason).map((l) =>
+    `${l.kind} ${l.decision} ${yuan(l.claimed_fen ?? l.amount_fen)} → ${yuan(l.amount_fen)} 元 (${l.reason}; ${l.decided_by ?? ""})`);
+}
+
 function eventSummary(e) {
   const d = e.data || {};
   const bits = [];
@@ -452,6 +486,7 @@ function eventSummary(e) {
     if (d[k] === undefined || d[k] === null || d[k] === "") continue;
     bits.push(`${k}: ${k.endsWith("_fen") ? yuan(d[k]) + " 元" : k.endsWith("_at") ? fmtTime(d[k]) : d[k]}`);
   }
+  if (e.type === "order.settled") bits.push(...lineDecisions(d));
   return bits.join(" · ");
 }
 

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from services.dispatch.api import certifications, commands, leads, outlets, queries
+from services.dispatch.api import certifications, commands, complaints, leads, outlets, queries
 
 router = APIRouter()
 router.include_router(outlets.router)
@@ -10,5 +10,6 @@ router.include_router(queries.router)
 router.include_router(commands.router)
 router.include_router(certifications.router)
 router.include_router(leads.router)
+router.include_router(complaints.router)
 
 __all__ = ["router"]

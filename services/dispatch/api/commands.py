@@ -79,6 +79,7 @@ async def dispatch_order(order_id: str, body: DispatchWindowIn, runtime: Runtime
     """Dispatch a reported order to an outlet and technician, optionally booking an appointment
     window from the outlet's capacity; the SLA deadline and the window are on the event."""
     now = runtime.clock()
+    at = _at(body.occurred_at, now)
 
     async def build(state: State, policy: SlaPolicy) -> Command:
         to = await assign_to(runtime.engine, body.outlet_id, body.technician_id, state)
@@ -86,9 +87,9 @@ async def dispatch_order(order_id: str, body: DispatchWindowIn, runtime: Runtime
         window = None
         if body.window_start is not None:
             window = await window_at(runtime.engine, body.outlet_id, body.window_start, now, policy)
-        return Dispatch(to, now, policy, window)
+        return Dispatch(to, at, policy, window, now if body.occurred_at is not None else None)
 
-    return await _run(runtime, order_id, principal, now, build)
+    return await _run(runtime, order_id, principal, at, build)
 
 
 @router.post("/{order_id}/reassign", response_model=Accepted)

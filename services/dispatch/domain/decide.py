@@ -6,8 +6,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from libs.events import catalog
+from libs.events.backdating import within_window
 from libs.events.catalog import Payload
 from libs.events.decider import Fact, Rules
+from libs.events.escalation import escalation
 from services.dispatch.domain import windows
 from services.dispatch.domain.order import (
     ON_SITE,
@@ -64,17 +66,21 @@ def decide(state: State, command: Command) -> list[Payload]:
 
 
 def _when(state: State, at: datetime, now: datetime, name: str) -> None:
-    """An update may be late (offline) but not from the future nor before the order's last step."""
+    """An update may be late (offline, paper) but not from the future, nor before the order's last
+    step, nor older than the late-entry window (libs/events/backdating.py)."""
     if at > now:
         raise Invalid(name, f"{name} {at.isoformat()} is in the future")
     if state.last_step_at is not None and at < state.last_step_at:
         raise Invalid(name, f"{name} {at.isoformat()} is before the order's last step ({state.last_step_at.isoformat()})")
+    within_window(name, at, now)
 
 
 def _dispatch(state: State, cmd: Dispatch) -> list[Payload]:
     if state.status != "reported":
         hint = " (use reassign)" if state.status == "dispatched" else ""
         raise Refused(f"order {state.order_id} is {state.status}; only a reported order can be dispatched{hint}")
+    if cmd.now is not None:  # a dispatch entered late keeps its own time
+        _when(state, cmd.at, cmd.now, "occurred_at")
     due = state.on_site_clock(cmd.policy).due_at(cmd.policy.calendar)
     data = catalog.OrderDispatched(
         outlet_id=cmd.to.outlet_id, provider_id=cmd.to.provider_id, technician_id=cmd.to.technician_id,
@@ -210,15 +216,12 @@ def _escalate(state: State, cmd: EscalateBreaches) -> list[Payload]:
     changes: list[Payload] = []
     tier = state.tier
     for key, due in breaches(state, cmd):
-        target = catalog.next_tier(tier)
-        if target is None:
-            break
         what = "on-site visit" if key == ON_SITE else "complaint response"
-        changes.append(catalog.OrderEscalated(
-            from_tier=tier, to_tier=target, reason=f"SLA breach: {what} was due {due.isoformat()}",
-            trigger="sla_breach", breach=key,
-        ))
-        tier = target
+        step = escalation(tier, f"SLA breach: {what} was due {due.isoformat()}", "sla_breach", key)
+        if step is None:
+            break
+        changes.append(step)
+        tier = step.to_tier
     return changes
 
 

@@ -105,6 +105,7 @@ class Dispatch:
     at: datetime
     policy: SlaPolicy = DEFAULT_POLICY
     window: tuple[datetime, datetime] | None = None  # the appointment booked (domain/windows.py)
+    now: datetime | None = None  # the server clock when `at` is a paper slip's own time (late entry)
 
 
 @dataclass(frozen=True)

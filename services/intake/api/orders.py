@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 import re
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import and_, or_, select
 
 from libs.events import catalog
+from libs.events.backdating import within_window
 from libs.events.bounds import WindowDay
 from libs.events.chinatime import local_day, midnight
 from libs.events.command import Committed
@@ -54,9 +55,12 @@ OrderId = Annotated[str, Path(pattern=REF, max_length=200)]
 IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,200}$"
 
 
-def _report(body: OrderCreate, by: Principal, today: date, runtime: Any) -> ReportOrder:
+def _report(body: OrderCreate, by: Principal, now: datetime, runtime: Any) -> ReportOrder:
     """The command: a partner's order (channel partner), or one a hotline agent took on the phone
-    (channel hotline, no partner) for a brand of the makers it serves."""
+    (channel hotline, no partner) for a brand of the makers it serves; a late-entered one keeps
+    the customer's own report time (the warranty is judged on that day)."""
+    at = within_window("reported_at", body.reported_at, now) if body.reported_at is not None else None
+    today = local_day(min(at, now) if at is not None else now)
     hotline = by.role == HOTLINE
     if hotline and policies(runtime).maker_for(body.product.brand)[0] not in by.parties:
         raise Unprocessable("invalid field(s): product.brand", errors=[{
@@ -69,6 +73,7 @@ def _report(body: OrderCreate, by: Principal, today: date, runtime: Any) -> Repo
         product=catalog.Product(**body.product.model_dump()),
         location=catalog.Location(**body.location.model_dump()),
         working_conditions=body.working_conditions, fault=body.fault, today=today, policies=policies(runtime),
+        reported_at=at,
     )
 
 
@@ -88,7 +93,7 @@ async def create_order(
 ) -> Response:
     """Report a service order from a partner system; retries with the same Idempotency-Key are safe."""
     runtime = get_runtime(request)  # not a dependency: this is the API's hot path
-    command = _report(body, partner, local_day(runtime.clock()), runtime)
+    command = _report(body, partner, runtime.clock(), runtime)
     done = await handlers.report(runtime, command, partner.actor, idempotency_key, correlation_id())
     reported = done.payloads[0]
     assert isinstance(reported, catalog.OrderReported)
@@ -97,7 +102,8 @@ async def create_order(
     if done.replayed:  # a retry under an Idempotency-Key: the first request's event is the answer
         first = catalog.parse(done.events[0])
         assert isinstance(first, catalog.OrderReported)
-        if not same_request(first, reported):
+        moved = command.reported_at is not None and done.events[0].occurred_at != command.reported_at
+        if not same_request(first, reported) or moved:
             raise Unprocessable("this Idempotency-Key was already used with a different body",
                                 errors=[{"field": "Idempotency-Key", "message": "reused with a different body",
                                          "type": "idempotency_mismatch"}])

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
 from libs.events import catalog
+from libs.events.backdating import within_window
 from libs.events.chinatime import local_day
 from libs.events.db import reader
 from libs.events.envelope import StoredEvent
@@ -38,7 +39,7 @@ from libs.web.runtime import Runtime
 from services.intake import handlers, queries
 from services.intake.api.common import timeline
 from services.intake.api.schemas import REF, PlatformAccepted, PlatformOrder, PlatformReport, PlatformTrail
-from services.intake.domain import ReceiveComplaint, ReportOrder, not_ahead
+from services.intake.domain import ReceiveComplaint, ReportOrder
 from services.intake.handlers import id_key, load, policies, stable_id
 from services.intake.projection import PROJECTION
 from services.intake.reference import forget_nonces, remember_nonce
@@ -115,17 +116,17 @@ def _report(body: PlatformReport, platform_id: str, runtime: Runtime) -> ReportO
         channel="platform", external_ref=body.platform_ref, platform_id=platform_id,
         customer=catalog.Customer(name=body.reporter.name, phone=body.reporter.phone, address=body.address),
         product=catalog.Product(**body.product.model_dump()), location=catalog.Location(**body.region.model_dump()),
-        fault=body.text, today=local_day(runtime.clock()), policies=policies(runtime),
-        attachments=tuple(body.attachments),
+        fault=body.text, today=local_day(min(body.reported_at, runtime.clock())), policies=policies(runtime),
+        attachments=tuple(body.attachments), reported_at=body.reported_at,
     )
 
 
 @router.post("/platform/reports", status_code=201, response_model=PlatformAccepted,
              responses={200: {"model": PlatformAccepted}, 401: PROBLEM, 409: PROBLEM, 422: PROBLEM})
 async def receive_report(body: PlatformReport, platform_id: PlatformDep, runtime: RuntimeDep) -> Any:
-    """A report forwarded by the complaint platform: a repair request or a complaint."""
-    now = runtime.clock()
-    not_ahead("reported_at", body.reported_at, now, WINDOW)
+    """A report forwarded by the complaint platform: a repair request or a complaint. The
+    customer's own report time (`reported_at`, at most 30 days back) starts the SLA clock."""
+    within_window("reported_at", body.reported_at, runtime.clock())
     target = None
     if body.kind == "complaint":
         target = await handlers.complaint_target(runtime, platform_id, body.order_id, body.related_ref,
@@ -137,8 +138,10 @@ async def receive_report(body: PlatformReport, platform_id: PlatformDep, runtime
         text=body.text, received_at=body.reported_at, severity=body.severity, external_ref=body.platform_ref,
         platform_id=platform_id, attachments=tuple(body.attachments), report=report,
     )
+    opens = target is None  # the customer's time is when the order happened; a complaint on a known
+    # order carries it as received_at and is recorded now
     done = await handlers.forward(runtime, order_id, body.kind, platform_id, body.platform_ref, command,
-                                  correlation_id())
+                                  correlation_id(), body.reported_at if opens else None)
     answer = PlatformAccepted(platform_ref=body.platform_ref, order_id=order_id, opened=done.opened,
                               events=done.types, stream_version=done.version, position=committed(done.position),
                               status_url=at_position(f"/platform/orders/{body.platform_ref}", done.position))

@@ -81,6 +81,8 @@ class OrderCreate(Body):
     location: LocationIn
     working_conditions: Annotated[FreeText, StringConstraints(strict=True, max_length=500)] = ""
     fault: Text2000
+    reported_at: Moment | None = Field(None, description="a phoned-in or paper order: when the customer reported it "
+                                       "(at most 30 days back, 5 minutes ahead); default now")
 
 
 class OrderAccepted(BaseModel):

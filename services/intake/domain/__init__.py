@@ -20,7 +20,6 @@ from services.intake.domain.order import (
     decide,
     evolve,
     next_tier,
-    not_ahead,
     resent,
     visible,
 )
@@ -51,7 +50,6 @@ __all__ = [
     "determine",
     "evolve",
     "next_tier",
-    "not_ahead",
     "resent",
     "visible",
 ]

@@ -7,12 +7,13 @@ path (libs.events.command) types them from the catalog and appends them.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Literal
 
 from libs.events import catalog
 from libs.events.catalog import Payload
 from libs.events.decider import Fact, Rules
+from libs.events.escalation import complaint_escalation, entry_tier, escalation
 from services.intake.domain.errors import (
     AlreadyReported,
     DuplicateReference,
@@ -82,6 +83,7 @@ class ReportOrder:
     platform_id: str | None = None
     attachments: tuple[str, ...] = ()
     existing: str | None = None  # the order this partner already reported under external_ref
+    reported_at: datetime | None = None  # the customer's own report time (late entry), else now
 
 
 @dataclass(frozen=True)
@@ -136,13 +138,6 @@ def resent(state: OrderState, kind: Literal["repair", "complaint"], platform_id:
     return next((p for t, pid, r, p in state.forwarded if (t, pid, r) == (type_, platform_id, ref)), None)
 
 
-def not_ahead(field: str, at: datetime, now: datetime, leeway: timedelta) -> None:
-    """A reported time may be late, never ahead of the server clock by more than the
-    clock skew a platform is allowed (the signature window)."""
-    if at > now + leeway:
-        raise InvalidField(field, "is in the future")
-
-
 def visible(state: OrderState, role: str, party: str | None) -> bool:
     """A partner sees (and escalates) only its own orders; the read-only roles' reads are
     scoped by maker at the edge (libs.web.scoping)."""
@@ -175,7 +170,7 @@ def _report(state: OrderState, cmd: ReportOrder) -> list[Payload]:
         channel=cmd.channel, external_ref=cmd.external_ref, partner_id=cmd.partner_id, platform_id=cmd.platform_id,
         maker=maker, customer=cmd.customer, product=product, location=cmd.location,
         working_conditions=cmd.working_conditions, fault=cmd.fault, warranty=warranty,
-        attachments=list(cmd.attachments),
+        attachments=list(cmd.attachments), tier=entry_tier(cmd.channel),
     )]
 
 
@@ -184,17 +179,18 @@ def _escalate(state: OrderState, cmd: Escalate) -> list[Payload]:
         raise UnknownOrder("no such order")
     if state.closed:
         raise OrderClosed("the order is settled and closed; it can no longer be escalated")
-    target = next_tier(state.tier)
-    if target is None:
+    step = escalation(state.tier, cmd.reason, cmd.trigger)
+    if step is None:
         raise TopOfChain("the order is already at HQ, the top of the chain")
-    if cmd.to_tier is not None and cmd.to_tier != target:
-        raise InvalidField("to_tier", f"from {state.tier} the only step is to {target} (upward, one tier at a time)")
-    return [catalog.OrderEscalated(from_tier=state.tier, to_tier=target, reason=cmd.reason, trigger=cmd.trigger)]
+    if cmd.to_tier is not None and cmd.to_tier != step.to_tier:
+        raise InvalidField("to_tier", f"from {state.tier} the only step is to {step.to_tier} (upward, one tier at a time)")
+    return [step]
 
 
 def _complain(state: OrderState, cmd: ReceiveComplaint) -> list[Payload]:
     events: list[Payload] = []
-    if not state.exists:
+    opened = not state.exists
+    if opened:
         if cmd.report is None:
             raise UnknownOrder("the complaint matches no order and carries no report to open one")
         events = _report(state, cmd.report)
@@ -205,9 +201,10 @@ def _complain(state: OrderState, cmd: ReceiveComplaint) -> list[Payload]:
         outlet_id=state.outlet_id, received_at=cmd.received_at, external_ref=cmd.external_ref,
         platform_id=cmd.platform_id, attachments=list(cmd.attachments),
     ))
-    if not state.closed and next_tier(state.tier) is not None:
-        events += _escalate(state, Escalate(reason=f"complaint: {cmd.text[:200]}", trigger="complaint"))
-    return events
+    # a complaint that opens its order entered one tier up with the platform's report (by nature,
+    # once); one against an existing order moves it up a tier, whatever the channel
+    step = None if opened else complaint_escalation(state.tier, state.closed, cmd.text)
+    return events + ([step] if step is not None else [])
 
 
 DECIDER: Rules[OrderState, Command] = Rules(lambda _: OrderState(), evolve, decide)

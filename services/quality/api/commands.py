@@ -11,21 +11,20 @@ from typing import Annotated, Any, Literal
 from uuid import uuid4
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from libs.events import catalog
-from libs.events.bounds import Month, StrictFen, StrictSignedFen, WindowMoment
+from libs.events.bounds import Month, WindowMoment
 from libs.web.auth import Principal
 from libs.web.consistency import committed
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep, require
-from libs.web.problems import Unprocessable
 from libs.web.scoping import maker_or_404
 from libs.web.text import FreeText, PlainText
 from services.quality import domain, handlers
 from services.quality.api.queries import router as queries
 from services.quality.api.schemas import MonthClosedPublic, PolicySet
-from services.quality.domain.policy import ComplaintBand, Policy
+from services.quality.domain.policy import Policy
 from services.quality.domain.scoring import review_points
 
 router = APIRouter(tags=["quality"])
@@ -45,6 +44,8 @@ class ReviewCreate(Strict):
     attitude: catalog.Grade
     overall: Literal[1, 2, 3, 4, 5] = Field(description="5 非常满意 … 1 很不满意")
     comment: Annotated[FreeText, Field(max_length=2000)] = ""
+    reviewed_at: WindowMoment | None = Field(
+        None, description="a paper form entered late: when the customer filled it in (at most 30 days back); default now")
 
 
 class ReviewPublic(BaseModel):
@@ -77,40 +78,15 @@ class ComplaintPublic(BaseModel):
     position: int
 
 
-class BandBody(Strict):
-    max_complaints: StrictInt | None = Field(None, ge=0, le=1_000_000)
-    amount_fen: StrictSignedFen
-
-
-class PolicyBody(Strict):
-    """A maker's policy; money in fen (1 yuan = 100 fen)."""
-
-    improvement_reward_fen: StrictFen
-    decline_penalty_fen: StrictFen
-    all_max_reward_fen: StrictFen
-    all_min_penalty_fen: StrictFen
-    complaint_bands: list[BandBody] = Field(min_length=1, max_length=20)
-    admin_action_threshold: StrictInt = Field(ge=1, le=1_000_000)
-
-    def to_policy(self) -> Policy:
-        try:
-            return Policy(
-                self.improvement_reward_fen, self.decline_penalty_fen, self.all_max_reward_fen,
-                self.all_min_penalty_fen, tuple(ComplaintBand(b.max_complaints, b.amount_fen) for b in self.complaint_bands),
-                self.admin_action_threshold,
-            )
-        except ValueError as exc:
-            raise Unprocessable(str(exc), field="complaint_bands") from None
-
-
 def actor(principal: Principal) -> domain.Actor:
     return domain.Actor(principal.role, principal.party)
 
 
 @router.post("/orders/{order_id}/reviews", status_code=201, response_model=ReviewPublic)
 async def submit_review(order_id: str, body: ReviewCreate, runtime: RuntimeDep, principal: Supervision) -> ReviewPublic:
-    """Record a customer feedback form or a supervisor's call-back for a repaired order."""
-    command = domain.SubmitReview(actor(principal), **body.model_dump())
+    """Record a customer feedback form or a supervisor's call-back for a repaired order (a paper
+    form entered late carries `reviewed_at`: the event's occurred time, beside the recorded one)."""
+    command = domain.SubmitReview(actor(principal), **body.model_dump(), now=runtime.clock())
     done = await handlers.review(runtime, order_id, command, principal.actor, correlation_id())
     review = done.payloads[0]
     assert isinstance(review, catalog.OrderReviewed)
@@ -139,13 +115,12 @@ async def file_complaint(body: ComplaintCreate, runtime: RuntimeDep, principal: 
 
 
 @router.put("/quality/policies/{maker}", response_model=PolicySet)
-async def set_policy(maker: MakerPath, body: PolicyBody, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
-    """Set a maker's reward/penalty policy (applies to months not yet closed)."""
+async def set_policy(maker: MakerPath, body: Policy, runtime: RuntimeDep, principal: Supervision) -> dict[str, Any]:
+    """Set a maker's score policy: amounts, bands, severity weights, basis of n, call-back share (open months)."""
     maker_or_404(principal, maker)
-    policy = body.to_policy()
-    done = await handlers.set_policy(runtime, domain.SetPolicy(actor(principal), maker, policy), principal.actor,
+    done = await handlers.set_policy(runtime, domain.SetPolicy(actor(principal), maker, body), principal.actor,
                                      correlation_id())
-    return {"maker": maker, "default": False, "policy": policy.to_json(), "position": committed(done.position)}
+    return {"maker": maker, "default": False, "policy": body, "position": committed(done.position)}
 
 
 @router.post("/quality/months/{month}/close", status_code=201, response_model=MonthClosedPublic)

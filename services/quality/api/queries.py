@@ -19,28 +19,45 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import select
 
-from libs.events.bounds import Month
+from libs.events.bounds import Month, Week
 from libs.events.chinatime import local_minute
 from libs.events.db import reader
+from libs.events.settings import Settings
 from libs.web.auth import Principal
 from libs.web.consistency import read_model_at
 from libs.web.deps import RuntimeDep, require
 from libs.web.downloads import completeness_headers, csv_writer, write_completeness
+from libs.web.problems import Problem
 from libs.web.runtime import Runtime
 from libs.web.scoping import maker_or_404, maker_scope, provider_scope, visible_or_404
 from libs.web.text import PlainText
 from services.quality import queries as read
-from services.quality.api.schemas import HistoryPublic, PolicyPublic, RankingPublic, ScoresPublic
+from services.quality.api.schemas import CallBacksPublic, HistoryPublic, PolicyPublic, RankingPublic, ScoresPublic
 from services.quality.domain.scoring import parse_fraction
 from services.quality.projection import PROJECTION, orders, policies
 
 router = APIRouter(tags=["quality"], dependencies=[read_model_at(PROJECTION.name)])
 Readers = Annotated[Principal, Depends(require("supervisor", "finance", "provider"))]
 Staff = Annotated[Principal, Depends(require("supervisor", "finance"))]
+# which forms are drawn is supervision's alone: a provider that saw the list could fix those forms
+Supervisors = Annotated[Principal, Depends(require("supervisor"))]
 MonthQuery = Annotated[Month, Query(description="YYYY-MM, China time")]
 MakerQuery = Annotated[PlainText, Query(min_length=1, max_length=100)]
 MakerPath = Annotated[str, Path(min_length=1, max_length=100)]
 LevelQuery = Annotated[read.Level, Query()]
+
+DEMO_SAMPLE_KEY = b"demo-quality-sample-key"  # the embedded demo's only; a deployment sets QUALITY_SAMPLE_KEY
+
+
+def sample_key(settings: Settings) -> bytes:
+    """The deployment's key of the call-back draw; without one (outside the demo) there is no list."""
+    if settings.quality_sample_key is not None and settings.quality_sample_key.get_secret_value():
+        return settings.quality_sample_key.get_secret_value().encode()
+    if settings.demo:
+        return DEMO_SAMPLE_KEY
+    raise Problem("QUALITY_SAMPLE_KEY is not set: the call-back draw needs a key providers do not know",
+                  status=503, title="Not configured")
+
 
 SHEET_COLUMNS = [
     "序号", "客户名称", "产品类型", "产品型号", "数量", "问题描述", "检测结果", "处理方案", "原因分析",
@@ -67,14 +84,27 @@ async def scores(
     async with reader(runtime.engine).connect() as conn:
         makers = [maker_or_404(principal, maker)] if maker else [
             m for m in await read.makers_in(conn, month) if scope is None or m in scope]
-        sheets = [await read.sheet(conn, m, month, level) for m in makers]
+        sheets = [(await read.sheet(conn, m, month, level), await read.late_items(conn, m, month)) for m in makers]
+    confined = provider_scope(principal)
     return {
         "month": month, "level": level, **await runtime.completeness(PROJECTION.name),
         "makers": [
-            {"maker": s.maker, "closed": s.closed, "scores": _visible(principal, list(s.scores.values()))}
-            for s in sheets
+            {"maker": s.maker, "closed": s.closed, "scores": _visible(principal, list(s.scores.values())),
+             "late_items": [i for i in late if confined is None or i["provider_id"] == confined]}
+            for s, late in sheets
         ],
     }
+
+
+@router.get("/quality/call-backs", response_model=CallBacksPublic)
+async def call_backs(
+    runtime: RuntimeDep, principal: Supervisors, week: Annotated[Week, Query(description="YYYY-Www, China time")],
+    maker: Annotated[PlainText | None, Query(min_length=1, max_length=100, description="default: the caller's maker")] = None,
+) -> dict[str, Any]:
+    """The week's call-back list: per provider, the policy's share of its customer forms, drawn reproducibly."""
+    maker = maker_or_404(principal, maker or principal.party)
+    async with reader(runtime.engine).connect() as conn:
+        return await read.call_backs(conn, maker, week, sample_key(runtime.settings))
 
 
 @router.get("/quality/policies/{maker}", response_model=PolicyPublic)
@@ -84,7 +114,7 @@ async def policy(maker: MakerPath, runtime: RuntimeDep, principal: Staff) -> dic
     async with reader(runtime.engine).connect() as conn:
         row = (await conn.execute(select(policies.c.policy).where(policies.c.maker == maker))).first()
         current = await read.policy_for(conn, maker)
-    return {"maker": maker, "default": row is None, "policy": current.to_json()}
+    return {"maker": maker, "default": row is None, "policy": current}
 
 
 @router.get("/quality/rankings", response_model=RankingPublic)

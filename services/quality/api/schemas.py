@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from services.quality.domain.policy import NBasis, Policy
 
 
 class Completeness(BaseModel):
@@ -20,8 +23,19 @@ class ScorePublic(BaseModel):
 
     level: Literal["provider", "outlet"]
     id: str
-    n: int = Field(description="reviewed repairs (one scored form per order)")
+    n: int = Field(description="the month's repairs (n_basis repairs, seed 004) or its scored forms (n_basis forms)")
     total: int = Field(description="points of the scored forms, three items each")
+    # absent from months frozen before these figures existed
+    n_basis: NBasis | None = None
+    repairs: int | None = Field(None, description="repaired orders of the month (and orders of late forms counted here)")
+    forms: int | None = Field(None, description="scored forms (one per order)")
+    form_coverage: str | None = Field(None, description="forms / repairs, half-even to 4 places")
+    forms_checkable: int | None = Field(None, description="customer feedback forms counted in the month")
+    verified: int | None = Field(None, description="of those, how many supervision phoned back (a call-back exists)")
+    verified_share: str | None = Field(None, description="verified / forms_checkable")
+    contradicted: int | None = Field(None, description="call-backs whose grades differ from the customer's form")
+    contradicted_share: str | None = Field(None, description="contradicted / verified")
+    complaint_points: int | None = Field(None, description="complaints weighed by severity: what the band is read from")
     avg: str | None = Field(description="total / n, half-even to 4 places; null without reviews")
     avg_exact: str | None = Field(description="total / n as an exact fraction 'p/q'")
     previous_avg: str | None
@@ -39,10 +53,25 @@ class ScorePublic(BaseModel):
     adjustments: dict[str, int] = Field(description="late items of closed months counted here")
 
 
+class LateItem(BaseModel):
+    """A form, complaint or repair entered after the month it belongs to had closed: it counts in a
+    later open month, and both months show it."""
+
+    kind: Literal["review", "complaint", "repair"]
+    ref: str = Field(description="order_id:channel of a form, the complaint id of a complaint, a repair's order id")
+    order_id: str | None
+    channel: str | None
+    provider_id: str | None
+    outlet_id: str | None
+    belongs_to: str = Field(description="the month it judges (repair month, receipt month)")
+    counted_in: str = Field(description="the open month it was counted in")
+
+
 class MakerScores(BaseModel):
     maker: str
     closed: bool
     scores: list[ScorePublic]
+    late_items: list[LateItem] = Field(description="late items belonging to this month or counted in it")
 
 
 class ScoresPublic(Completeness):
@@ -74,24 +103,10 @@ class HistoryPublic(Completeness):
     months: list[HistoryMonth]
 
 
-class BandPublic(BaseModel):
-    max_complaints: int | None
-    amount_fen: int
-
-
-class PolicyFigures(BaseModel):
-    improvement_reward_fen: int
-    decline_penalty_fen: int
-    all_max_reward_fen: int
-    all_min_penalty_fen: int
-    complaint_bands: list[BandPublic]
-    admin_action_threshold: int
-
-
 class PolicyPublic(BaseModel):
     maker: str
     default: bool = Field(description="true: the maker never set one, the seed's numbers apply")
-    policy: PolicyFigures
+    policy: Policy
 
 
 class PolicySet(PolicyPublic):
@@ -106,3 +121,26 @@ class MonthClosedPublic(BaseModel):
     through_position: int
     position: int
     scores: list[ScorePublic]
+
+
+class CallBackItem(BaseModel):
+    order_id: str
+    outlet_id: str
+    customer_name: str
+    form_recorded_at: datetime
+    called_back: bool = Field(description="supervision has recorded a call-back for the order")
+    contradicts: bool | None = Field(description="the call-back's grades differ from the form (null: not called yet)")
+
+
+class CallBackProvider(BaseModel):
+    provider_id: str
+    forms: int = Field(description="the provider's customer forms recorded in the week")
+    drawn: int = Field(description="call_back_percent of them, rounded up")
+    items: list[CallBackItem]
+
+
+class CallBacksPublic(BaseModel):
+    maker: str
+    week: str
+    call_back_percent: int
+    providers: list[CallBackProvider]

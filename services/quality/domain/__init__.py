@@ -19,6 +19,7 @@ from services.quality.domain.decide import (
 from services.quality.domain.errors import (
     AlreadyReviewed,
     InvalidComplaint,
+    InvalidReview,
     MonthAlreadyClosed,
     MonthNotOver,
     NotRepaired,
@@ -41,6 +42,7 @@ __all__ = [
     "CloseMonth",
     "FileComplaint",
     "InvalidComplaint",
+    "InvalidReview",
     "MonthAlreadyClosed",
     "MonthNotOver",
     "MonthState",

@@ -24,6 +24,8 @@ class SubmitReview:
     attitude: str
     overall: int
     comment: str = ""
+    reviewed_at: datetime | None = None  # a paper form entered late: when the customer filled it in
+    now: datetime | None = None  # the server clock (set with reviewed_at)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ open one) and which provider a complaint is charged to. Pure; the projection app
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Mapping
 
 from libs.events.chinatime import next_month
 
@@ -25,3 +25,13 @@ def charged_to(
     if outlet is None and order_provider is not None and provider == order_provider:
         outlet = order_outlet
     return provider, outlet
+
+
+def counted_in(natural: str, position: int, closures: Mapping[str, int]) -> str:
+    """The month a row applied at log `position` counts in, given each closed month's
+    `through_position`: its natural month unless that month's figures were taken before it,
+    then the first later month still open or whose figures were taken after it."""
+    month = natural
+    while month in closures and closures[month] < position:
+        month = next_month(month)
+    return month

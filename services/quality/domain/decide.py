@@ -8,16 +8,20 @@ repaired. No I/O here; the clock's reading arrives inside the command.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import get_args
 
 from libs.events import catalog
+from libs.events.backdating import within_window
 from libs.events.catalog import Payload
 from libs.events.chinatime import month_end, month_of, previous_month
 from libs.events.decider import Fact, Rules
+from libs.events.escalation import complaint_escalation
 from services.quality.domain.commands import Actor, CloseMonth, FileComplaint, SetPolicy, SubmitReview
 from services.quality.domain.errors import (
     AlreadyReviewed,
     InvalidComplaint,
+    InvalidReview,
     MonthAlreadyClosed,
     MonthNotOver,
     NotRepaired,
@@ -58,6 +62,8 @@ def decide_review(state: OrderState, cmd: SubmitReview) -> list[catalog.Payload]
         raise OwnWork("the provider that did the work may not review it (supervision is separate from execution)")
     if cmd.channel in state.reviewed:
         raise AlreadyReviewed(f"the order already has a {cmd.channel} form; forms are never changed", "channel")
+    if cmd.reviewed_at is not None:
+        reviewed_in_window(cmd.reviewed_at, cmd.now or cmd.reviewed_at, state.repaired_at)
     return [
         catalog.OrderReviewed(
             channel=cmd.channel,
@@ -72,11 +78,20 @@ def decide_review(state: OrderState, cmd: SubmitReview) -> list[catalog.Payload]
     ]
 
 
+def reviewed_in_window(at: datetime, now: datetime, repaired_at: datetime) -> None:
+    """A late-entered form's own time: inside the late-entry window and not before the repair it judges."""
+    within_window("reviewed_at", at, now)
+    if at < repaired_at:
+        raise InvalidReview(f"reviewed_at {at.isoformat()} is before the repair ({repaired_at.isoformat()})",
+                            "reviewed_at")
+
+
 def decide_complaint(state: OrderState | None, cmd: FileComplaint) -> list[catalog.Payload]:
     if cmd.channel not in QUALITY_CHANNELS:
         raise InvalidComplaint(f"channel must be one of {', '.join(QUALITY_CHANNELS)}", "channel")
     if cmd.received_at > cmd.now:
         raise InvalidComplaint("received_at lies in the future", "received_at")
+    within_window("received_at", cmd.received_at, cmd.now)  # a complaint entered late: 30 days back at most
     provider, outlet, maker = cmd.provider_id, cmd.outlet_id, cmd.maker
     if state is not None:
         _known_order(cmd.actor, state)
@@ -99,7 +114,10 @@ def decide_complaint(state: OrderState | None, cmd: FileComplaint) -> list[catal
     }
     if cmd.complaint_id is not None:
         fields["complaint_id"] = cmd.complaint_id
-    return [catalog.ComplaintReceived.model_validate(fields)]
+    received: list[catalog.Payload] = [catalog.ComplaintReceived.model_validate(fields)]
+    # a complaint against an order escalates it by nature, whatever the channel (domain.md step 2)
+    step = complaint_escalation(state.tier, state.settled, cmd.text) if state is not None else None
+    return received + ([step] if step is not None else [])
 
 
 def decide_close(state: MonthState, cmd: CloseMonth) -> list[catalog.Payload]:
@@ -113,14 +131,14 @@ def decide_close(state: MonthState, cmd: CloseMonth) -> list[catalog.Payload]:
     return [
         catalog.MonthClosed(
             month=cmd.month, maker=cmd.maker, scores=cmd.scores,
-            through_position=cmd.through_position, policy=cmd.policy.to_json(),
+            through_position=cmd.through_position, policy=cmd.policy.model_dump(mode="json"),
         )
     ]
 
 
 def decide_policy(cmd: SetPolicy) -> list[catalog.Payload]:
     _check_maker(cmd.actor, cmd.maker)
-    return [catalog.QualityPolicySet.model_validate({"maker": cmd.maker, **cmd.policy.to_json()})]
+    return [catalog.QualityPolicySet.model_validate({"maker": cmd.maker, **cmd.policy.model_dump()})]
 
 
 OrderCommand = SubmitReview | FileComplaint

@@ -41,6 +41,12 @@ class InvalidComplaint(QualityError):
     status = 422
 
 
+class InvalidReview(QualityError):
+    """A late-entered form's time cannot be right (before the repair it judges)."""
+
+    status = 422
+
+
 class MonthNotOver(QualityError):
     """A month can only be closed once it has ended in China time."""
 

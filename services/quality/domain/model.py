@@ -18,12 +18,18 @@ class OrderState:
     outlet_id: str | None = None
     repaired_at: datetime | None = None
     reviewed: frozenset[str] = field(default_factory=frozenset)
+    tier: catalog.Tier = "dealer"
+    settled: bool = False  # a settled order is closed: a complaint no longer escalates it
 
 
 def evolve(state: OrderState, data: catalog.Payload) -> OrderState:
     """Apply one event of the order's stream (types quality does not care about are ignored)."""
     if isinstance(data, catalog.OrderReported):
-        return replace(state, exists=True, maker=data.maker)
+        return replace(state, exists=True, maker=data.maker, tier=data.tier)
+    if isinstance(data, catalog.OrderEscalated | catalog.OrderEscalatedV1):
+        return replace(state, tier=data.to_tier)
+    if isinstance(data, catalog.OrderSettled | catalog.OrderSettlementReversed):
+        return replace(state, settled=isinstance(data, catalog.OrderSettled))
     if isinstance(data, catalog.OrderDispatched | catalog.OrderReassigned):
         return replace(state, provider_id=data.provider_id, outlet_id=data.outlet_id)
     if isinstance(data, catalog.OrderRepaired):

@@ -1,14 +1,24 @@
 """The monthly performance score of a service provider (seed 004), as pure functions.
 
 Satisfaction: each feedback form grades timeliness, repair quality and attitude A–E =
-+2/+1/0/−1/−2. Over a month, `n` = reviewed repairs, `total` = the sum of the three
-items of their forms, `avg = total / n`. If `avg − previous avg > 0` the provider earns
++2/+1/0/−1/−2. Over a month, `n` = the month's repairs (本月维修工作项数; a repair with
+no form contributes 0 points, so withholding a form no longer shrinks `n` — a withheld
+negative form still scores 0 instead of its points, which form coverage and the call-backs
+expose) — or, if the maker's policy says `n_basis: forms`, the scored forms; `total` = the
+three items of the scored forms, `avg = total / n`; form coverage = forms / repairs.
+If `avg − previous avg > 0` the provider earns
 the maker's improvement reward, `< 0` the decline penalty, `= 0` neither. Every item
 of every form at +2 earns an extra reward; every item at −2 an extra penalty.
 
-Complaints: the month's count falls into one of the maker's bands (seed: 0 → +5000 yuan,
+Complaints: each weighs its severity's weight in the maker's policy (default 1 each, so
+the points are the count, as in the seed's table); the month's points fall into one of
+the maker's bands (seed: 0 → +5000 yuan,
 1–5 → 0, 6–10 → −3000, 11–15 → −5000, more → −10000); at the policy's threshold
 (seed example: 30) the head of the service department also faces administrative action.
+
+Verification (seed 004: 抽查、核实): a customer's feedback form with a supervisor's call-back
+on the same order is verified; the call-back contradicts it when any item's grade differs,
+and then the call-back is the form scored (`scored_forms`).
 
 Arithmetic is exact: averages and deltas are `Fraction`s, compared exactly and shown as
 `Decimal` rounded half-even to 4 places only at the edge. Money is integer fen.
@@ -16,13 +26,13 @@ Arithmetic is exact: averages and deltas are `Fraction`s, compared exactly and s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
-from services.quality.domain.policy import Policy
+from services.quality.domain.policy import NBasis, Policy, SeverityWeights
 
 GRADE_POINTS: dict[str, int] = {"A": 2, "B": 1, "C": 0, "D": -1, "E": -2}
 
@@ -77,15 +87,58 @@ def _rank(form: Form) -> tuple[int, str, str, str, str]:
 class Satisfaction:
     n: int
     total: int
+    forms: int = 0
+    repairs: int = 0
 
     @property
     def avg(self) -> Fraction | None:
         return Fraction(self.total, self.n) if self.n else None
 
 
-def satisfaction(forms: Sequence[Form]) -> Satisfaction:
-    """`n` reviewed repairs and `total` points (each form contributes its three items)."""
-    return Satisfaction(len(forms), sum(f.points for f in forms))
+def satisfaction(forms: Sequence[Form], repairs: Collection[str] = (), basis: NBasis = "forms") -> Satisfaction:
+    """`total` points of the scored forms (each contributes its three items) over `n`: the
+    repairs (every repaired order of the month, and any order a counted form judges) when
+    `basis` is "repairs", the forms when "forms"."""
+    repaired = len(set(repairs) | {f.order_id for f in forms})
+    total = sum(f.points for f in forms)
+    return Satisfaction(repaired if basis == "repairs" else len(forms), total, len(forms), repaired)
+
+
+def contradicts(form: Form, call_back: Form) -> bool:
+    """A call-back contradicts the customer's form when any of the three grades differs."""
+    return form.items != call_back.items
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Of the month's customer forms: how many supervision phoned back, how many of those it contradicted."""
+
+    forms: int
+    verified: int
+    contradicted: int
+
+    @property
+    def verified_share(self) -> Fraction | None:
+        return Fraction(self.verified, self.forms) if self.forms else None
+
+    @property
+    def contradicted_share(self) -> Fraction | None:
+        return Fraction(self.contradicted, self.verified) if self.verified else None
+
+
+def verification(forms: Iterable[Form]) -> Verification:
+    by_order: dict[str, dict[str, Form]] = {}
+    for form in forms:
+        by_order.setdefault(form.order_id, {})[form.channel] = form
+    customer = [(f["feedback_form"], f.get("call_back")) for f in by_order.values() if "feedback_form" in f]
+    checked = [(f, c) for f, c in customer if c is not None]
+    return Verification(len(customer), len(checked), sum(1 for f, c in checked if contradicts(f, c)))
+
+
+def complaint_points(severities: Iterable[str], weights: SeverityWeights) -> int:
+    """The month's complaints weighed by severity (seed 004: 次数和严重程度)."""
+    table = weights.model_dump()
+    return sum(int(table[s]) for s in severities)
 
 
 def special_case(forms: Sequence[Form]) -> Special | None:
@@ -125,7 +178,8 @@ class BandResult:
 
 
 def complaint_band(count: int, policy: Policy) -> BandResult:
-    """The band a month's complaint count falls in, its amount and the administrative-action flag."""
+    """The band a month's complaint points (the count, with weights 1) fall in, its amount and
+    the administrative-action flag."""
     if count < 0:
         raise ValueError("a complaint count cannot be negative")
     low = 0
@@ -166,6 +220,16 @@ class MonthScore:
     complaints: int
     band: BandResult
     adjustments: dict[str, int] = field(default_factory=dict)
+    complaint_points: int = 0
+    n_basis: NBasis = "forms"
+    forms: int = 0
+    repairs: int = 0
+    checked: Verification = Verification(0, 0, 0)
+
+    @property
+    def coverage(self) -> Fraction | None:
+        """Scored forms / repairs (None without repairs)."""
+        return Fraction(self.forms, self.repairs) if self.repairs else None
 
     @property
     def satisfaction_fen(self) -> int:
@@ -188,7 +252,17 @@ class MonthScore:
             "improvement_fen": self.improvement_fen,
             "special_fen": self.special_fen,
             "satisfaction_fen": self.satisfaction_fen,
+            "n_basis": self.n_basis,
+            "repairs": self.repairs,
+            "forms": self.forms,
+            "form_coverage": decimal4(self.coverage),
+            "forms_checkable": self.checked.forms,
+            "verified": self.checked.verified,
+            "verified_share": decimal4(self.checked.verified_share),
+            "contradicted": self.checked.contradicted,
+            "contradicted_share": decimal4(self.checked.contradicted_share),
             "complaints": self.complaints,
+            "complaint_points": self.complaint_points,
             "complaint_band": self.band.label,
             "complaint_fen": self.band.amount_fen,
             "admin_action": self.band.admin_action,
@@ -207,17 +281,21 @@ def parse_fraction(text: str | None) -> Fraction | None:
 
 def month_score(
     forms: Iterable[Form],
-    complaints: int,
+    complaints: Sequence[str],
     previous_avg: Fraction | None,
     policy: Policy,
     adjustments: dict[str, int] | None = None,
+    repairs: Collection[str] = (),
 ) -> MonthScore:
-    """The whole month: forms (any order, several per order allowed), the complaint count,
-    the previous month's avg (None when it had no reviewed repair) and the maker's policy."""
-    chosen = scored_forms(forms)
-    sat = satisfaction(chosen)
+    """The whole month: forms (any order, several per order allowed), the severities of its
+    complaints, the previous month's avg (None when it had nothing to average), the maker's
+    policy and the orders repaired in the month (`n` under the policy's basis)."""
+    given = list(forms)
+    chosen = scored_forms(given)
+    sat = satisfaction(chosen, repairs, policy.n_basis)
     special = special_case(chosen)
     delta = None if sat.avg is None or previous_avg is None else sat.avg - previous_avg
+    points = complaint_points(complaints, policy.complaint_weights)
     return MonthScore(
         n=sat.n,
         total=sat.total,
@@ -227,7 +305,12 @@ def month_score(
         special=special,
         improvement_fen=improvement_amount(sat.avg, previous_avg, policy),
         special_fen=special_amount(special, policy),
-        complaints=complaints,
-        band=complaint_band(complaints, policy),
+        complaints=len(complaints),
+        band=complaint_band(points, policy),
         adjustments=adjustments or {},
+        complaint_points=points,
+        n_basis=policy.n_basis,
+        forms=sat.forms,
+        repairs=sat.repairs,
+        checked=verification(given),
     )

@@ -54,25 +54,28 @@ async def open_settlements(runtime: RuntimeDep, principal: Reader,
 async def read_settlement(order_id: str, runtime: RuntimeDep, principal: Reader) -> dict[str, Any]:
     """One order's settlement facts, its settlement history and, while open, its proposal."""
     found = await queries.order_detail(runtime.engine, order_id)
-    maker = None if found is None else found["maker"]
-    allowed = found is not None and (maker is None or sees(principal, maker=maker))
+    allowed = found is not None and sees(principal, maker=found["maker"])  # no maker known: nobody's but ops
     return visible_or_404(found, allowed, f"order {order_id}")
 
 
 @router.post("/settlements/{order_id}", status_code=201)
 async def approve_settlement(order_id: str, body: SettlementApprove, runtime: RuntimeDep,
                              principal: Finance) -> SettlementPublic:
-    """Approve the proposed settlement of a repaired order: appends order.settled."""
-    return await _execute(runtime, order_id, principal,
-                          lambda standard: ApproveSettlement(uuid4(), standard, body.distance_km))
+    """Approve the proposed settlement of a repaired order, line by line if finance decides lines
+    (approve, reduce, reject, each with a reason; the rest as proposed): appends order.settled."""
+    decisions = tuple(d.review() for d in body.lines)
+    return await _execute(runtime, order_id, principal, lambda standard: ApproveSettlement(
+        uuid4(), standard, body.distance_km, decisions, principal.actor))
 
 
 @router.post("/settlements/{order_id}/corrections", status_code=201)
 async def correct_settlement(order_id: str, body: SettlementCorrect, runtime: RuntimeDep,
                              principal: Finance) -> SettlementPublic:
-    """Correct a settlement: appends a reversal and a new settlement that replaces it."""
-    return await _execute(runtime, order_id, principal,
-                          lambda standard: CorrectSettlement(uuid4(), body.reason, standard, body.distance_km))
+    """Correct a settlement (with new line decisions, if any): appends a reversal and a new
+    settlement that replaces it."""
+    decisions = tuple(d.review() for d in body.lines)
+    return await _execute(runtime, order_id, principal, lambda standard: CorrectSettlement(
+        uuid4(), body.reason, standard, body.distance_km, decisions, principal.actor))
 
 
 @router.post("/settlements/{order_id}/reversal", status_code=201)

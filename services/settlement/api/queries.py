@@ -24,8 +24,8 @@ Supervision = Annotated[Principal, Depends(require("finance", "supervisor"))]
 
 CSV_COLUMNS = [
     "order_id", "partner_ref", "entry", "settlement_id", "payer", "reported_at", "arrived_at", "departed_at",
-    "repaired_at", "booked_at", "line", "description", "quantity", "unit_fen", "amount_fen", "amount_yuan",
-    "entry_total_fen", "balance_fen",
+    "repaired_at", "booked_at", "line", "description", "quantity", "unit_fen", "claimed_fen", "amount_fen", "amount_yuan",
+    "decision", "decision_reason", "decided_by", "entry_claimed_fen", "entry_total_fen", "balance_fen",
 ]
 
 
@@ -50,19 +50,25 @@ def statement_csv(body: dict[str, Any], completeness: dict[str, Any]) -> str:
     out.write("\ufeff")  # UTF-8 BOM: spreadsheet programs then read the Chinese text right
     writer = csv_writer(out)  # formula cells neutralised (OWASP)
     writer.writerow(CSV_COLUMNS)
+
+    def row(**cells: Any) -> None:
+        writer.writerow([cells.get(c, "") for c in CSV_COLUMNS])
+
     for e in body["entries"]:
         for line in e["lines"]:
-            writer.writerow([
-                e["order_id"], e["partner_ref"] or "", e["kind"], e["settlement_id"], e["payer"],
-                _iso(e["reported_at"]), _iso(e["arrived_at"]), _iso(e["departed_at"]), _iso(e["repaired_at"]),
-                _iso(e["booked_at"]), line["kind"], line["description"], line["quantity"], line["unit_fen"],
-                line["amount_fen"], yuan(line["amount_fen"]), e["amount_fen"], e["balance_fen"],
-            ])
+            row(order_id=e["order_id"], partner_ref=e["partner_ref"] or "", entry=e["kind"], settlement_id=e["settlement_id"],
+                payer=e["payer"], reported_at=_iso(e["reported_at"]), arrived_at=_iso(e["arrived_at"]),
+                departed_at=_iso(e["departed_at"]), repaired_at=_iso(e["repaired_at"]), booked_at=_iso(e["booked_at"]),
+                line=line["kind"], description=line["description"], quantity=line["quantity"], unit_fen=line["unit_fen"],
+                claimed_fen=line["claimed_fen"], amount_fen=line["amount_fen"], amount_yuan=yuan(line["amount_fen"]),
+                decision=line["decision"], decision_reason=line["reason"] or "", decided_by=line["decided_by"] or "",
+                entry_claimed_fen=e["claimed_fen"], entry_total_fen=e["amount_fen"], balance_fen=e["balance_fen"])
     writer.writerow([])
     for payer, t in body["totals"]["by_payer"].items():
-        writer.writerow([f"total {payer}", "", "", "", payer, *[""] * 9, t["amount_fen"], yuan(t["amount_fen"]), "", ""])
-    writer.writerow(["opening balance", *[""] * 16, body["opening_balance_fen"]])
-    writer.writerow(["closing balance", *[""] * 16, body["closing_balance_fen"]])
+        row(order_id=f"total {payer}", payer=payer, amount_fen=t["amount_fen"], amount_yuan=yuan(t["amount_fen"]))
+    row(order_id="total claimed", claimed_fen=body["totals"]["claimed_fen"])
+    row(order_id="opening balance", balance_fen=body["opening_balance_fen"])
+    row(order_id="closing balance", balance_fen=body["closing_balance_fen"])
     write_completeness(writer, completeness)
     return out.getvalue()
 

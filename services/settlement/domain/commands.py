@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from services.settlement.domain.returns import PartsReturns
+from services.settlement.domain.review import LineReview
 from services.settlement.domain.standards import FeeStandard
 
 
@@ -14,6 +15,8 @@ class ApproveSettlement:
     settlement_id: UUID
     standard: FeeStandard | None
     distance_km: int | None = None
+    lines: tuple[LineReview, ...] = ()  # finance's line decisions; unnamed lines as proposed
+    decided_by: str = ""  # the approving actor, recorded on every line finance decides
     returns: PartsReturns | None = None  # returnable parts and their returns (domain/returns.py)
 
 
@@ -23,6 +26,8 @@ class CorrectSettlement:
     reason: str
     standard: FeeStandard | None
     distance_km: int | None = None
+    lines: tuple[LineReview, ...] = ()
+    decided_by: str = ""
     returns: PartsReturns | None = None  # returnable parts and their returns (domain/returns.py)
 
 

@@ -19,22 +19,23 @@ from services.settlement.domain.commands import ApproveSettlement, Command, Corr
 from services.settlement.domain.errors import AlreadySettled, NoStandard, NotRepaired, NotSettled
 from services.settlement.domain.model import State, evolve
 from services.settlement.domain.pricing import propose
-from services.settlement.domain.returns import PartsReturns
-from services.settlement.domain.standards import FeeStandard
+from services.settlement.domain.review import review
 
 
-def _settle(state: State, settlement_id: UUID, standard: FeeStandard | None, distance_km: int | None,
-            replaces: UUID | None = None, returns: PartsReturns | None = None) -> OrderSettled:
+def _settle(state: State, command: ApproveSettlement | CorrectSettlement, replaces: UUID | None = None) -> OrderSettled:
+    standard = command.standard
     facts = state.facts()
     if facts is None:
         raise NotRepaired(f"order {state.order_id} is not repaired (or not reported/dispatched)")
     if standard is None:
         raise NoStandard(f"no fee standard of {facts.maker} in force for provider {facts.provider_id} "
                          f"on {facts.repaired_at.date()}")
-    proposal = propose(facts, standard, distance_km, returns)
+    proposal = propose(facts, standard, command.distance_km, command.returns)
+    lines = review(proposal.lines, command.lines, command.decided_by or "finance")
     return OrderSettled(
-        settlement_id=settlement_id, provider_id=facts.provider_id, maker=facts.maker, payer=proposal.payer,
-        standard_id=proposal.standard_id, lines=list(proposal.lines), total_fen=proposal.total_fen, replaces=replaces,
+        settlement_id=command.settlement_id, provider_id=facts.provider_id, maker=facts.maker, payer=proposal.payer,
+        standard_id=proposal.standard_id, lines=list(lines), total_fen=sum(line.amount_fen for line in lines),
+        replaces=replaces,
     )
 
 
@@ -45,12 +46,10 @@ def decide(state: State, command: Command) -> list[Payload]:
             if state.settlement is not None:
                 raise AlreadySettled(f"order {state.order_id} is already settled "
                                      f"({state.settlement.settlement_id}); post a correction instead")
-            return [_settle(state, command.settlement_id, command.standard, command.distance_km,
-                            returns=command.returns)]
+            return [_settle(state, command)]
         case CorrectSettlement():
             current = _current(state)
-            new = _settle(state, command.settlement_id, command.standard, command.distance_km, current.settlement_id,
-                          command.returns)
+            new = _settle(state, command, current.settlement_id)
             return [OrderSettlementReversed(settlement_id=current.settlement_id, reason=command.reason), new]
         case ReverseSettlement():
             current = _current(state)

@@ -1,4 +1,7 @@
-"""Pricing one repaired order under a fee standard: pure, integer fen, total = sum of lines."""
+"""Pricing one repaired order under a fee standard: pure, integer fen, total = sum of lines.
+
+Each line carries what the standard gives for the claim (`claimed_fen`) and what would be paid
+(`amount_fen`); they differ where a rule of `domain.review` rejects the line (a non-original part)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from libs.events.catalog import PartUsed, Payer, SettlementLine
 from libs.events.errors import InvalidInput
 from services.settlement.domain.returns import PartsReturns, parts_with_returns
+from services.settlement.domain.review import NON_ORIGINAL, claimed, original_parts_only, rule_rejected
 from services.settlement.domain.standards import FeeStandard
 
 
@@ -42,7 +46,12 @@ class Proposal:
 
     @property
     def total_fen(self) -> int:
+        """What would be paid: the approved amounts (a rule-rejected line adds 0)."""
         return sum(line.amount_fen for line in self.lines)
+
+    @property
+    def claimed_fen(self) -> int:
+        return sum(claimed(line) for line in self.lines)
 
 
 def payer_for(facts: RepairFacts, standard: FeeStandard) -> Payer:
@@ -67,8 +76,15 @@ def part_line(part: PartUsed, standard: FeeStandard) -> SettlementLine:
     label = f"{part.part_no} {part.name}".strip()
     return SettlementLine(
         kind="part", description=f"part {label}, {note}", quantity=Decimal(part.quantity),
-        unit_fen=unit, amount_fen=unit * part.quantity,
+        unit_fen=unit, amount_fen=unit * part.quantity, claimed_fen=unit * part.quantity,
     )
+
+
+def ruled_part_line(part: PartUsed, standard: FeeStandard, payer: Payer) -> SettlementLine:
+    """The part's line, rejected when a rule says the maker does not reimburse it."""
+    line = part_line(part, standard)
+    why = original_parts_only(part, payer)
+    return line if why is None else rule_rejected(line, NON_ORIGINAL, why)
 
 
 def propose(facts: RepairFacts, standard: FeeStandard, distance_km: int | None = None,
@@ -81,12 +97,15 @@ def propose(facts: RepairFacts, standard: FeeStandard, distance_km: int | None =
     if distance_km is None:
         distance_km = standard.travel.county_km.get(facts.county)
     travel_fen, travel_note = standard.travel.fee(distance_km)
+    labour_fen = fen(facts.labour_hours * rate)
+    payer = payer_for(facts, standard)
     lines = [
-        SettlementLine(kind="travel", description=travel_note, quantity=Decimal(1), unit_fen=travel_fen, amount_fen=travel_fen),
+        SettlementLine(kind="travel", description=travel_note, quantity=Decimal(1), unit_fen=travel_fen,
+                       amount_fen=travel_fen, claimed_fen=travel_fen),
         SettlementLine(
             kind="labour", description=f"labour {facts.category}, {facts.labour_hours} h",
-            quantity=facts.labour_hours, unit_fen=rate, amount_fen=fen(facts.labour_hours * rate),
+            quantity=facts.labour_hours, unit_fen=rate, amount_fen=labour_fen, claimed_fen=labour_fen,
         ),
-        *parts_with_returns(facts.parts, [part_line(p, standard) for p in facts.parts], returns),
+        *parts_with_returns(facts.parts, [ruled_part_line(p, standard, payer) for p in facts.parts], returns),
     ]
-    return Proposal(payer_for(facts, standard), standard.standard_id, tuple(lines))
+    return Proposal(payer, standard.standard_id, tuple(lines))

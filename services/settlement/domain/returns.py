@@ -5,8 +5,10 @@ against the faulty part's return (issue 17, item 4). Pure: what the parts servic
 Per maker, a policy says what happens while the faulty part is not back at the maker:
 - "wait" (the default): the settlement waits; approving (or correcting) the order is refused
   (409, naming the parts) until every returnable part's faulty unit was received;
-- "reduce": the order is settled now and each such part line is priced at 0 fen, its description
-  saying why (the part's cost is withheld, not the labour or travel).
+- "reduce": the order is settled now and each such part line is rejected by rule
+  `faulty_part_not_returned` (0 fen, the claim kept, the reason on the line; finance may still
+  approve it line by line, domain/review.py): the part's cost is withheld, not labour or travel.
+A part line another rule already rejected (a non-original part) is left as it is and waits for nothing.
 A return counts for the order and part number it names (the parts service checks its faulty
 serial against the repair's when the repair recorded one); one received return covers the part.
 """
@@ -21,9 +23,11 @@ from typing import Literal, get_args
 from libs.events.catalog import PartCatalogued, PartUsed, Payload, SettlementLine
 from libs.events.errors import InvalidInput
 from services.settlement.domain.errors import SettlementRefused
+from services.settlement.domain.review import RULE, claimed, rule_rejected
 
 ReturnPolicy = Literal["wait", "reduce"]
 DEFAULT_RETURN_POLICY: ReturnPolicy = "wait"
+NOT_RETURNED = "faulty_part_not_returned"  # the rule's name on a withheld line
 
 
 class ReturnPending(SettlementRefused):
@@ -65,10 +69,10 @@ def parts_with_returns(parts: Sequence[PartUsed], lines: Sequence[SettlementLine
                        returns: PartsReturns | None) -> list[SettlementLine]:
     """The part lines (one per fitted part, same order) under the return policy: unchanged when
     every returnable part is back (or nothing is known of returns); under "wait" a ReturnPending
-    naming the parts still out; under "reduce" those lines at 0 fen."""
+    naming the parts still out; under "reduce" those lines rejected by rule (0 fen)."""
     if returns is None:
         return list(lines)
-    out = [i for i, part in enumerate(parts) if returns.outstanding(part)]
+    out = [i for i, part in enumerate(parts) if returns.outstanding(part) and lines[i].decided_by != RULE]
     if not out:
         return list(lines)
     if returns.policy == "wait":
@@ -78,13 +82,8 @@ def parts_with_returns(parts: Sequence[PartUsed], lines: Sequence[SettlementLine
 
 
 def _withheld(line: SettlementLine) -> SettlementLine:
-    return replace_line(line, unit_fen=0, amount_fen=0,
-                        description=f"{line.description}; cost withheld: faulty part not returned (旧件返还)")
-
-
-def replace_line(line: SettlementLine, **changes: object) -> SettlementLine:
-    """A copy of a (frozen) line with some fields changed, validated again."""
-    return SettlementLine.model_validate({**line.model_dump(), **changes})
+    return rule_rejected(line.model_copy(update={"claimed_fen": claimed(line)}), NOT_RETURNED,
+                         "faulty part not returned to the maker: its cost is withheld (旧件返还)")
 
 
 

@@ -20,6 +20,9 @@ class DispatchIn(Body):
 class DispatchWindowIn(DispatchIn):
     window_start: WindowMoment | None = Field(
         None, description="book the two-hour appointment window starting here (outlet capacity)")
+    occurred_at: WindowMoment | None = Field(
+        None, description="a dispatch entered late (a phoned or paper slip): when it happened, at most 30 days back; "
+        "default now")
 
 
 class ReassignIn(DispatchIn):
@@ -87,3 +90,18 @@ class Accepted(BaseModel):
     position: int  # the global position committed (read-your-writes: min_position)
 
 
+
+
+class MatchIn(Body):
+    order_id: Annotated[PlainText, Field(min_length=1, max_length=200,
+                                         description="the order the complaint is about (of the complaint's maker)")]
+
+
+class ComplaintAccepted(BaseModel):
+    """What a command on a complaint returns: the stream it lives on (its order, or `complaint:<id>`)."""
+
+    complaint_id: str
+    stream_id: str
+    version: int
+    events: list[str]
+    position: int
