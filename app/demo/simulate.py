@@ -400,6 +400,8 @@ class Demo:
             original = rng.random() > 0.03
             parts.append({"part_no": number, "name": name, "quantity": 1, "original": original,
                           "unit_cost_fen": cost if rng.random() > 0.05 else int(cost * 1.6)})
+            if world.returnable(cost):  # the removed unit goes back to the maker under this serial
+                parts[-1] |= {"serial": f"N-{order.id[-8:]}", "faulty_serial": f"F-{order.id[-8:]}"}
         hours = round(rng.uniform(0.5, 2.5) if rng.random() > 0.04 else rng.uniform(6, 9), 1)
         body = {
             "diagnosis": order.fault[1], "solution": order.fault[2], "parts": parts, "labour_hours": str(hours),

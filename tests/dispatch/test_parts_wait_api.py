@@ -127,3 +127,20 @@ async def test_a_bad_parts_order_link_is_a_problem_and_writes_nothing(sqlite_api
         if detail:
             assert detail in answer.json()["detail"]
     assert len(await api.runtime.store.read_stream(order)) == version
+
+
+async def test_a_repair_records_the_fitted_and_the_faulty_serial(sqlite_api: Any) -> None:
+    """旧件返还: the repair names the new part's serial and the removed one's, which a return must name."""
+    api = sqlite_api
+    await with_outlet(api)
+    order = await new_order(api)
+    await post(api, f"{order}/dispatch", TO)
+    await post(api, f"{order}/arrive", {}, TECH)
+    part = {"part_no": "GR-C1", "quantity": 1, "unit_cost_fen": 4000, "original": True}
+    body = {"diagnosis": "电容损坏", "solution": "更换电容", "labour_hours": "1"}
+    bad = await post(api, f"{order}/repair", {**body, "parts": [{**part, "faulty_serial": "F 1/x"}]}, TECH)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "parts.0.faulty_serial", bad.text
+    done = await post(api, f"{order}/repair", {**body, "parts": [{**part, "serial": "N-1", "faulty_serial": "F-1"}]}, TECH)
+    assert done.status_code == 200, done.text
+    [repaired] = [e for e in await api.runtime.store.read_stream(order) if e.type == "order.repaired"]
+    assert (repaired.data["parts"][0]["serial"], repaired.data["parts"][0]["faulty_serial"]) == ("N-1", "F-1")

@@ -29,6 +29,7 @@ class ReassignIn(DispatchIn):
     reason: Note = Field(min_length=1)
 
 
+Serial = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 PartsOrderId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
@@ -62,6 +63,9 @@ class PartIn(Body):
     quantity: StrictQuantity
     unit_cost_fen: StrictFen
     original: StrictBool
+    serial: Serial | None = Field(None, description="the fitted part's serial (parts: serial search)")
+    faulty_serial: Serial | None = Field(
+        None, description="the removed faulty part's serial; a returnable part's return must name it (旧件返还)")
 
 
 class RepairIn(Body):
