@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.main import ALL
 from deploy.local.stack import SERVICES, Stack
 from libs.events.cli import projection_status, relay_status, service_projections
 from libs.events.clock import system_clock
@@ -71,6 +72,9 @@ def _free(port: int) -> bool:
         return True
 
 
+PROJECTIONS = {p.name for name in SERVICES for p in ALL[name].projections}  # every read model the stack runs
+
+
 async def poll(condition: Callable[[], Awaitable[bool]], within: float, what: str, every: float = 0.2) -> None:
     """Wait until `condition()` holds (a deadline, never a fixed sleep)."""
     deadline = time.monotonic() + within
@@ -91,7 +95,8 @@ async def wait_consistent(stack: Stack, engine: AsyncEngine, within: float = 90.
     async def done() -> bool:
         state["relay"] = relay = await relay_status(engine, stack.topic)
         state["projections"] = rows = await projection_status(engine)
-        return relay["lag_events"] == 0 and len(rows) == len(SERVICES) and all(r["streams_behind"] == 0 for r in rows)
+        names = {r["projection"] for r in rows}
+        return relay["lag_events"] == 0 and names == PROJECTIONS and all(r["streams_behind"] == 0 for r in rows)
 
     try:
         await poll(done, within, "relay and every projection to reach the head")
