@@ -31,7 +31,7 @@ from libs.events.chinatime import CHINA, month_of
 from libs.events.clock import ManualClock
 from libs.web.runtime import Runtime
 from services.dispatch.handlers import load_order, offered_slots, policy_for
-from services.dispatch.jobs import watch_once
+from services.dispatch.jobs import resume_received_once, watch_once
 from services.dispatch.leads import route_once
 from services.notify.links import status_url
 
@@ -79,6 +79,7 @@ class Order:
     outlet: world.Outlet | None = None
     technician: str = ""
     fate: str = ""  # a rare path this order is made to take (see SHOWCASE)
+    return_due: bool = False  # a returnable part was fitted and its faulty unit is not back yet
 
 
 class Demo:
@@ -95,6 +96,7 @@ class Demo:
         self._serial = itertools.count(1)
         self._repaired: list[Order] = []
         self._settled = 0  # settlements posted (every SETTLE_REJECT_EVERY-th decides a line)
+        self._returns_lost: set[str] = set()  # makers whose first faulty part was never sent back
         self._routes: list[tuple[str, re.Pattern[str]]] = []
 
     # ----- plumbing -----
@@ -206,7 +208,7 @@ class Demo:
         for maker in world.MAKERS:
             for category, models in maker.models.items():
                 for number, name, cost in world.PARTS[category]:
-                    returnable = cost >= 18000  # the expensive ones go back to the maker (旧件返还)
+                    returnable = world.returnable(cost)
                     await self.call("part", "POST", "/parts/catalogue", world.staff(maker.id, "dispatcher"), json={
                         "maker": maker.id, "part_no": number, "name": name, "fits_models": list(models),
                         "returnable": returnable, "return_within_days": 15 if returnable else None,
@@ -347,14 +349,38 @@ class Demo:
                         json={"eta": eta.replace(second=0, microsecond=0).isoformat()})
 
     async def wait_for_parts(self, order: Order) -> None:
-        base = f"/dispatch/orders/{order.id}/sla"
-        paused = await self.call("sla pause", "POST", f"{base}/pause", self._tech(order),
-                                 json={"reason": "parts_on_order", "note": "压缩机缺货, 已向厂家订件"})
-        if paused is not None:
-            async def resume() -> None:
-                if await self.call("sla resume", "POST", f"{base}/resume", self._tech(order), json={"note": "配件到货"}):
+        """The outlet orders the part from the dealer for this order and pauses the SLA naming
+        that parts order; the dealer ships at cost, the outlet receives, and dispatch's parts
+        watcher resumes the SLA by itself (issue 17)."""
+        assert order.outlet is not None
+        number, _name, cost = self.rng.choice(world.PARTS[order.category])
+        requested = await self.call("parts order", "POST", "/parts/orders", self._tech(order), json={
+            "maker": order.maker.id, "outlet_id": order.outlet.id, "supplier": f"dealer-{order.maker.id}",
+            "lines": [{"part_no": number, "quantity": 1}], "for_order_id": order.id})
+        if requested is None:
+            return
+        pid = requested["id"]
+        paused = await self.call("sla pause", "POST", f"/dispatch/orders/{order.id}/sla/pause", self._tech(order),
+                                 json={"reason": "parts_on_order", "note": "压缩机缺货, 已向厂家订件",
+                                       "parts_order_id": pid})
+        if paused is None:
+            return
+
+        async def ship() -> None:
+            await self.call("parts shipment", "POST", f"/parts/orders/{pid}/shipment",
+                            world.staff(order.maker.id, "dispatcher"),
+                            json={"lines": [{"part_no": number, "quantity": 1, "unit_cost_fen": cost}]})
+            self.after(self.rng.uniform(12, 48), receive)
+
+        async def receive() -> None:
+            if await self.call("parts receipt", "POST", f"/parts/orders/{pid}/receipt", self._tech(order), json={}):
+                await self.sync()
+                self.stats.calls["parts watcher pass"] += 1
+                if await resume_received_once(self.runtime):
                     self._arrive_at(order, self.clock() + timedelta(hours=self.rng.uniform(1, 3)))
-            self.after(self.rng.uniform(24, 96), resume)
+
+        # Most waits end within the demo's weeks; the last ones are still waiting when it ends.
+        self.after(self.rng.uniform(12, 48), ship)
 
     def _tech(self, order: Order) -> str:
         return world.technician_key(order.outlet.provider_id if order.outlet else "")
@@ -374,6 +400,8 @@ class Demo:
             original = rng.random() > 0.03
             parts.append({"part_no": number, "name": name, "quantity": 1, "original": original,
                           "unit_cost_fen": cost if rng.random() > 0.05 else int(cost * 1.6)})
+            if world.returnable(cost):  # the removed unit goes back to the maker under this serial
+                parts[-1] |= {"serial": f"N-{order.id[-8:]}", "faulty_serial": f"F-{order.id[-8:]}"}
         hours = round(rng.uniform(0.5, 2.5) if rng.random() > 0.04 else rng.uniform(6, 9), 1)
         body = {
             "diagnosis": order.fault[1], "solution": order.fault[2], "parts": parts, "labour_hours": str(hours),
@@ -387,6 +415,13 @@ class Demo:
         if body["sales_opportunity"]:
             self.after(0.5, lambda: self.open_leads(order))
         self._repaired.append(order)
+        returned = [str(p["part_no"]) for p in parts if world.returnable(cost_of(str(p["part_no"])))]
+        if returned:  # 旧件返还: settlement waits for it (the default policy); a few never come back:
+            order.return_due = True  # each maker's first one (so every maker has one outstanding) and one in ten
+            first = order.maker.id not in self._returns_lost
+            self._returns_lost.add(order.maker.id)
+            if rng.random() < 0.9 and not first:
+                self.after(rng.uniform(2, 72), lambda: self.send_back(order, returned[0]))
         if rng.random() < 0.75:
             self.after(rng.uniform(4, 72), lambda: self.review(order))
         if rng.random() < 0.06 or order.fate == "complaint":
@@ -435,7 +470,7 @@ class Demo:
         await self.sync()
         waiting: list[Order] = []
         for order in self._repaired:
-            if self.rng.random() < 0.2:
+            if order.return_due or self.rng.random() < 0.2:
                 waiting.append(order)
                 continue
             body: dict[str, Any] = {"distance_km": self.rng.choice((3, 8, 15, 25, 40))}
@@ -444,6 +479,20 @@ class Demo:
                 body["lines"] = [{"line": 0, "decision": "rejected", "reason": "同址同日上门费已在另一单结算"}]
             await self.call("settle", "POST", f"/settlements/{order.id}", world.staff(order.maker.id, "finance"), json=body)
         self._repaired = waiting
+
+    async def send_back(self, order: Order, part_no: str) -> None:
+        """The outlet ships the faulty part back; the maker's warehouse receives it a few days later."""
+        shipped = await self.call("part return", "POST", "/parts/returns", self._tech(order), json={
+            "order_id": order.id, "part_no": part_no, "faulty_serial": f"F-{order.id[-8:]}", "waybill": "SF-DEMO"})
+        if shipped is None:
+            return
+
+        async def receive() -> None:
+            if await self.call("part return receipt", "POST", f"/parts/returns/{shipped['id']}/receipt",
+                               world.staff(order.maker.id, "dispatcher"), json={"note": "旧件已收"}):
+                await self.sync()  # settlement's returns read model sees the receipt before finance settles
+                order.return_due = False
+        self.after(self.rng.uniform(24, 120), receive)
 
     async def review(self, order: Order) -> None:
         rng = self.rng
@@ -536,6 +585,10 @@ class Demo:
             for maker in world.MAKERS:
                 await self.call("close month", "POST", f"/quality/months/{month}/close", world.staff(maker.id, "supervisor"))
         return close
+
+
+def cost_of(part_no: str) -> int:
+    return next(cost for parts in world.PARTS.values() for no, _name, cost in parts if no == part_no)
 
 
 def _next_local(moment: datetime, hour: int) -> datetime:

@@ -95,6 +95,13 @@ PARTS: dict[str, tuple[tuple[str, str, int], ...]] = {
     "refrigerator": (("RF-DMP-01", "风门组件", 7800), ("RF-HTR-02", "化霜加热丝", 3600)),
     "water_heater": (("WH-ELM-01", "加热管", 8800), ("WH-TST-02", "温控器", 3900)),
 }
+
+
+def returnable(cost_fen: int) -> bool:
+    """The expensive parts go back to the maker (旧件返还)."""
+    return cost_fen >= 18000
+
+
 SURNAMES = "张王李赵刘陈杨黄周吴徐孙马朱胡郭何林罗高"
 GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "强", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "霞", "平")
 STREETS = ("珞喻路", "中山大道", "解放路", "人民路", "建设路", "和平街", "新华路", "滨江路", "光谷大道", "天府大道")

@@ -146,13 +146,33 @@ class OrderReassigned(Payload):
     sla_due_at: CatalogMoment
 
 
+PauseReason = Literal["parts_on_order", "customer_unreachable", "customer_rescheduled"]
+
+
+class OrderSlaPausedV1(Payload):
+    reason: PauseReason
+    note: str = ""
+
+
 class OrderSlaPaused(Payload):
-    reason: Literal["parts_on_order", "customer_unreachable", "customer_rescheduled"]
+    """v2 links a "parts_on_order" pause to the parts order it waits for (issue 17)."""
+
+    reason: PauseReason
+    note: str = ""
+    parts_order_id: str | None = None
+
+
+class OrderSlaResumedV1(Payload):
     note: str = ""
 
 
 class OrderSlaResumed(Payload):
+    """v2 says what resumed the clock: a person, the technician's arrival, or the receipt of
+    the parts order the pause waited for (then `parts_order_id` names it)."""
+
     note: str = ""
+    cause: Literal["manual", "arrived", "parts_received"] = "manual"
+    parts_order_id: str | None = None
 
 
 class OrderRescheduled(Payload):
@@ -584,8 +604,10 @@ register("order.escalated", 1, OrderEscalatedV1, "intake", "dispatch")
 register("order.escalated", 2, OrderEscalated, "intake", "dispatch", "quality")  # quality: a complaint from its channels
 register("order.dispatched", 1, OrderDispatched, "dispatch")
 register("order.reassigned", 1, OrderReassigned, "dispatch")
-register("order.sla_paused", 1, OrderSlaPaused, "dispatch")
-register("order.sla_resumed", 1, OrderSlaResumed, "dispatch")
+register("order.sla_paused", 1, OrderSlaPausedV1, "dispatch")
+register("order.sla_paused", 2, OrderSlaPaused, "dispatch")
+register("order.sla_resumed", 1, OrderSlaResumedV1, "dispatch")
+register("order.sla_resumed", 2, OrderSlaResumed, "dispatch")
 register("order.rescheduled", 1, OrderRescheduled, "dispatch")
 register("order.on_the_way", 1, OrderOnTheWay, "dispatch")
 register("order.arrived", 1, OrderArrived, "dispatch")
@@ -625,6 +647,19 @@ def _escalated_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     reason = str(data.get("reason", ""))
     trigger = "sla_breach" if reason.lower().startswith("sla") else "manual"
     return {**data, "trigger": trigger, "breach": None}
+
+
+@upcaster("order.sla_paused", 1)
+def _paused_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 pauses named no parts order: nothing resumes them automatically."""
+    return {**data, "parts_order_id": None}
+
+
+@upcaster("order.sla_resumed", 1)
+def _resumed_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 writers said "technician arrived" in the note when the arrival ended the pause."""
+    cause = "arrived" if data.get("note") == "technician arrived" else "manual"
+    return {**data, "cause": cause, "parts_order_id": None}
 
 
 @upcaster("quality.policy_set", 1)

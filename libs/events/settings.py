@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # they are stable for retries and not predictable from public data; none outside the demo
     intake_id_key: SecretStr | None = None
     intake_warranty_policies: str = ""  # intake: JSON per-maker warranty (三包) policies; empty = built-in
+    # settlement: JSON {maker: "wait" | "reduce"}: a returnable part's cost waits for the faulty part's
+    # return, or is withheld without it (services/settlement/domain/returns.py); empty: every maker waits
+    settlement_return_policies: str = ""
     intake_webhook_interval: float = 2.0  # intake: seconds between partner-webhook delivery passes
     # notify: customer notifications (services/notify). Channels: comma list of log, sms, email;
     # sms and email need their URL/host and secrets, which have no working defaults.

@@ -17,7 +17,18 @@ from libs.events.errors import ConcurrencyConflict, Missing
 from libs.events.store import EventStore
 from libs.web.runtime import Runtime
 from services.dispatch import reference
-from services.dispatch.domain import DECIDER, Command, EscalateBreaches, Refused, Reschedule, SlaPolicy, State, windows
+from services.dispatch.domain import (
+    DECIDER,
+    Command,
+    EscalateBreaches,
+    Refused,
+    Reschedule,
+    ResumeForParts,
+    SlaPolicy,
+    State,
+    parts_wait,
+    windows,
+)
 from services.dispatch.domain.access import assignment, check_actor
 from services.dispatch.domain.loose import (
     LOOSE,
@@ -36,6 +47,7 @@ from services.dispatch.projection import booked_windows
 
 SOURCE = "dispatch"
 WATCHER = "system:sla-watcher"
+PARTS_WATCHER = "system:parts-watcher"
 log = logging.getLogger(__name__)
 
 
@@ -184,3 +196,26 @@ async def match_loose(
     moved = await execute(runtime.store, order_id, ORDER_TIER, EscalateMatched(complaint_id, done.state.text), actor,
                           source=SOURCE, now=runtime.clock, correlation_id=correlation_id)
     return done, moved
+
+
+async def parts_order_seen(store: EventStore, parts_order_id: str) -> parts_wait.PartsOrderSeen:
+    """The parts order from its own stream (the parts service's; read, never written here)."""
+    stream = parts_wait.parts_order_stream(parts_order_id)
+    return fold(parts_wait.READER, stream, await store.read_stream(stream))
+
+
+async def resume_for_parts(runtime: Runtime, order_id: str, parts_order_id: str,
+                           received_at: datetime) -> tuple[StoredEvent, ...]:
+    """End the order's parts_on_order pause when the parts order it waits for was received;
+    nothing when the order no longer waits for it. Returns the events this call appended."""
+    state = await load_order(runtime.store, order_id)
+    if state.paused_since is None or state.waiting_for != parts_order_id:
+        return ()
+    at = parts_wait.resume_at(state.paused_since, received_at)
+    try:
+        done = await execute(runtime.store, order_id, DECIDER, ResumeForParts(parts_order_id, at), PARTS_WATCHER,
+                             source=SOURCE, now=runtime.clock, occurred_at=at)
+    except ConcurrencyConflict:
+        log.warning("order %s kept changing; its parts wait ends on the next pass", order_id)
+        return ()
+    return done.events

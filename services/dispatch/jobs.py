@@ -52,3 +52,38 @@ async def sla_watcher(runtime: Runtime, stop: asyncio.Event) -> None:
             log.warning("SLA watcher pass failed: %s", exc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=runtime.settings.sla_watch_interval)
+
+
+# ---- the parts watcher (issue 17) --------------------------------------------------------
+# A parts_on_order pause that names its parts order ends when the parts service records that
+# parts order received. Dispatch hears of the receipt through its own projection (fed by the
+# store tail embedded, by Kafka distributed), which only nominates candidates; the order's
+# stream decides (domain/parts_wait.py: resume only while the running pause waits for exactly
+# that parts order), and the append carries the version read. So a pass repeated, two watchers
+# racing, or a restart that re-reads everything resume each wait at most once.
+
+
+async def resume_received_once(runtime: Runtime) -> int:
+    """One pass over the paused orders whose parts arrived; returns the number of resumes appended."""
+    total = 0
+    for order_id, parts_order_id, received_at in await queries.parts_received_candidates(runtime.engine):
+        try:
+            appended = await handlers.resume_for_parts(runtime, order_id, parts_order_id, received_at)
+        except Exception:  # one bad order must not stop the others
+            log.exception("parts watcher failed on order %s", order_id)
+            continue
+        if appended:
+            log.info("resumed the SLA of %s: parts order %s received", order_id, parts_order_id)
+        total += len(appended)
+    return total
+
+
+async def parts_watcher(runtime: Runtime, stop: asyncio.Event) -> None:
+    """ServiceSpec job: a pass every Settings.sla_watch_interval seconds until stopped."""
+    while not stop.is_set():
+        try:
+            await resume_received_once(runtime)
+        except Exception as exc:  # database down: try again next interval
+            log.warning("parts watcher pass failed: %s", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=runtime.settings.sla_watch_interval)

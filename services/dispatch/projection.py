@@ -1,4 +1,6 @@
-"""The dispatch-queue read model: one row per order (its on-site SLA) and one per complaint.
+"""The dispatch-queue read model: one row per order (its on-site SLA), one per complaint, and
+one per parts order (from the parts service's events: what it holds and when it was received),
+so the queue shows the parts an order waits for and the parts watcher finds the waits that ended.
 
 Rows hold only facts from events and the (append-only) SLA policy in force when the
 order was recorded, so a rebuild gives identical rows. The SLA *state* (on time, at
@@ -10,7 +12,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, insert, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.events import catalog
@@ -46,6 +62,7 @@ queue = Table(
     Column("paused_s", Float, nullable=False),
     Column("paused_since", UTCDateTime),
     Column("pause_reason", String(50)),
+    Column("parts_order_id", String(100)),  # the parts order the running pause waits for
     Column("due_at", UTCDateTime, nullable=False),
     Column("arrived_at", UTCDateTime),
     Column("breached_late", Boolean, nullable=False),  # arrived late, or outside its window
@@ -78,6 +95,16 @@ complaints = Table(
     Column("escalated", Boolean, nullable=False),
 )
 Index("ix_dispatch_complaints_due", complaints.c.due_at)
+
+parts_orders = Table(
+    "dispatch_parts_orders",
+    metadata,
+    Column("parts_order_id", String(100), primary_key=True),
+    Column("maker", String(100), nullable=False),
+    Column("for_order_id", String(200)),
+    Column("lines", JSON, nullable=False),  # [{"part_no", "quantity"}] as requested
+    Column("received_at", UTCDateTime),
+)
 
 
 def _stamp(event: StoredEvent) -> dict[str, int]:
@@ -143,7 +170,7 @@ async def on_the_way(conn: AsyncConnection, event: StoredEvent, data: catalog.Or
 
 
 async def on_paused(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderSlaPaused) -> None:
-    await _set(conn, event, paused_since=event.occurred_at, pause_reason=data.reason)
+    await _set(conn, event, paused_since=event.occurred_at, pause_reason=data.reason, parts_order_id=data.parts_order_id)
 
 
 async def on_resumed(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderSlaResumed) -> None:
@@ -154,7 +181,7 @@ async def on_resumed(conn: AsyncConnection, event: StoredEvent, data: catalog.Or
     clock = SlaClock(row["sla_started_at"], row["sla_budget_s"], row["paused_s"], row["paused_since"])
     resumed = clock.resume(event.occurred_at, calendar)  # the one SLA clock the domain keeps too
     await _set(conn, event, paused_s=resumed.paused_seconds, paused_since=None, pause_reason=None,
-               due_at=resumed.due_at(calendar))
+               parts_order_id=None, due_at=resumed.due_at(calendar))
 
 
 async def on_arrived(conn: AsyncConnection, event: StoredEvent, data: catalog.OrderArrived) -> None:
@@ -214,6 +241,19 @@ async def on_responded(conn: AsyncConnection, event: StoredEvent, data: catalog.
     await _set(conn, event)
 
 
+async def on_parts_requested(conn: AsyncConnection, event: StoredEvent, data: catalog.PartsOrderRequested) -> None:
+    lines = [{"part_no": x.part_no, "quantity": x.quantity} for x in data.lines]
+    await upsert(conn, parts_orders, [{"parts_order_id": data.parts_order_id, "maker": data.maker,
+                                       "for_order_id": data.for_order_id, "lines": lines, "received_at": None}],
+                 ["parts_order_id"])
+
+
+async def on_parts_received(conn: AsyncConnection, event: StoredEvent, data: catalog.PartsOrderReceived) -> None:
+    parts_order_id = event.stream_id.removeprefix("parts-order-")
+    await conn.execute(update(parts_orders).where(parts_orders.c.parts_order_id == parts_order_id)
+                       .values(received_at=event.occurred_at))
+
+
 PROJECTION = Projection(
     "dispatch_queue",
     metadata,
@@ -231,6 +271,8 @@ PROJECTION = Projection(
         "complaint.received": on_complaint,
         "complaint.responded": on_responded,
         "complaint.matched": on_matched,
+        "parts_order.requested": on_parts_requested,
+        "parts_order.received": on_parts_received,
     },
     revision=2,  # 2: a complaint without an order is its named maker's (was "")
 )

@@ -13,8 +13,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from libs.events.db import reader
 from services.dispatch.api.schemas import ComplaintItem, OutletLoad, QueueItem, RegionCompliance, TechnicianLoad
+from services.dispatch.api.schemas.views import PartsLine, PartsWait
 from services.dispatch.domain import SlaClock, SlaPolicy, sla_state
-from services.dispatch.projection import complaints, queue
+from services.dispatch.projection import complaints, parts_orders, queue
 from services.dispatch.reference import policy_version
 
 Makers = tuple[str, ...] | None  # the caller's makers (libs.web.scoping.maker_scope); None: all
@@ -50,11 +51,22 @@ async def _item(row: Any, now: datetime, policies: _Policies) -> QueueItem:
         paused_seconds=round(clock.paused_total(now, policy.calendar), 3), pause_reason=row["pause_reason"],
         escalated=row["escalated"], window_start=row["window_start"], window_end=row["window_end"],
         window_missed=row["window_missed"] or _window_passed(row, now), reschedules=row["reschedules"], eta=row["eta"],
+        waiting_for_parts=_wait(row),
     )
 
 
 def _window_passed(row: Any, now: datetime) -> bool:
     return row["arrived_at"] is None and row["window_end"] is not None and row["window_end"] < now
+
+
+def _wait(row: Any) -> PartsWait | None:
+    if row["parts_order_id"] is None:
+        return None
+    lines = [PartsLine(**line) for line in row["parts_lines"] or []]
+    return PartsWait(parts_order_id=row["parts_order_id"], lines=lines, received_at=row["parts_received_at"])
+
+
+WITH_PARTS = queue.outerjoin(parts_orders, parts_orders.c.parts_order_id == queue.c.parts_order_id)
 
 
 def _of(column: Any, makers: Makers) -> ColumnElement[bool]:
@@ -65,7 +77,9 @@ def _of(column: Any, makers: Makers) -> ColumnElement[bool]:
 async def _orders(conn: AsyncConnection, where: ColumnElement[bool], now: datetime,
                   makers: Makers = None) -> list[QueueItem]:
     where = and_(where, _of(queue.c.maker, makers))
-    rows = (await conn.execute(select(queue).where(where).order_by(queue.c.due_at, queue.c.order_id))).mappings()
+    columns = (queue, parts_orders.c.lines.label("parts_lines"), parts_orders.c.received_at.label("parts_received_at"))
+    query = select(*columns).select_from(WITH_PARTS).where(where).order_by(queue.c.due_at, queue.c.order_id)
+    rows = (await conn.execute(query)).mappings()
     policies = _Policies(conn)
     return [await _item(row, now, policies) for row in rows.all()]
 
@@ -149,6 +163,17 @@ async def breach_candidates(engine: AsyncEngine, now: datetime) -> list[str]:
             select(complaints.c.order_id).where(_late_complaints(now), ~complaints.c.escalated)
         )).scalars())
     return sorted(found)
+
+
+async def parts_received_candidates(engine: AsyncEngine) -> list[tuple[str, str, datetime]]:
+    """(order id, parts order id, received at) of paused orders whose parts order was received
+    (the order's own events decide whether it still waits for it)."""
+    query = (select(queue.c.order_id, queue.c.parts_order_id, parts_orders.c.received_at)
+             .select_from(WITH_PARTS)
+             .where(queue.c.paused_since.is_not(None), parts_orders.c.received_at.is_not(None))
+             .order_by(queue.c.order_id))
+    async with reader(engine).connect() as conn:
+        return [(r[0], r[1], r[2]) for r in (await conn.execute(query)).all()]
 
 
 async def load_by_outlet(engine: AsyncEngine) -> tuple[dict[str, int], dict[tuple[str, str], int]]:

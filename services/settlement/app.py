@@ -7,9 +7,10 @@ from libs.web.app import build_app
 from libs.web.runtime import ServiceSpec
 from services.settlement.api import router
 from services.settlement.projection import PROJECTION
+from services.settlement.returns_projection import PROJECTION as RETURNS
 
 # the fee-standards table settlement owns is durable: made by the migrations (app/durable.py)
-SERVICE = ServiceSpec(name="settlement", router=router, projections=[PROJECTION])
+SERVICE = ServiceSpec(name="settlement", router=router, projections=[PROJECTION, RETURNS])
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

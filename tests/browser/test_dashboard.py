@@ -294,3 +294,49 @@ async def test_without_a_key_the_page_asks_for_one(page: Page, site: Site) -> No
     assert await page.is_visible("#keyerror")
     assert "refused" in await page.inner_text("#keyerror")
     assert await rows(page, "scores") == "unavailable"
+
+
+async def test_parts_panel_shows_the_api_numbers(page: Page, site: Site) -> None:
+    """Stock and shortages per outlet and the faulty parts outstanding, as the parts API says;
+    an order waiting for a parts order shows the parts on its queue row."""
+    fresh = report_and_dispatch(site, "BROWSER-0003")
+    tech = {"Authorization": "Bearer demo-technician-key"}
+    ordered = site.api.post("/parts/orders", headers=tech, json={
+        "maker": "gree", "outlet_id": "WH-HS", "supplier": "dealer-gree", "for_order_id": fresh,
+        "lines": [{"part_no": "AC-FAN-M01", "quantity": 1}]})
+    assert ordered.status_code == 201, ordered.text
+    paused = site.api.post(f"/dispatch/orders/{fresh}/sla/pause", headers=tech,
+                           json={"reason": "parts_on_order", "parts_order_id": ordered.json()["id"]})
+    assert paused.status_code == 200, paused.text
+    wait_until(lambda: any(o["order_id"] == fresh and o["waiting_for_parts"]
+                           for o in site.api.get("/dispatch/queues/WH-HS").json()["orders"]),
+               "the queue never showed the parts wait")
+    await open_dashboard(page, site)
+
+    outlets = site.api.get("/dispatch/outlets").json()
+    outlets = outlets if isinstance(outlets, list) else next(v for v in outlets.values() if isinstance(v, list))
+    stocked = 0
+    for outlet in outlets:
+        answer = site.api.get(f"/parts/needs/{outlet['id']}", params={"days": 30})
+        if answer.status_code == 404:
+            continue
+        stocked += 1
+        items = answer.json()["items"]
+        row = page.locator(f'#parts-stock tr[data-outlet="{outlet["id"]}"]')
+        assert await row.locator("td[data-on-hand]").inner_text() == str(sum(max(0, i["on_hand"]) for i in items))
+        assert await row.locator("td[data-on-order]").inner_text() == str(sum(i["on_order"] for i in items))
+        assert await row.locator("td[data-short]").inner_text() == str(sum(i["short"] for i in items))
+    assert stocked > 0 and await rows(page, "parts-stock") == str(stocked)  # the demo stocks every outlet
+    hs = page.locator('#parts-stock tr[data-outlet="WH-HS"] td[data-on-order]')
+    assert int(await hs.inner_text()) >= 1  # the parts order just requested
+
+    returns = site.api.get("/parts/returns").json()["items"]
+    assert returns, "the demo never sends back each maker's first faulty returnable part"
+    assert await rows(page, "parts-returns") == str(len(returns))
+    assert await page.get_attribute("#parts-returns", "data-overdue") == str(sum(r["overdue"] for r in returns))
+    shown = await page.locator("#parts-returns tbody tr").evaluate_all("rs => rs.map(r => [r.dataset.order, r.dataset.part])")
+    assert shown == [[r["order_id"], r["part_no"]] for r in returns]
+
+    waits = page.locator(f'#queue tr[data-order="{fresh}"] [data-waits-for]')
+    assert await waits.inner_text() == "waits for AC-FAN-M01×1"
+    await page.locator("#panel-parts").screenshot(path=str(screenshot_path("parts-panel")))

@@ -35,7 +35,14 @@ async def _run(tmp_path: Path, name: str, seed: int, days: float = 3.5) -> tuple
 
 
 def _history(events: list[StoredEvent]) -> list[tuple[str, str, datetime, str]]:
-    return [(e.stream_id, e.type, e.occurred_at, e.actor) for e in events]
+    """Who did what when, in order; a parts order's id is a random uuid the parts service picks,
+    so it is named by its first appearance (a repeat must still order the same parts, in turn)."""
+    names: dict[str, str] = {}
+
+    def stream(sid: str) -> str:
+        return names.setdefault(sid, f"parts-order-#{len(names)}") if sid.startswith("parts-order-") else sid
+
+    return [(stream(e.stream_id), e.type, e.occurred_at, e.actor) for e in events]
 
 
 async def test_the_demo_walks_every_step_and_a_seed_repeats_it(tmp_path: Path) -> None:
@@ -51,6 +58,9 @@ async def test_the_demo_walks_every_step_and_a_seed_repeats_it(tmp_path: Path) -
     assert any(e.data.get("window_start") for e in events if e.type == "order.dispatched")
     moved = [e for e in events if e.type == "order.rescheduled"]
     assert all(e.actor == "customer:status-link" and e.data["previous_start"] for e in moved)
+    # Waiting for parts: the pause names its parts order, and the receipt resumes it (issue 17).
+    assert {"parts_order.requested", "parts_order.shipped", "parts_order.received"} <= types
+    assert any(e.data.get("cause") == "parts_received" for e in events if e.type == "order.sla_resumed")
     channels = {e.data["channel"] for e in events if e.type == "order.reported"}
     assert channels == {"partner", "platform"}
     triggers = {e.data["trigger"] for e in events if e.type == "order.escalated"}

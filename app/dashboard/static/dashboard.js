@@ -5,7 +5,7 @@
 
 const TZ = "Asia/Shanghai";
 const KEY_STORE = "aftersales.apiKey";
-const PANELS = ["dispatch", "settlement", "quality", "intake", "dispatch_leads"];
+const PANELS = ["dispatch", "settlement", "parts", "quality", "intake", "dispatch_leads"];
 
 // The endpoints this page reads, in one place (all projections, never the event store).
 const API = {
@@ -21,6 +21,8 @@ const API = {
   scores: (month) => `/quality/scores?month=${month}`,
   sheet: (month, maker) => `/quality/months/${month}/statistics.csv?maker=${encodeURIComponent(maker)}`,
   order: (id) => `/orders/${encodeURIComponent(id)}`,
+  partsNeeds: (id) => `/parts/needs/${encodeURIComponent(id)}?days=30`,
+  partsReturns: () => "/parts/returns",
   expiring: () => "/dispatch/certifications?expiring_within_days=30",
   conversion: (month) => `/dispatch/leads/conversion?month=${month}`,
 };
@@ -162,7 +164,15 @@ function queueRow(item) {
     `<td>${esc(pick(item, "city") ?? "")}</td><td>${esc(pick(item, "tier") ?? "")}</td><td>${fmtTime(due)}</td>` +
     `<td class="window${item.window_missed ? " sla-bad" : ""}">${esc(windowText(item))}</td>` +
     `<td class="num countdown" data-due="${esc(due ?? "")}"${item.pause_reason ? ' data-paused="1"' : ""}></td>` +
-    `<td class="${slaClass(state)}">${esc(state)}${item.pause_reason ? ` (${esc(item.pause_reason)})` : ""}</td></tr>`;
+    `<td class="${slaClass(state)}">${esc(state)}${item.pause_reason ? ` (${esc(item.pause_reason)})` : ""}${waitsFor(item)}</td></tr>`;
+}
+
+/** The parts a parts_on_order pause waits for (its parts order's lines), for the queue row. */
+function waitsFor(item) {
+  const wait = item.waiting_for_parts;
+  if (!wait) return "";
+  const lines = (wait.lines || []).map((l) => `${l.part_no}×${l.quantity}`).join(", ");
+  return ` <span class="muted" data-waits-for="${esc(wait.parts_order_id)}">waits for ${esc(lines || wait.parts_order_id)}</span>`;
 }
 
 function tickCountdowns() {
@@ -299,6 +309,39 @@ async function renderSettlement(state) {
     return `<tr data-order="${esc(id)}"><td>${orderLink(id)}</td><td>${esc(pick(a, "provider_id", "provider") ?? "")}</td>` +
       `<td>${esc(pick(a, "kind", "flag", "type") ?? "")}</td><td>${esc(pick(a, "reason", "why", "detail") ?? "")}</td></tr>`;
   }, "no anomalies");
+}
+
+// ---------- parts ----------
+/** Per outlet: parts on hand (a negative level counts as none), on order and short, from the
+ * parts service's needs report; then the faulty returnable parts still to go back to the maker. */
+async function renderParts() {
+  const outletsRes = await getJSON(API.outlets());
+  const outlets = outletsRes.ok ? listOf(outletsRes.body, "outlets") : [];
+  const needs = await Promise.all(outlets.map(async (o) => {
+    const id = pick(o, "outlet_id", "id");
+    const res = await getJSON(API.partsNeeds(id));
+    return { id, name: pick(o, "name") ?? id, res, items: res.ok ? listOf(res.body, "items") : [] };
+  }));
+  if (!outletsRes.ok) unavailable("parts-stock", outletsRes, API.outlets());
+  else fillTable("parts-stock", needs.filter((n) => n.res.ok), (n) => {
+    const sum = (f) => n.items.reduce((a, i) => a + f(i), 0);
+    const short = n.items.filter((i) => i.short > 0);
+    return `<tr data-outlet="${esc(n.id)}"><td>${esc(n.name)} <span class="muted mono">${esc(n.id)}</span></td>` +
+      `<td class="num" data-on-hand>${sum((i) => Math.max(0, i.on_hand))}</td><td class="num" data-on-order>${sum((i) => i.on_order)}</td>` +
+      `<td class="num${short.length ? " sla-bad" : ""}" data-short>${sum((i) => i.short)}</td>` +
+      `<td>${esc(short.map((i) => `${i.part_no}×${i.short}`).join(", "))}</td></tr>`;
+  }, "no stock recorded at any outlet");
+
+  const returns = await getJSON(API.partsReturns());
+  if (!returns.ok) { unavailable("parts-returns", returns, API.partsReturns()); return; }
+  const items = listOf(returns.body, "items");
+  const overdue = items.filter((r) => r.overdue).length;
+  $("#returns-summary").textContent = `${items.length} outstanding · ${overdue} overdue`;
+  $("#parts-returns").dataset.overdue = String(overdue);
+  fillTable("parts-returns", items, (r) =>
+    `<tr data-order="${esc(r.order_id)}" data-part="${esc(r.part_no)}"${r.overdue ? ' class="degraded"' : ""}><td>${orderLink(r.order_id)}</td>` +
+    `<td>${esc(r.outlet_id ?? "")}</td><td>${esc(r.part_no)}</td><td class="mono">${esc(r.faulty_serial ?? "")}</td>` +
+    `<td>${fmtTime(r.repaired_at)}</td><td>${esc(r.status)}${r.overdue ? " · overdue" : ""}</td></tr>`, "no faulty parts outstanding");
 }
 
 // ---------- certifications and leads ----------
@@ -468,7 +511,7 @@ async function renderOrder() {
 
 // ---------- page wiring ----------
 async function refreshDashboard(state) {
-  await Promise.all([renderDispatch(state), renderSettlement(state), renderQuality(state), renderFreshness(),
+  await Promise.all([renderDispatch(state), renderSettlement(state), renderParts(), renderQuality(state), renderFreshness(),
     renderSlaCompliance(state), renderCertifications(), renderLeads(state)]);
   $("#updated").textContent = `updated ${dtf.format(new Date())}`;
   document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);

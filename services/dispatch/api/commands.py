@@ -46,7 +46,7 @@ from services.dispatch.domain import (
     State,
 )
 from services.dispatch.domain.access import not_in_future
-from services.dispatch.handlers import Build, assign_to, run, window_at
+from services.dispatch.handlers import Build, assign_to, parts_order_seen, run, window_at
 
 router = APIRouter(prefix="/dispatch/orders", tags=["dispatch"])
 
@@ -107,10 +107,16 @@ async def reassign_order(order_id: str, body: ReassignIn, runtime: RuntimeDep, p
 
 @router.post("/{order_id}/sla/pause", response_model=Accepted)
 async def pause_sla(order_id: str, body: PauseIn, runtime: RuntimeDep, principal: OnSite) -> Accepted:
-    """Pause the on-site SLA while the order waits on something outside the provider's hands."""
+    """Pause the on-site SLA while the order waits on something outside the provider's hands; a
+    parts_on_order pause naming its parts order resumes by itself when that parts order is received."""
     now = runtime.clock()
     at = _at(body.occurred_at, now)
-    return await _run(runtime, order_id, principal, at, _pure(lambda s, p: PauseSla(body.reason, at, now, body.note)))
+
+    async def build(state: State, policy: SlaPolicy) -> Command:
+        seen = await parts_order_seen(runtime.store, body.parts_order_id) if body.parts_order_id else None
+        return PauseSla(body.reason, at, now, body.note, seen)
+
+    return await _run(runtime, order_id, principal, at, build)
 
 
 @router.post("/{order_id}/sla/resume", response_model=Accepted)

@@ -17,10 +17,12 @@ from services.dispatch.domain.order import (
     Repair,
     Reschedule,
     RespondComplaint,
+    ResumeForParts,
     ResumeSla,
     State,
     occurred_at,
 )
+from services.dispatch.domain.parts_wait import PartsOrderSeen
 from services.dispatch.domain.sla import (
     DEFAULT_POLICY,
     BusinessCalendar,
@@ -46,12 +48,14 @@ __all__ = [
     "EscalateBreaches",
     "Invalid",
     "OnTheWay",
+    "PartsOrderSeen",
     "PauseSla",
     "Reassign",
     "Refused",
     "Repair",
     "Reschedule",
     "RespondComplaint",
+    "ResumeForParts",
     "ResumeSla",
     "SlaClock",
     "SlaPolicy",

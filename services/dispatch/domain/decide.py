@@ -26,9 +26,11 @@ from services.dispatch.domain.order import (
     Repair,
     Reschedule,
     RespondComplaint,
+    ResumeForParts,
     ResumeSla,
     State,
 )
+from services.dispatch.domain.parts_wait import link_check, resume_for_parts
 
 MAX_ETA = timedelta(hours=24)  # an arrival estimate further out is not "on the way"
 
@@ -58,6 +60,8 @@ def decide(state: State, command: Command) -> list[Payload]:
             return _respond(state, command)
         case EscalateBreaches():
             return _escalate(state, command)
+        case ResumeForParts():
+            return resume_for_parts(state, command.parts_order_id)
     raise TypeError(f"unknown command {command!r}")
 
 
@@ -108,7 +112,9 @@ def _pause(state: State, cmd: PauseSla) -> list[Payload]:
     if state.paused_since is not None:
         raise Refused(f"the SLA of order {state.order_id} is already paused since {state.paused_since.isoformat()}")
     _when(state, cmd.at, cmd.now, "occurred_at")
-    return [catalog.OrderSlaPaused(reason=cmd.reason, note=cmd.note)]
+    link_check(state, cmd.reason, cmd.parts_order)
+    parts_order_id = cmd.parts_order.parts_order_id if cmd.parts_order else None
+    return [catalog.OrderSlaPaused(reason=cmd.reason, note=cmd.note, parts_order_id=parts_order_id)]
 
 
 def _resume(state: State, cmd: ResumeSla) -> list[Payload]:
@@ -159,7 +165,7 @@ def _arrive(state: State, cmd: Arrive) -> list[Payload]:
     _when(state, cmd.at, cmd.now, "arrived_at")
     changes: list[Payload] = []
     if state.paused_since is not None:  # the visit itself ends a wait for the customer or for parts
-        changes.append(catalog.OrderSlaResumed(note="technician arrived"))
+        changes.append(catalog.OrderSlaResumed(note="technician arrived", cause="arrived"))
     changes.append(catalog.OrderArrived(arrived_at=cmd.at, staff_count=cmd.staff_count))
     return changes
 
@@ -246,10 +252,11 @@ def evolve(state: State, data: Payload, fact: Fact) -> State:
         case catalog.OrderOnTheWay():
             return replace(state, eta=data.eta)
         case catalog.OrderSlaPaused():
-            return replace(state, paused_since=at, last_step_at=at)
+            return replace(state, paused_since=at, waiting_for=data.parts_order_id, last_step_at=at)
         case catalog.OrderSlaResumed():
             since = state.paused_since or at
-            return replace(state, paused_since=None, pauses=(*state.pauses, (since, at)), last_step_at=at)
+            return replace(state, paused_since=None, waiting_for=None, pauses=(*state.pauses, (since, at)),
+                           last_step_at=max(state.last_step_at or at, at))  # a receipt may predate a later step
         case catalog.OrderArrived():
             return replace(state, status="arrived", arrived_at=data.arrived_at, last_step_at=at)
         case catalog.OrderRepaired():

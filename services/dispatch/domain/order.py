@@ -18,10 +18,11 @@ from libs.events import catalog, errors
 from services.dispatch.domain.sla import DEFAULT_POLICY, SlaClock, SlaPolicy
 
 if TYPE_CHECKING:
+    from services.dispatch.domain.parts_wait import PartsOrderSeen
     from services.dispatch.domain.windows import Slot, Window
 
 Status = Literal["new", "reported", "dispatched", "arrived", "repaired"]
-PauseReason = Literal["parts_on_order", "customer_unreachable", "customer_rescheduled"]
+PauseReason = catalog.PauseReason
 ON_SITE = "on_site"
 
 
@@ -60,6 +61,7 @@ class State:
     technician_id: str | None = None
     paused_since: datetime | None = None
     pauses: tuple[tuple[datetime, datetime], ...] = ()
+    waiting_for: str | None = None  # the parts order the running pause waits for (domain/parts_wait.py)
     arrived_at: datetime | None = None
     last_step_at: datetime | None = None  # latest lifecycle step, for ordering offline updates
     escalated: frozenset[str] = frozenset()  # SLA breaches already escalated
@@ -120,6 +122,7 @@ class PauseSla:
     at: datetime
     now: datetime
     note: str = ""
+    parts_order: PartsOrderSeen | None = None  # the parts order a parts_on_order pause waits for
 
 
 @dataclass(frozen=True)
@@ -184,8 +187,16 @@ class EscalateBreaches:
     policy: SlaPolicy = DEFAULT_POLICY
 
 
+@dataclass(frozen=True)
+class ResumeForParts:
+    """What the parts watcher asks: the parts order this order waits for was received."""
+
+    parts_order_id: str
+    at: datetime  # when the wait ended (parts_wait.resume_at)
+
+
 Command = (Dispatch | Reassign | PauseSla | ResumeSla | Reschedule | OnTheWay | Arrive | Repair | RespondComplaint
-           | EscalateBreaches)
+           | EscalateBreaches | ResumeForParts)
 
 
 def occurred_at(command: Command) -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from services.settlement.domain.returns import PartsReturns
 from services.settlement.domain.review import LineReview
 from services.settlement.domain.standards import FeeStandard
 
@@ -16,6 +17,7 @@ class ApproveSettlement:
     distance_km: int | None = None
     lines: tuple[LineReview, ...] = ()  # finance's line decisions; unnamed lines as proposed
     decided_by: str = ""  # the approving actor, recorded on every line finance decides
+    returns: PartsReturns | None = None  # returnable parts and their returns (domain/returns.py)
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class CorrectSettlement:
     distance_km: int | None = None
     lines: tuple[LineReview, ...] = ()
     decided_by: str = ""
+    returns: PartsReturns | None = None  # returnable parts and their returns (domain/returns.py)
 
 
 @dataclass(frozen=True)

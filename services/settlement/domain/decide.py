@@ -30,7 +30,7 @@ def _settle(state: State, command: ApproveSettlement | CorrectSettlement, replac
     if standard is None:
         raise NoStandard(f"no fee standard of {facts.maker} in force for provider {facts.provider_id} "
                          f"on {facts.repaired_at.date()}")
-    proposal = propose(facts, standard, command.distance_km)
+    proposal = propose(facts, standard, command.distance_km, command.returns)
     lines = review(proposal.lines, command.lines, command.decided_by or "finance")
     return OrderSettled(
         settlement_id=command.settlement_id, provider_id=facts.provider_id, maker=facts.maker, payer=proposal.payer,

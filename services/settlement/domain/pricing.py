@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from libs.events.catalog import PartUsed, Payer, SettlementLine
 from libs.events.errors import InvalidInput
+from services.settlement.domain.returns import PartsReturns, parts_with_returns
 from services.settlement.domain.review import NON_ORIGINAL, claimed, original_parts_only, rule_rejected
 from services.settlement.domain.standards import FeeStandard
 
@@ -86,8 +87,10 @@ def ruled_part_line(part: PartUsed, standard: FeeStandard, payer: Payer) -> Sett
     return line if why is None else rule_rejected(line, NON_ORIGINAL, why)
 
 
-def propose(facts: RepairFacts, standard: FeeStandard, distance_km: int | None = None) -> Proposal:
-    """The settlement the standard gives for these facts."""
+def propose(facts: RepairFacts, standard: FeeStandard, distance_km: int | None = None,
+            returns: PartsReturns | None = None) -> Proposal:
+    """The settlement the standard gives for these facts (returnable parts under the maker's
+    return policy, domain/returns.py, when `returns` is known)."""
     rate = standard.labour_rate(facts.category)
     if rate is None:
         raise PricingError("labour_fen_per_hour", f"standard {standard.standard_id} has no labour rate for {facts.category!r}")
@@ -103,6 +106,6 @@ def propose(facts: RepairFacts, standard: FeeStandard, distance_km: int | None =
             kind="labour", description=f"labour {facts.category}, {facts.labour_hours} h",
             quantity=facts.labour_hours, unit_fen=rate, amount_fen=labour_fen, claimed_fen=labour_fen,
         ),
-        *(ruled_part_line(p, standard, payer) for p in facts.parts),
+        *parts_with_returns(facts.parts, [ruled_part_line(p, standard, payer) for p in facts.parts], returns),
     ]
     return Proposal(payer, standard.standard_id, tuple(lines))

@@ -29,10 +29,16 @@ class ReassignIn(DispatchIn):
     reason: Note = Field(min_length=1)
 
 
+Serial = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+PartsOrderId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
 class PauseIn(Body):
     reason: Literal["parts_on_order", "customer_unreachable", "customer_rescheduled"]
     note: Note = ""
     occurred_at: WindowMoment | None = Field(None, description="when it happened (offline updates); default now")
+    parts_order_id: PartsOrderId | None = Field(
+        None, description="with reason parts_on_order: the parts order waited for; its receipt resumes the SLA")
 
 
 class ResumeIn(Body):
@@ -57,6 +63,9 @@ class PartIn(Body):
     quantity: StrictQuantity
     unit_cost_fen: StrictFen
     original: StrictBool
+    serial: Serial | None = Field(None, description="the fitted part's serial (parts: serial search)")
+    faulty_serial: Serial | None = Field(
+        None, description="the removed faulty part's serial; a returnable part's return must name it (旧件返还)")
 
 
 class RepairIn(Body):

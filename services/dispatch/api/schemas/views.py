@@ -11,6 +11,19 @@ from pydantic import BaseModel, Field
 SlaStateName = Literal["on_time", "at_risk", "breached", "paused", "met"]
 
 
+class PartsLine(BaseModel):
+    part_no: str
+    quantity: int
+
+
+class PartsWait(BaseModel):
+    """The parts order a parts_on_order pause waits for: what was requested, and its receipt."""
+
+    parts_order_id: str
+    lines: list[PartsLine] = Field(description="as requested (empty until dispatch has seen the request)")
+    received_at: datetime | None = None
+
+
 class QueueItem(BaseModel):
     order_id: str
     status: str
@@ -34,6 +47,7 @@ class QueueItem(BaseModel):
     window_missed: bool = Field(False, description="visited outside the booked window, or its end passed without a visit")
     reschedules: int = Field(0, description="the customer's moves of the window")
     eta: datetime | None = Field(None, description="the technician is on the way, expected then")
+    waiting_for_parts: PartsWait | None = None  # a parts_on_order pause linked to its parts order
 
 
 class TechnicianLoad(BaseModel):
