@@ -21,9 +21,9 @@ from app.demo.simulate import Demo, Stats, window
 from app.main import create_app
 from libs.events.clock import ManualClock
 from libs.events.settings import Settings
+from libs.events.status_urls import status_url
 from libs.web.auth import DEMO_RATE, create_principal
 from libs.web.runtime import Runtime
-from services.notify.links import status_url
 from services.notify.projection import orders as notify_orders
 
 

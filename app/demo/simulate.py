@@ -29,11 +29,11 @@ import httpx
 from app.demo import world
 from libs.events.chinatime import CHINA, month_of
 from libs.events.clock import ManualClock
+from libs.events.status_urls import status_url
 from libs.web.runtime import Runtime
 from services.dispatch.handlers import load_order, offered_slots, policy_for
 from services.dispatch.jobs import resume_received_once, watch_once
 from services.dispatch.leads import route_once
-from services.notify.links import status_url
 
 Step = Callable[[], Awaitable[None]]
 Progress = Callable[[float, str], None]

@@ -8,10 +8,10 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
+from libs.events import status_urls as links
 from libs.events.settings import Settings
 from libs.web.app import build_app
 from libs.web.runtime import Runtime, ServiceSpec
-from services.notify import links
 from services.notify.api import router
 from services.notify.api.ops import OUTBOX, outbox_of
 from services.notify.channels.configured import channel_names, channels_from, recipient_key

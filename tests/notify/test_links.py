@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.notify.domain.links import LinkError, sign, verify
+from libs.events.status_links import LinkError, sign, verify
 
 KEY = b"k" * 32
 ISSUED = datetime(2026, 5, 4, 1, 0, tzinfo=UTC)
@@ -62,7 +62,7 @@ def test_links_need_a_secret_outside_the_demo_and_a_published_one_refuses_the_st
     from pydantic import SecretStr
 
     from libs.events.settings import Settings
-    from services.notify.links import status_url
+    from libs.events.status_urls import status_url
 
     assert status_url(Settings(demo=False), "order-42", ISSUED) is None
     assert status_url(Settings(demo=True), "order-42", ISSUED) is not None

@@ -19,6 +19,7 @@ from libs.events.bounds import WindowDay
 from libs.events.chinatime import local_day, midnight
 from libs.events.command import Committed
 from libs.events.db import reader
+from libs.events.status_urls import status_url
 from libs.web.auth import Principal
 from libs.web.consistency import at_position, committed, position_headers, read_model_at
 from libs.web.context import correlation_id
@@ -45,7 +46,6 @@ from services.intake.domain import Escalate, OrderState, ReportOrder
 from services.intake.handlers import load, policies
 from services.intake.projection import PROJECTION
 from services.intake.projection import orders as orders_table
-from services.notify.links import status_url
 
 router = APIRouter(tags=["intake: partners"])
 READ_MODEL = read_model_at(PROJECTION.name)  # min_position: read-your-writes

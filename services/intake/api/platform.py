@@ -30,6 +30,7 @@ from libs.events.backdating import within_window
 from libs.events.chinatime import local_day
 from libs.events.db import reader
 from libs.events.envelope import StoredEvent
+from libs.events.status_urls import status_url
 from libs.web import auth
 from libs.web.consistency import at_position, committed, position_headers, read_model_at
 from libs.web.context import correlation_id
@@ -43,7 +44,6 @@ from services.intake.domain import ReceiveComplaint, ReportOrder
 from services.intake.handlers import id_key, load, policies, stable_id
 from services.intake.projection import PROJECTION
 from services.intake.reference import forget_nonces, remember_nonce
-from services.notify.links import status_url
 
 router = APIRouter(tags=["intake: complaint platform"])
 READ_MODEL = read_model_at(PROJECTION.name)  # min_position: read-your-writes

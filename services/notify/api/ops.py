@@ -13,13 +13,14 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
+from libs.events import status_urls as links
 from libs.events.db import reader
 from libs.events.sqlutil import upsert
 from libs.web.auth import Principal
 from libs.web.deps import RoleCheck, RuntimeDep, require
 from libs.web.problems import NotFound
 from libs.web.runtime import Runtime
-from services.notify import links, queries
+from services.notify import queries
 from services.notify.outbox import Outbox
 from services.notify.projection import order as read_order
 from services.notify.tables import link_opens, link_revocations

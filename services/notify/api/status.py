@@ -24,7 +24,9 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy import insert, select
 
+from libs.events import status_urls as links
 from libs.events.db import reader
+from libs.events.status_links import LinkClaims, LinkError, verify
 from libs.web.context import correlation_id
 from libs.web.deps import RuntimeDep
 from libs.web.problems import NotFound, Unprocessable
@@ -32,8 +34,6 @@ from libs.web.runtime import Runtime
 from services.dispatch import handlers as dispatch_handlers
 from services.dispatch.domain.windows import Slot, WindowPolicy
 from services.dispatch.reference import get_outlet
-from services.notify import links
-from services.notify.domain.links import LinkClaims, LinkError, verify
 from services.notify.domain.steps import local_text, yuan
 from services.notify.domain.templates import mask_phone
 from services.notify.projection import order as read_order

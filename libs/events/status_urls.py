@@ -1,5 +1,8 @@
 """Status links from the settings: the key, the lifetime and the public URL, built once.
 
+In the kernel because intake hands the link to the reporting partner and platform, and notify
+serves the page and sends it: neither service may import the other.
+
 Without NOTIFY_LINK_SECRET there are no links (None, and the page answers 404), except in
 the embedded demo, which signs with a built-in key; a published secret refuses the start
 (`Settings.check_secrets`).
@@ -10,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from libs.events.settings import Settings
-from services.notify.domain.links import sign
+from libs.events.status_links import sign
 
 DEMO_LINK_KEY = b"demo-status-link-key"  # published: only DEMO=true may sign with it
 PATH = "/s/"
