@@ -150,3 +150,20 @@ def _upgrade_to(sync: sa.Connection, revision: str) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = sync
     command.upgrade(cfg, revision)
+
+
+def test_migrations_are_written_history_not_the_live_models() -> None:
+    """0003 built its table from the live `receipts` model, so changing the model would have
+    changed what an old revision creates. A revision may import column types, never tables."""
+    import ast
+
+    allowed = {"sqlalchemy", "sqlalchemy.dialects", "alembic", "libs.events.schema"}
+    for path in sorted((Path(MIGRATIONS) / "versions").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert node.module in allowed, f"{path.name} imports {node.module}"
+                if node.module == "libs.events.schema":
+                    assert {a.name for a in node.names} <= {"UTCDateTime", "Json", "Position"}, f"{path.name}: {ast.dump(node)}"
+            elif isinstance(node, ast.Import):
+                assert all(a.name in allowed for a in node.names), f"{path.name}: {ast.dump(node)}"
