@@ -9,6 +9,9 @@ an admitted role -> anything but 401/403 (422, 404 and 2xx all mean "it got past
 TENANT holds the object-level dimension: every route that names a tenant's object, called by
 a principal of the demo's own tenants (gree, prov-wuhan, jd-retail) for its own object (past
 the door) and for another tenant's (404, exactly as a missing one, never naming the owner).
+Every route naming a tenant's object needs a TENANT row (or a reason in NO_TENANT_ROW), and each
+row is derived for every other role the route admits (`derived_rows`: that role's own object and
+another tenant's of the same kind), so the dimension is route × admitted role × own / other.
 """
 
 from __future__ import annotations
@@ -320,9 +323,12 @@ async def tenants(matrix_api: Api) -> Api:
         for outlet in OUTLETS:
             answer = await matrix_api.client.post("/dispatch/outlets", json=outlet, headers=_key("admin"))
             assert answer.status_code == 201, answer.text
-        for order_id, maker in ((OWN_ORDER, "gree"), (OTHER_ORDER, "midea")):  # each order's sales lead
-            lead = catalog.LeadOpened(order_id=order_id, maker=maker, outlet_id=None, provider_id=None,
-                                      technician_id=None, category="other", route_to="sales", route_kind="department",
+        for order_id, maker, outlet, provider, technician in (  # each order's sales lead
+                (OWN_ORDER, "gree", None, None, None), (OTHER_ORDER, "midea", None, None, None),
+                (TECH_ORDER, "haier", "wh-jiangxia", "prov-wuhan", "tech-wh-01"),
+                (FOREIGN_TECH_ORDER, "haier", "out-other", "prov-other", "tech-ot-01")):
+            lead = catalog.LeadOpened(order_id=order_id, maker=maker, outlet_id=outlet, provider_id=provider,
+                                      technician_id=technician, category="other", route_to="sales", route_kind="department",
                                       text="想买", noted_at=matrix_api.clock())
             await matrix_api.runtime.store.append(f"lead-{order_id}", [catalog.new_event(
                 lead, type_="lead.opened", source="dispatch", actor="matrix", occurred_at=matrix_api.clock())], 0)
@@ -397,3 +403,51 @@ async def test_outlets_show_only_the_providers_own_technicians_phones(tenants: A
         outlets = (await tenants.client.get("/dispatch/outlets", headers=_key(role))).json()
         phones = {t["phone"] for o in outlets for t in o["technicians"] if t.get("phone")}
         assert phones == visible, (role, outlets)
+
+
+# The tenant dimension for every admitted role, not only the row's: each TENANT row is derived for
+# every other role its route admits, with that role's own and another tenant's object of the same
+# kind. Families hold the same kind of tenant (a maker's staff, a provider's staff, a partner).
+FAMILY = {"dispatcher": "maker", "supervisor": "maker", "finance": "maker", "viewer": "maker", "hotline": "maker",
+          "provider": "provider", "technician": "provider", "partner": "partner"}
+OWN_OTHER: dict[tuple[str, str], tuple[dict[str, str], dict[str, str]]] = {
+    ("maker", "order_id"): ORDERS, ("provider", "order_id"): TECH_ORDERS,
+    ("partner", "order_id"): ({"order_id": OWN_ORDER}, {"order_id": SUNING_ORDER}),
+    ("maker", "maker"): (GREE, MIDEA), ("provider", "provider"): PROVIDERS,
+    ("provider", "outlet"): ({"outlet": "wh-jiangxia"}, {"outlet": "out-other"}),
+    ("maker", "complaint_id"): ({"complaint_id": OWN_COMPLAINT}, {"complaint_id": OTHER_COMPLAINT}),
+    ("maker", "part_no"): ({"part_no": "GR-MATRIX"}, {"part_no": "MD-MATRIX"}),
+}
+
+
+def _rule_of(method: str, path: str) -> Rule | None:
+    for m, p, rule in ROUTES:
+        if m == method and re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", p), path.split("?")[0]):
+            return rule
+    return None
+
+
+def derived_rows() -> list[tuple[str, str, str, dict[str, str], dict[str, str], Any]]:
+    rows, given = [], {(m, p, r) for m, p, r, *_ in TENANT}
+    for method, path, role, own, other, body in TENANT:
+        rule = _rule_of(method, path.format(**own))
+        for admitted in sorted(FAMILY):
+            if admitted == role or (method, path, admitted) in given or rule is None:
+                continue
+            if rule.expected(admitted, method) != "pass":
+                continue
+            family, mine, theirs = FAMILY[admitted], dict(own), dict(other)
+            try:
+                for param in own:
+                    mine[param], theirs[param] = (v[param] for v in OWN_OTHER[(family, param)])
+            except KeyError:  # the family has no object of this kind (e.g. provider staff and a maker's policy)
+                continue
+            rows.append((method, path, admitted, mine, theirs, body))
+            given.add((method, path, admitted))
+    return rows
+
+
+@pytest.mark.parametrize(("method", "path", "role", "own", "other", "body"), derived_rows())
+async def test_every_admitted_role_finds_another_tenants_object_missing(
+        tenants: Api, method: str, path: str, role: str, own: dict[str, str], other: dict[str, str], body: Any) -> None:
+    await test_another_tenants_object_is_not_found(tenants, method, path, role, own, other, body)
