@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def _spawn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    full = {**os.environ, **env, "PORT": str(port), "DEMO": "false", "LOG_LEVEL": "WARNING",
+    secrets_ = {"PLATFORM_SECRET": secrets.token_urlsafe(32), "INTAKE_ID_KEY": secrets.token_urlsafe(32)}  # as deployed
+    full = {**os.environ, **secrets_, **env, "PORT": str(port), "DEMO": "false", "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     return subprocess.Popen([sys.executable, "-m", "app"], env=full, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)

@@ -208,3 +208,20 @@ async def test_a_key_reused_for_another_partner_ref_is_a_422_naming_the_key(api:
     assert other.status_code == 422, other.text
     assert other.json()["errors"][0]["field"] == "Idempotency-Key"
     assert await api.runtime.store.head_position() == 1
+
+
+async def test_an_oversized_order_is_413_chunked_or_not(sqlite_api: Any) -> None:
+    """On the real hot route (POST /orders has a fast path of its own), not only a test app."""
+    big = b'{"partner_ref": "' + b"x" * (10 * 1024 * 1024) + b'"}'
+
+    async def chunks() -> Any:
+        for start in range(0, len(big), 65536):
+            yield big[start:start + 65536]
+
+    headers = {**auth("partner"), "Content-Type": "application/json"}
+    sized = await sqlite_api.client.post("/orders", content=big, headers=headers)
+    chunked = await sqlite_api.client.post("/orders", content=chunks(), headers=headers)
+    for answer in (sized, chunked):
+        assert answer.status_code == 413, answer.text[:200]
+        assert answer.headers["content-type"].startswith("application/problem+json")
+    assert await sqlite_api.runtime.store.head_position() == 0

@@ -93,3 +93,24 @@ async def test_a_dead_letter_is_an_alarm(ops: tuple[httpx.AsyncClient, Runtime])
     fresh = (await client.get("/ops/projections")).json()["projections"]["test_fragile"]
     assert fresh["status"] == "degraded" and fresh["dead_letters"] == 1
     assert await _sample(client, "projection_dead_letters_total", projection="test_fragile") == before + 1
+
+
+async def test_relay_figures_come_only_from_a_process_that_runs_a_relay(
+        ops: tuple[httpx.AsyncClient, Runtime]) -> None:
+    """An API process exported `relay_lag_events 0` as if it had a relay that was keeping up."""
+    from libs.web import metrics
+
+    client, _ = ops
+    text = (await client.get("/metrics")).text
+    assert "relay_lag_events" not in text and "relay_published_events" not in text
+
+    class Relay:  # what the runtime registers when it runs one (published, failures, lag)
+        published, failures, lag = 42, 1, 7
+
+    relay = Relay()
+    metrics.pipeline.relays.append(relay)
+    try:
+        assert await _sample(client, "relay_lag_events") == 7
+        assert await _sample(client, "relay_published_events_total") == 42
+    finally:
+        metrics.pipeline.relays.remove(relay)

@@ -26,7 +26,7 @@ from libs.events.settings import Settings
 from libs.web.auth import Principal
 from libs.web.consistency import read_model_at
 from libs.web.deps import RuntimeDep, require
-from libs.web.downloads import completeness_headers, csv_writer, write_completeness
+from libs.web.downloads import completeness_headers, content_disposition, csv_writer, write_completeness
 from libs.web.problems import Problem
 from libs.web.runtime import Runtime
 from libs.web.scoping import maker_or_404, maker_scope, provider_scope, visible_or_404
@@ -163,7 +163,8 @@ async def statistics_sheet(
     maker_or_404(principal, maker)
     completeness = await runtime.completeness(PROJECTION.name)
     return Response(await statistics_csv(runtime, month, maker, completeness), media_type="text/csv; charset=utf-8",
-                    headers=completeness_headers(completeness))
+                    headers={"Content-Disposition": content_disposition(f"statistics-{maker}-{month}.csv"),
+                             **completeness_headers(completeness)})
 
 
 async def statistics_csv(runtime: Runtime, month: str, maker: str, completeness: dict[str, Any]) -> str:
