@@ -50,6 +50,7 @@ class Record:
     partner: str
     at: datetime
     body: dict[str, Any]
+    partner_given: bool = False  # the record named its partner (else DEFAULT_PARTNER)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def record(number: int, raw: dict[str, Any], maker: str | None) -> Record | Prob
     body = {k: v for k, v in raw.items() if k not in META}
     if kind == "order":
         body["partner_ref"] = ref
-    return Record(number, kind, ref, chosen, partner, at, body)
+    return Record(number, kind, ref, chosen, partner, at, body, "partner" in raw)
 
 
 def _moment(value: Any) -> datetime | None:

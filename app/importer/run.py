@@ -22,12 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from app.importer.records import KINDS, Problem, Record, idempotency_key, problems_of, record, rows
 from libs.events.backdating import importing
+from libs.events.db import reader
 from libs.web.auth import create_principal, new_key, revoke
 from libs.web.runtime import Runtime
 from services.intake.handlers import policies
+from services.intake.projection import orders as intake_orders
 
 Progress = Callable[[int, int], None]
 
@@ -100,10 +103,12 @@ class Importer:
                 return answer
             self.orders[rec.maker, rec.ref] = answer["order_id"]
             return "skipped" if answer.get("replayed") else "imported"
-        order_id = self.orders.get((rec.maker, rec.ref))
-        if order_id is None:
-            return [Problem(rec.line, "ref", f"no order {rec.ref!r} of {rec.maker!r} earlier in the file")]
-        history = await self.runtime.store.read_stream(order_id)
+        order_id = self.orders.get((rec.maker, rec.ref)) or await self.imported_before(rec)
+        history = await self.runtime.store.read_stream(order_id) if order_id else ()
+        first = history[0].data if history else {}
+        if first.get("maker") != rec.maker or (rec.partner_given and first.get("partner_id") != rec.partner):
+            return [Problem(rec.line, "ref", f"no order {rec.ref!r} of {rec.maker!r} earlier in the file or imported "
+                                             "before (or several partners': name the `partner`)")]
         if any(e.type == spec.event and e.occurred_at == rec.at for e in history):
             return "skipped"
         party = rec.maker
@@ -112,6 +117,20 @@ class Importer:
             party = str(dispatched[-1].data["provider_id"]) if dispatched else rec.maker
         answer = await self.post(rec, spec.path.format(order_id=order_id), await self.key(spec.role, party), {})
         return answer if isinstance(answer, list) else "imported"
+
+    async def imported_before(self, rec: Record) -> str | None:
+        """The order of `rec.ref` imported for the maker in an earlier file (orders and their later
+        steps may come apart); a record naming its `partner` looks only among that partner's."""
+        t = intake_orders
+        query = select(t.c.order_id).where(t.c.external_ref == rec.ref, t.c.maker == rec.maker, t.c.channel == "partner")
+        if rec.partner_given:
+            query = query.where(t.c.partner_id == rec.partner)
+        async with reader(self.runtime.engine).connect() as conn:
+            found = [str(r[0]) for r in (await conn.execute(query.limit(2))).all()]
+        if len(found) != 1:  # none, or two partners' orders under one reference: name the partner
+            return None
+        self.orders[rec.maker, rec.ref] = found[0]
+        return found[0]
 
     async def post(self, rec: Record, path: str, key: str, headers: dict[str, str]) -> dict[str, Any] | list[Problem]:
         response = await self.client.post(path, json=rec.body, headers={

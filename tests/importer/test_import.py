@@ -6,11 +6,13 @@ import csv
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from app.importer.__main__ import main
 from app.importer.records import Problem, Record, nest, record
 from app.importer.run import Summary, import_text
 from libs.web.auth import principals
@@ -212,3 +214,33 @@ def test_a_record_needs_its_kind_ref_maker_and_its_own_time() -> None:
     made = record(7, {"kind": "order", "ref": "A", "reported_at": at, "partner": "crm", "fault": "x"}, "gree")
     assert not isinstance(made, Problem)
     assert (made.partner, made.maker, made.body) == ("crm", "gree", {"reported_at": at, "fault": "x", "partner_ref": "A"})
+
+
+def test_the_cli_shows_progress_on_stderr_and_a_summary_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DEMO", "true")  # the published secrets: a local run
+    orders = [r for r in history("CLI", orders=3) if r["kind"] == "order"]
+    file = tmp_path / "orders.jsonl"
+    file.write_text(jsonl(orders) + '{"kind": "order", "ref": "CLI-X"}\n', encoding="utf-8")
+    argv = [str(file), "--maker", "gree", "--database-url", f"sqlite:///{tmp_path / 'cli.db'}"]
+    assert main(argv) == 1  # a refused line
+    out, err = capsys.readouterr()
+    assert out.startswith("import: 3 imported, 0 skipped as already there, 1 refused, of 4 records")
+    assert "refused: line 4: reported_at: an aware ISO 8601 time is required" in out
+    assert "4/4 records" in err
+    assert main(argv) == 1
+    out, _ = capsys.readouterr()
+    assert out.startswith("import: 0 imported, 3 skipped as already there, 1 refused")
+
+
+async def test_the_orders_and_their_later_steps_may_come_in_separate_files(sqlite_api: Any) -> None:
+    api = sqlite_api
+    await prepare(api)
+    records = history("SPLIT", orders=2)
+    first = await run(api, "orders.jsonl", jsonl([r for r in records if r["kind"] == "order"]))
+    steps = [r for r in records if r["kind"] != "order"]
+    stray = {**steps[0], "partner": "someone-else"}  # not that partner's reference: no such order
+    assert "partner" not in steps[0]  # found by its reference within the maker
+    rest = await run(api, "steps.jsonl", jsonl([*steps, stray]))
+    assert (first.imported, rest.imported, [(p.line, p.field) for p in rest.refused]) == (2, 8, [(9, "ref")])
+    assert (await march(api))["n"] == 2
