@@ -10,6 +10,9 @@ back-dated record and by how much. The window is a policy: at most `back` into t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +26,26 @@ class LateEntryPolicy:
 
 
 DEFAULT_LATE_ENTRY = LateEntryPolicy()
+IMPORT_WINDOW = LateEntryPolicy(back=timedelta(days=400))
+"""A history import run (app/importer) reaches back 400 days: last year's same month and the months since."""
+
+_widened: ContextVar[LateEntryPolicy | None] = ContextVar("late_entry_widened", default=None)
+
+
+@contextmanager
+def importing(policy: LateEntryPolicy = IMPORT_WINDOW) -> Iterator[None]:
+    """Inside this block (an import run, in-process only: no HTTP request can enter it) the
+    late-entry window is `policy` instead of the default."""
+    token = _widened.set(policy)
+    try:
+        yield
+    finally:
+        _widened.reset(token)
+
+
+def active_policy(policy: LateEntryPolicy = DEFAULT_LATE_ENTRY) -> LateEntryPolicy:
+    """The policy in force: an import run's wider window, else `policy`."""
+    return _widened.get() or policy
 
 
 class OutsideWindow(InvalidInput):
@@ -33,7 +56,9 @@ class OutsideWindow(InvalidInput):
 
 
 def within_window(field: str, at: datetime, now: datetime, policy: LateEntryPolicy = DEFAULT_LATE_ENTRY) -> datetime:
-    """`at` if it lies in [now - back, now + ahead], else OutsideWindow naming `field`."""
+    """`at` if it lies in [now - back, now + ahead], else OutsideWindow naming `field` (an import
+    run's window instead, see `importing`)."""
+    policy = active_policy(policy)
     if at > now + policy.ahead:
         raise OutsideWindow(field, f"{at.isoformat()} is more than {_span(policy.ahead)} in the future")
     if at < now - policy.back:

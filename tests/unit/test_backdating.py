@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from libs.events.backdating import LateEntryPolicy, OutsideWindow, within_window
+from libs.events.backdating import LateEntryPolicy, OutsideWindow, importing, within_window
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 
@@ -31,3 +31,15 @@ def test_the_window_is_a_policy() -> None:
         within_window("x", NOW - timedelta(days=3), NOW, tight)
     with pytest.raises(OutsideWindow):
         within_window("x", NOW + timedelta(seconds=1), NOW, tight)
+
+
+def test_an_import_run_widens_the_window_to_400_days_inside_its_block_only() -> None:
+    old = NOW - timedelta(days=400)
+    with importing():
+        assert within_window("reported_at", old, NOW) == old
+        with pytest.raises(OutsideWindow, match="400 days in the past"):
+            within_window("reported_at", old - timedelta(seconds=1), NOW)
+        with pytest.raises(OutsideWindow, match="5 minutes in the future"):  # the future stays closed
+            within_window("reported_at", NOW + timedelta(minutes=6), NOW)
+    with pytest.raises(OutsideWindow, match="30 days in the past"):
+        within_window("reported_at", old, NOW)
