@@ -16,6 +16,7 @@ commit) and how much is intake's own work.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import statistics
 import time
@@ -54,6 +55,7 @@ BODY: dict[str, Any] = {
 }
 RAW = json.dumps(BODY, ensure_ascii=False).encode()
 REF = BODY["partner_ref"].encode()
+REFS = itertools.count()  # across rounds and subjects: every order of the run its own reference
 
 
 def bare_app(pool: asyncpg.Pool) -> FastAPI:
@@ -72,7 +74,7 @@ def bare_app(pool: asyncpg.Pool) -> FastAPI:
 
 def post(client: httpx.AsyncClient, headers: Callable[[int], dict[str, str]]) -> Callable[[int], Awaitable[None]]:
     async def one(n: int) -> None:
-        raw = RAW.replace(REF, b"JD-%012d" % n)  # one reference per order (a repeated one is a 409)
+        raw = RAW.replace(REF, b"JD-%012d" % next(REFS))  # one reference per order (a repeated one is a 409)
         response = await client.post("/orders", content=raw, headers=headers(n))
         if response.status_code != 201:
             raise RuntimeError(f"{response.status_code}: {response.text}")

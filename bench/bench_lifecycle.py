@@ -184,7 +184,7 @@ async def distributed() -> AsyncIterator[Target]:
     await ensure_database(url)
     with tempfile.TemporaryDirectory(prefix="bench-stack-") as tmp:
         base = _port_block()  # below the ephemeral range; the broker takes base+59
-        stack = Stack(root=Path(tmp), database_url=url, broker_port=base + 59, base_port=base,
+        stack = Stack(root=Path(tmp), database_url=url, broker_port=base + 59, base_port=base, demo=True,  # its keys
                       extra_env={"SLA_WATCH_INTERVAL": "3600", "LOG_LEVEL": "WARNING"})
         try:
             await asyncio.to_thread(stack.up)
