@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -92,11 +92,6 @@ async def report(
     # One reference, one stream: the store's (stream, version) uniqueness refuses a second report
     # of the reference however the requests race; the key only fixes the event id (retries).
     order_id = str(stable_id(secret, "order-ref", owner, command.external_ref))
-    if command.partner_id is not None:
-        async with reader(runtime.engine).connect() as conn:  # orders stored under the older id scheme
-            existing = await queries.order_for_partner_ref(conn, command.partner_id, command.external_ref)
-        if existing is not None and existing != order_id:
-            command = replace(command, existing=existing)
     ids = None if key is None else [stable_id(secret, "event", owner, key)]
     try:
         return await _execute(runtime, order_id, command, actor, 0, ids, correlation_id, command.reported_at)

@@ -16,15 +16,6 @@ async def orders_for_platform_ref(conn: AsyncConnection, platform_id: str, ref: 
     return [(r[0], r[1]) for r in await conn.execute(query)]
 
 
-async def order_for_partner_ref(conn: AsyncConnection, partner_id: str, ref: str) -> str | None:
-    """The order a partner already reported under its reference `ref`, if any."""
-    query = (select(orders.c.order_id)
-             .where(orders.c.partner_id == partner_id, orders.c.channel == "partner", orders.c.external_ref == ref)
-             .order_by(orders.c.reported_at).limit(1))
-    row = (await conn.execute(query)).first()
-    return str(row[0]) if row else None
-
-
 async def latest_order_for(conn: AsyncConnection, phone: str, serial: str) -> str | None:
     """The newest order of this customer phone for this unit's serial number."""
     query = (select(orders.c.order_id).where(orders.c.customer_phone == phone, orders.c.serial == serial)

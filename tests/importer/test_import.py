@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.importer.__main__ import main
 from app.importer.records import Problem, Record, nest, record
 from app.importer.run import Summary, import_text
 from libs.web.auth import principals
@@ -218,21 +217,30 @@ def test_a_record_needs_its_kind_ref_maker_and_its_own_time() -> None:
     assert (made.partner, made.maker, made.body) == ("crm", "gree", {"reported_at": at, "fault": "x", "partner_ref": "A"})
 
 
-def test_the_cli_shows_progress_on_stderr_and_a_summary_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("DEMO", "true")  # the published secrets: a local run
+def test_the_cli_shows_progress_on_stderr_and_a_summary_and_resumes(tmp_path: Path) -> None:
+    """The command as an operator runs it: its own process (a hang fails after 120 s, never waits)."""
+    import os
+    import subprocess
+    import sys
+
     orders = [r for r in history("CLI", orders=3) if r["kind"] == "order"]
     file = tmp_path / "orders.jsonl"
     file.write_text(jsonl(orders) + '{"kind": "order", "ref": "CLI-X"}\n', encoding="utf-8")
-    argv = [str(file), "--maker", "gree", "--database-url", f"sqlite:///{tmp_path / 'cli.db'}"]
-    assert main(argv) == 1  # a refused line
-    out, err = capsys.readouterr()
-    assert out.startswith("import: 3 imported, 0 skipped as already there, 1 refused, of 4 records")
-    assert "refused: line 4: reported_at: an aware ISO 8601 time is required" in out
-    assert "4/4 records" in err
-    assert main(argv) == 1
-    out, _ = capsys.readouterr()
-    assert out.startswith("import: 0 imported, 3 skipped as already there, 1 refused")
+    argv = [sys.executable, "-m", "app.importer", str(file), "--maker", "gree",
+            "--database-url", f"sqlite:///{tmp_path / 'cli.db'}"]
+    env = {**os.environ, "DEMO": "true", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}  # a local run
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+    first = run()
+    assert first.returncode == 1, first.stderr  # a refused line
+    assert first.stdout.startswith("import: 3 imported, 0 skipped as already there, 1 refused, of 4 records"), first.stdout
+    assert "refused: line 4: reported_at: an aware ISO 8601 time is required" in first.stdout
+    assert "4/4 records" in first.stderr
+    again = run()
+    assert again.returncode == 1, again.stderr
+    assert again.stdout.startswith("import: 0 imported, 3 skipped as already there, 1 refused"), again.stdout
 
 
 async def test_the_orders_and_their_later_steps_may_come_in_separate_files(sqlite_api: Any) -> None:

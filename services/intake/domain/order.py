@@ -16,7 +16,6 @@ from libs.events.decider import Fact, Rules
 from libs.events.escalation import complaint_escalation, entry_tier, escalation
 from services.intake.domain.errors import (
     AlreadyReported,
-    DuplicateReference,
     InvalidField,
     OrderClosed,
     TopOfChain,
@@ -82,7 +81,6 @@ class ReportOrder:
     partner_id: str | None = None
     platform_id: str | None = None
     attachments: tuple[str, ...] = ()
-    existing: str | None = None  # the order this partner already reported under external_ref
     reported_at: datetime | None = None  # the customer's own report time (late entry), else now
 
 
@@ -156,8 +154,6 @@ def decide(state: OrderState, command: Command) -> list[Payload]:
 def _report(state: OrderState, cmd: ReportOrder) -> list[Payload]:
     if state.exists:
         raise AlreadyReported("the order is already reported")
-    if cmd.existing is not None:  # one partner reference, one order
-        raise DuplicateReference(cmd.external_ref, cmd.existing)
     product = cmd.product
     for name, day in (("factory_date", product.factory_date), ("purchase_date", product.purchase_date)):
         if day is not None and day > cmd.today:
