@@ -465,7 +465,7 @@ class Demo:
 
     async def settle_batch(self) -> None:
         """Finance settles yesterday's repairs once a day; a few wait a day or two (some stay open at the end).
-        Every SETTLE_REJECT_EVERY-th settlement rejects the door fee line with a reason (a line decision;
+        The first and then every SETTLE_REJECT_EVERY-th settlement reject the door fee line with a reason (a line decision;
         counted, so the demo's random sequence is unchanged); non-original parts are rejected by rule."""
         await self.sync()
         waiting: list[Order] = []
@@ -475,7 +475,7 @@ class Demo:
                 continue
             body: dict[str, Any] = {"distance_km": self.rng.choice((3, 8, 15, 25, 40))}
             self._settled += 1
-            if self._settled % SETTLE_REJECT_EVERY == 0:
+            if self._settled % SETTLE_REJECT_EVERY == 1:  # the first, then every SETTLE_REJECT_EVERY-th
                 body["lines"] = [{"line": 0, "decision": "rejected", "reason": "同址同日上门费已在另一单结算"}]
             await self.call("settle", "POST", f"/settlements/{order.id}", world.staff(order.maker.id, "finance"), json=body)
         self._repaired = waiting
