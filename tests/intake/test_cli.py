@@ -30,7 +30,9 @@ async def test_partners_create_prints_a_key_that_authenticates(
         bearer = {"Authorization": f"Bearer {key[1]}"}
         created = await api.client.post("/orders", json=PUBLISHED, headers=bearer)
         assert created.status_code == 201
+        await api.sync()  # the link waits 2 s for the read model, then 503s: under load it may not be there yet
         order = await api.client.get(created.json()["status_url"], headers=bearer)
+        assert order.status_code == 200, order.text
         assert order.json()["timeline"][0]["actor"] == "partner:gome"
     assert await asyncio.to_thread(main, ["partners", "webhook", "--id", "gome", "--clear"]) == 0
     assert "removed" in capsys.readouterr().out
