@@ -41,6 +41,23 @@ log = logging.getLogger(__name__)
 Job = Callable[["Runtime", asyncio.Event], Awaitable[None]]
 
 
+def periodic(name: str, pass_once: Callable[[Runtime], Awaitable[object]],
+             interval: Callable[[Settings], float]) -> Job:
+    """A job that runs `pass_once` every `interval(settings)` seconds until stopped; a failed pass
+    (the database down) is logged and tried again at the next interval."""
+    async def job(runtime: Runtime, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await pass_once(runtime)
+            except Exception as exc:
+                log.warning("%s pass failed: %s", name, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval(runtime.settings))
+
+    job.__name__ = job.__qualname__ = name.replace(" ", "_")
+    return job
+
+
 @dataclass
 class ServiceSpec:
     """What a service contributes to a process: routes, read models, background jobs."""

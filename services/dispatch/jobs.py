@@ -12,12 +12,10 @@ lag); the stream has the last word.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from libs.web import metrics
-from libs.web.runtime import Runtime
+from libs.web.runtime import Runtime, periodic
 from services.dispatch import handlers, queries
 
 log = logging.getLogger(__name__)
@@ -43,15 +41,7 @@ async def watch_once(runtime: Runtime) -> int:
     return total
 
 
-async def sla_watcher(runtime: Runtime, stop: asyncio.Event) -> None:
-    """ServiceSpec job: a pass every Settings.sla_watch_interval seconds until stopped."""
-    while not stop.is_set():
-        try:
-            await watch_once(runtime)
-        except Exception as exc:  # database down: try again next interval
-            log.warning("SLA watcher pass failed: %s", exc)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=runtime.settings.sla_watch_interval)
+sla_watcher = periodic("SLA watcher", watch_once, lambda settings: settings.sla_watch_interval)
 
 
 # ---- the parts watcher (issue 17) --------------------------------------------------------
@@ -78,12 +68,4 @@ async def resume_received_once(runtime: Runtime) -> int:
     return total
 
 
-async def parts_watcher(runtime: Runtime, stop: asyncio.Event) -> None:
-    """ServiceSpec job: a pass every Settings.sla_watch_interval seconds until stopped."""
-    while not stop.is_set():
-        try:
-            await resume_received_once(runtime)
-        except Exception as exc:  # database down: try again next interval
-            log.warning("parts watcher pass failed: %s", exc)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=runtime.settings.sla_watch_interval)
+parts_watcher = periodic("parts watcher", resume_received_once, lambda settings: settings.sla_watch_interval)

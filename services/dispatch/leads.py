@@ -11,8 +11,6 @@ only facts from events, so a rebuild equals the live model.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -31,7 +29,7 @@ from libs.events.projection import Projection
 from libs.events.schema import UTCDateTime
 from libs.events.sqlutil import upsert
 from libs.events.store import EventStore
-from libs.web.runtime import Runtime
+from libs.web.runtime import Runtime, periodic
 from services.dispatch.domain import leads as rules
 from services.dispatch.domain.leads import DECIDER, TABLE_DECIDER, Lead, LeadCommand, RuleTable
 from services.dispatch.handlers import load_order
@@ -186,15 +184,7 @@ async def route_once(runtime: Runtime) -> int:
     return opened
 
 
-async def lead_router(runtime: Runtime, stop: asyncio.Event) -> None:
-    """ServiceSpec job: a pass every Settings.sla_watch_interval seconds until stopped."""
-    while not stop.is_set():
-        try:
-            await route_once(runtime)
-        except Exception as exc:  # database down: try again next interval
-            log.warning("lead router pass failed: %s", exc)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=runtime.settings.sla_watch_interval)
+lead_router = periodic("lead router", route_once, lambda settings: settings.sla_watch_interval)
 
 
 # ---- working a lead -------------------------------------------------------------------------------
