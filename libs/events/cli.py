@@ -1,4 +1,4 @@
-"""Operator CLI: `python -m libs.events <command>` against the store named by DATABASE_URL.
+"""Operator CLI: `python -m app.ops <command>` against the store named by DATABASE_URL.
 
     stats                      events, streams, types, head position
     relay                      the relay's checkpoint against the head (what is not yet on Kafka)
@@ -8,7 +8,9 @@
     retry ID... | --all        re-apply dead-lettered events through their projection; mark them resolved
     receipt issue|verify|show  signed chain receipts (libs/events/receipt_cli.py)
 
-`--json` prints machine-readable output. The CLI reads the database only through the
+`python -m libs.events` runs the same commands without the services' projections (the kernel
+imports no service), so `rebuild` and `retry` there point to `app.ops`. `--json` prints
+machine-readable output. The CLI reads the database only through the
 tables of libs.events (and, for rebuild/retry, the services' projection code), so it works
 the same while the services run: a rebuild takes the projection's tables from under a
 running projector, so stop that projector first (its checkpoints restart at zero).
@@ -39,11 +41,7 @@ from libs.events.store import store_for
 Projections = dict[str, Projection]
 
 
-def service_projections() -> Projections:
-    """Every projection of the four services (imported lazily: the kernel does not depend on them)."""
-    from app.main import ALL
-
-    return {p.name: p for service in ALL.values() for p in service.projections}
+NEEDS_PROJECTIONS = "needs the services' projections: run it as `python -m app.ops {command} ...`\n"
 
 
 # --- queries -------------------------------------------------------------------------------
@@ -263,12 +261,17 @@ async def _dispatch(args: argparse.Namespace, engine: AsyncEngine, settings: Set
         if not args.ids and not args.all:
             err.write("name dead-letter ids, or --all\n")
             return 2
-        results = await retry_dead_letters(engine, projections if projections is not None else service_projections(),
-                                           args.ids or None, args.projection)
+        if projections is None:
+            err.write(NEEDS_PROJECTIONS.format(command="retry"))
+            return 2
+        results = await retry_dead_letters(engine, projections, args.ids or None, args.projection)
         emit(results, lambda: _table(results, ["id", "projection", "type", "resolved", "reason"], out))
         return 0 if all(r["resolved"] for r in results) else 1
     elif args.command == "rebuild":
-        known = projections if projections is not None else service_projections()
+        if projections is None:
+            err.write(NEEDS_PROJECTIONS.format(command="rebuild"))
+            return 2
+        known = projections
         if args.name not in known:
             err.write(f"unknown projection {args.name!r}; known: {', '.join(sorted(known)) or '(none)'}\n")
             return 1
@@ -280,5 +283,12 @@ async def _dispatch(args: argparse.Namespace, engine: AsyncEngine, settings: Set
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    sys.exit(asyncio.run(run(sys.argv[1:] if argv is None else argv)))
+def main(argv: Sequence[str] | None = None, projections: Projections | None = None) -> None:
+    """`projections` come from the composition root (app/ops.py): the kernel knows no service."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] in (["migrate"], ["downgrade"]):  # schema commands: libs/events/db.py
+        from libs.events.db import migration_command
+
+        print(migration_command(args, Settings().database_url))
+        return
+    sys.exit(asyncio.run(run(args, projections=projections)))

@@ -127,3 +127,21 @@ async def test_module_entry_point_reads_database_url_from_settings(tmp_path: Any
                                                  stdout=asyncio.subprocess.PIPE)
     stdout, _ = await asyncio.wait_for(child.communicate(), 60)
     assert child.returncode == 0 and json.loads(stdout)["events"] == 1
+
+
+async def test_rebuild_needs_the_composition_root(tmp_path: Any) -> None:
+    """The kernel's entry point knows no service: rebuild and retry name `python -m app.ops`,
+    which runs the same command with every service's projections."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "PYTHONPATH": os.getcwd()}
+    engine = create_engine(env["DATABASE_URL"])
+    await migrate(engine)
+    await store_for(engine).append("order-1", [escalated()], None)
+    await engine.dispose()
+    kernel = await asyncio.create_subprocess_exec(sys.executable, "-m", "libs.events", "rebuild", "intake_orders",
+                                                  env=env, stderr=asyncio.subprocess.PIPE)
+    _, stderr = await asyncio.wait_for(kernel.communicate(), 60)
+    assert kernel.returncode == 2 and b"python -m app.ops rebuild" in stderr
+    ops = await asyncio.create_subprocess_exec(sys.executable, "-m", "app.ops", "--json", "rebuild", "no-such",
+                                               env=env, stderr=asyncio.subprocess.PIPE)
+    _, stderr = await asyncio.wait_for(ops.communicate(), 60)
+    assert ops.returncode == 1 and b"intake" in stderr  # lists the services' projections
