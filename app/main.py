@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from dataclasses import replace
+
+from fastapi import APIRouter, FastAPI
 
 from app import receipts
 from app.dashboard import router as dashboard_router
+from app.status_page import router as status_page_router
 from libs.events.clock import Clock, system_clock
 from libs.events.settings import Settings
 from libs.web import principals_api
@@ -18,7 +21,18 @@ from services.parts.app import SERVICE as PARTS
 from services.quality.app import SERVICE as QUALITY
 from services.settlement.app import SERVICE as SETTLEMENT
 
-ALL: dict[str, ServiceSpec] = {s.name: s for s in (INTAKE, DISPATCH, SETTLEMENT, QUALITY, NOTIFY, PARTS)}
+
+def _with_status_page(notify: ServiceSpec) -> ServiceSpec:
+    """Notify's process serves the customers' status page, which books through dispatch's use
+    case and files the feedback form through quality's: only the composition root joins them."""
+    router = APIRouter()
+    router.include_router(notify.router)
+    router.include_router(status_page_router)
+    return replace(notify, router=router)
+
+
+ALL: dict[str, ServiceSpec] = {s.name: s for s in (INTAKE, DISPATCH, SETTLEMENT, QUALITY,
+                                                    _with_status_page(NOTIFY), PARTS)}
 
 
 def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:

@@ -1,5 +1,5 @@
 """Wiring only: the notify service as a ServiceSpec (its projection, the dispatcher job, the
-ops routes and the customers' status page), and as a standalone app."""
+ops routes), and as a standalone app (app/main.py adds the customers' status page)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,8 @@
-"""Notify over HTTP: the ops routes (delivery state, requeue, link revocation) and the
-customers' status page (no login: the signed link is the credential)."""
+"""Notify over HTTP: the ops routes (delivery state, requeue, link revocation). The customers'
+status page that notify's process serves spans dispatch and quality, so it lives in the
+composition root (app/status_page) and is added to notify's routes there."""
 
-from fastapi import APIRouter
 
-from services.notify.api.ops import router as ops
-from services.notify.api.status import router as status
+from services.notify.api.ops import router
 
-router = APIRouter()
-router.include_router(ops)
-router.include_router(status)
+__all__ = ["router"]

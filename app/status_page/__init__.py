@@ -42,7 +42,7 @@ from services.quality import domain as quality
 from services.quality import handlers as quality_handlers
 
 router = APIRouter(tags=["notify: customers"])
-STATIC = FilePath(__file__).resolve().parents[1] / "static"
+STATIC = FilePath(__file__).resolve().parent
 Token = Annotated[str, Path(min_length=10, max_length=600)]
 GRADES = ("A", "B", "C", "D", "E")
 GRADE_TEXT = {"A": "很好", "B": "好", "C": "一般", "D": "差", "E": "很差"}
