@@ -15,8 +15,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.main import ALL
-from deploy.local.stack import SERVICES, Stack
 from app.ops import service_projections
+from deploy.local.stack import SERVICES, Stack
 from libs.events.cli import projection_status, relay_status
 from libs.events.clock import system_clock
 from libs.events.db import create_engine
