@@ -395,9 +395,11 @@ class Demo:
     async def repair(self, order: Order) -> None:
         rng = self.rng
         parts = []
-        if rng.random() < 0.7:
-            number, name, cost = rng.choice(world.PARTS[order.category])
-            original = rng.random() > 0.03
+        kept = [p for p in world.PARTS[order.category] if world.returnable(p[2])]
+        first = bool(kept) and order.maker.id not in self._returns_lost  # every maker keeps one faulty part out
+        if first or rng.random() < 0.7:
+            number, name, cost = rng.choice(kept if first else world.PARTS[order.category])
+            original = first or rng.random() > 0.03
             parts.append({"part_no": number, "name": name, "quantity": 1, "original": original,
                           "unit_cost_fen": cost if rng.random() > 0.05 else int(cost * 1.6)})
             if world.returnable(cost):  # the removed unit goes back to the maker under this serial
@@ -418,7 +420,6 @@ class Demo:
         returned = [str(p["part_no"]) for p in parts if world.returnable(cost_of(str(p["part_no"])))]
         if returned:  # 旧件返还: settlement waits for it (the default policy); a few never come back:
             order.return_due = True  # each maker's first one (so every maker has one outstanding) and one in ten
-            first = order.maker.id not in self._returns_lost
             self._returns_lost.add(order.maker.id)
             if rng.random() < 0.9 and not first:
                 self.after(rng.uniform(2, 72), lambda: self.send_back(order, returned[0]))
